@@ -1,0 +1,182 @@
+//! The checked graph: the output of the checker and the input of kernel
+//! checking and lowering. Every name is resolved, every type is a
+//! [`PortType`], every channel joins two known endpoints. Spans point back
+//! into the `.pt` source for diagnostics.
+
+use crate::types::{PortType, StructLayout, Value};
+use std::path::PathBuf;
+
+/// A byte range in a source file.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+}
+
+impl From<Span> for miette::SourceSpan {
+    fn from(s: Span) -> Self {
+        (s.start, s.end.saturating_sub(s.start)).into()
+    }
+}
+
+/// A name with the span where it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A graph-level port kind.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum GraphPortDir {
+    Input,
+    Output,
+}
+
+/// Where a graph input's data comes from (the `from` clause).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceSpec {
+    /// No `from`: the caller pushes (API `push`, CLI `--input`).
+    Host,
+    /// `from camera(fps: N, script: "path")`.
+    Camera {
+        fps: Option<f32>,
+        script: Option<PathBuf>,
+    },
+    /// `from file("frames.npy")`.
+    File(PathBuf),
+    /// `from random(seed: S, fps: N)`.
+    Random { seed: u64, fps: Option<f32> },
+    /// `from zeros` / `from zeros(fps: N)`.
+    Zeros { fps: Option<f32> },
+    /// `from stdin`.
+    Stdin,
+}
+
+/// Where a graph output's data goes (the `to` clause).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SinkSpec {
+    /// No `to`: the caller pulls (API `pull`, CLI `--output`).
+    Host,
+    Stdout,
+    File(PathBuf),
+    Null,
+    Hid,
+}
+
+/// An `input` or `output` of a graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphPort {
+    pub name: Ident,
+    pub dir: GraphPortDir,
+    pub ty: PortType,
+    /// Span of the type expression.
+    pub ty_span: Span,
+    pub source: SourceSpec,
+    pub sink: SinkSpec,
+    /// Span of the whole declaration.
+    pub span: Span,
+}
+
+/// The kind of a ptask port.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PortKind {
+    /// `in`: consumed by each firing; blocks firing until data arrives.
+    In,
+    /// `sticky`: an input that keeps its last value and never blocks firing
+    /// once it holds one.
+    Sticky,
+    /// `out`: produced by each firing.
+    Out,
+}
+
+/// A storage-buffer port of a ptask (`in`, `sticky` or `out`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Port {
+    pub name: Ident,
+    pub kind: PortKind,
+    pub ty: PortType,
+    pub ty_span: Span,
+    /// Initial value (`= 0.0`), broadcast to every scalar component; seeds
+    /// the first firing (required on the back edge of a cycle).
+    pub init: Option<Value>,
+    pub span: Span,
+}
+
+/// A `param` of a ptask: one member of its push-constant block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: Ident,
+    pub ty: crate::types::Scalar,
+    pub ty_span: Span,
+    pub value: Value,
+    pub span: Span,
+}
+
+/// A ptask: a kernel with typed ports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ptask {
+    pub name: Ident,
+    /// The kernel path as written.
+    pub kernel: String,
+    pub kernel_span: Span,
+    /// The kernel file, resolved (see design.md: graph dir, then ancestors,
+    /// then `--kernel-path` roots). `None` if it could not be found (an
+    /// error has been reported).
+    pub kernel_path: Option<PathBuf>,
+    /// `in`/`sticky`/`out` ports in declaration order (= binding order).
+    pub ports: Vec<Port>,
+    /// Params in declaration order (= push-constant order).
+    pub params: Vec<Param>,
+    /// `grid [x, y, z]` override, in invocations.
+    pub grid: Option<([u64; 3], Span)>,
+    /// Per-ptask priority override.
+    pub priority: Option<u32>,
+    pub span: Span,
+}
+
+/// One end of a channel.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// A graph `input`/`output`, by index into [`Graph::ports`].
+    Graph(usize),
+    /// A ptask port: (ptask index, port index into `Ptask::ports`).
+    Ptask(usize, usize),
+}
+
+/// A channel `a -> b`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Channel {
+    pub from: Endpoint,
+    pub to: Endpoint,
+    pub from_span: Span,
+    pub to_span: Span,
+    pub span: Span,
+}
+
+/// A checked graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Graph {
+    pub name: Ident,
+    /// 1..=100, default 50.
+    pub priority: u32,
+    pub ports: Vec<GraphPort>,
+    pub ptasks: Vec<Ptask>,
+    pub channels: Vec<Channel>,
+    pub span: Span,
+}
+
+/// A checked `.pt` file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Module {
+    /// The file as given on the command line.
+    pub path: PathBuf,
+    pub structs: Vec<StructLayout>,
+    pub graph: Graph,
+}

@@ -1,0 +1,445 @@
+//! The `Plan`: the contract between compiler and runtime.
+//!
+//! A plan is everything the runtime needs to execute one graph without the
+//! sources: buffers (sizes, memory kind, aliasing, ping-pong depth), pipelines
+//! with embedded SPIR-V, the static dispatch order with barriers, graph
+//! inputs/outputs with their sources and sinks, and the priority. It is
+//! written as YAML by `ptc compile` and loaded by `ptc run plan.yaml`.
+//!
+//! A plan read from disk is untrusted: call [`Plan::validate`] (done by
+//! [`Plan::from_yaml`]) before using it.
+
+use crate::types::{ElemType, PortType, Scalar, StructLayout, StructTable, Value};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The plan format version this build writes and reads.
+pub const PLAN_VERSION: u32 = 1;
+
+/// A compiled graph, ready to run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Must equal [`PLAN_VERSION`].
+    pub version: u32,
+    /// Graph name.
+    pub graph: String,
+    /// Graph priority, 1..=100.
+    pub priority: u32,
+    /// The `.pt` file the plan was compiled from (informational).
+    #[serde(default)]
+    pub source: Option<PathBuf>,
+    /// Device features the plan needs.
+    pub requirements: Requirements,
+    /// Struct layouts used by buffers (std430).
+    #[serde(default)]
+    pub structs: Vec<StructLayout>,
+    /// Every GPU buffer, allocated once when the graph is opened.
+    pub buffers: Vec<Buffer>,
+    /// Graph inputs (written by the host or a source).
+    pub inputs: Vec<GraphInput>,
+    /// Graph outputs (read by the host or a sink).
+    pub outputs: Vec<GraphOutput>,
+    /// One compute pipeline per ptask.
+    pub ptasks: Vec<PtaskPlan>,
+    /// Static dispatch order (a topological order of the ptasks, back edges
+    /// of seeded cycles removed) with the barriers each dispatch needs.
+    pub schedule: Vec<Dispatch>,
+}
+
+/// Device features a plan needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirements {
+    /// `storageBuffer8BitAccess` (a port of `u8` elements).
+    #[serde(default)]
+    pub storage_8bit: bool,
+    /// `storageBuffer16BitAccess` (a port of `u16` elements).
+    #[serde(default)]
+    pub storage_16bit: bool,
+    /// Largest single buffer in bytes (checked against `maxStorageBufferRange`).
+    pub max_buffer_bytes: u64,
+    /// Largest push-constant block in bytes.
+    #[serde(default)]
+    pub push_constant_bytes: u32,
+}
+
+/// What a buffer is for; decides its memory kind.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferRole {
+    /// Fed by the host/source: host-visible (device-local where offered,
+    /// else staged), `slots` deep so upload of frame n+1 overlaps compute of n.
+    Input,
+    /// Between ptasks only: device-local, never touched by the host.
+    Internal,
+    /// Read back by the host/sink (possibly also read by ptasks): host-visible.
+    Output,
+    /// The back edge of a seeded cycle: `slots` = 2, the consumer reads one
+    /// slot while the producer writes the other; starts at `init`.
+    State,
+}
+
+/// One GPU buffer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Buffer {
+    /// A readable name: the producing endpoint, e.g. `xform.cloud` or `usbsrc`.
+    pub name: String,
+    pub ty: PortType,
+    /// Bytes per slot (= element count × std430 stride).
+    pub size: u64,
+    pub role: BufferRole,
+    /// Number of slots (ping-pong depth); 1 for internal buffers.
+    pub slots: u32,
+    /// Every endpoint that aliases this buffer (`ptask.port` or graph port
+    /// name): the producer's output *is* each consumer's input.
+    pub aliases: Vec<String>,
+    /// Initial value broadcast to every scalar component (seeded cycles,
+    /// ports with `= v`).
+    #[serde(default)]
+    pub init: Option<Value>,
+}
+
+/// How a binding uses its buffer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// `in`: consumed once per firing.
+    In,
+    /// `sticky`: keeps its last value; does not block firing once filled.
+    Sticky,
+    /// `out`: written by each firing.
+    Out,
+}
+
+/// A storage-buffer binding of a pipeline (set 0, binding = index in `bindings`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Binding {
+    /// Port name.
+    pub port: String,
+    pub access: Access,
+    /// Index into [`Plan::buffers`].
+    pub buffer: usize,
+}
+
+/// One member of a ptask's push-constant block.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushConstant {
+    pub name: String,
+    pub ty: Scalar,
+    /// Byte offset (std430).
+    pub offset: u32,
+    pub value: Value,
+}
+
+/// A ptask lowered to a compute pipeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PtaskPlan {
+    pub name: String,
+    /// Kernel source path (informational).
+    pub kernel: String,
+    /// SPIR-V words, base64 of their little-endian bytes.
+    pub spirv: String,
+    /// Entry point name.
+    pub entry: String,
+    /// Storage buffers, binding i = i-th `in`/`sticky`/`out` port.
+    pub bindings: Vec<Binding>,
+    /// Push constants in declaration order.
+    #[serde(default)]
+    pub push_constants: Vec<PushConstant>,
+    /// Size of the push-constant block in bytes (0 if none).
+    #[serde(default)]
+    pub push_constant_size: u32,
+    /// The kernel's `local_size_{x,y,z}`.
+    pub local_size: [u32; 3],
+    /// Workgroup counts for `vkCmdDispatch`.
+    pub workgroups: [u32; 3],
+    /// Per-ptask priority override (else the graph's).
+    #[serde(default)]
+    pub priority: Option<u32>,
+}
+
+/// A graph input: a buffer the host (or a source) fills.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphInput {
+    pub name: String,
+    /// Index into [`Plan::buffers`].
+    pub buffer: usize,
+    pub source: Source,
+}
+
+/// A graph output: a buffer the host (or a sink) reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphOutput {
+    pub name: String,
+    /// Index into [`Plan::buffers`].
+    pub buffer: usize,
+    pub sink: Sink,
+}
+
+/// Where a graph input's frames come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Source {
+    /// Pushed by the caller (`Graph::push`, `--input`).
+    Host,
+    /// Synthetic (or real) depth camera.
+    Camera {
+        #[serde(default)]
+        fps: Option<f32>,
+        #[serde(default)]
+        script: Option<PathBuf>,
+    },
+    /// Frames read from a `.npy` stack or raw file.
+    File { path: PathBuf },
+    /// Endless pseudo-random frames.
+    Random {
+        seed: u64,
+        #[serde(default)]
+        fps: Option<f32>,
+    },
+    /// Endless zero frames.
+    Zeros {
+        #[serde(default)]
+        fps: Option<f32>,
+    },
+    /// Raw frames from standard input.
+    Stdin,
+}
+
+/// Where a graph output's frames go.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Sink {
+    /// Pulled by the caller (`Graph::pull`, `--output`).
+    Host,
+    /// JSON lines on standard output.
+    Stdout,
+    File {
+        path: PathBuf,
+    },
+    /// Discarded.
+    Null,
+    /// Virtual pointer (Linux uinput).
+    Hid,
+}
+
+/// A buffer barrier: make `buffer`'s writes by an earlier dispatch visible
+/// to this one (read-after-write), or order this dispatch's writes after
+/// earlier reads (write-after-read).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BufferBarrier {
+    /// Index into [`Plan::buffers`].
+    pub buffer: usize,
+    pub hazard: Hazard,
+}
+
+/// The kind of hazard a barrier resolves.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hazard {
+    ReadAfterWrite,
+    WriteAfterRead,
+    WriteAfterWrite,
+}
+
+/// One step of the static schedule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dispatch {
+    /// Index into [`Plan::ptasks`].
+    pub ptask: usize,
+    /// Barriers to record before this dispatch.
+    #[serde(default)]
+    pub barriers: Vec<BufferBarrier>,
+}
+
+/// Why a plan is invalid.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PlanError {
+    #[error("plan is not valid YAML for a ptc plan: {0}")]
+    Syntax(String),
+    #[error("plan version {found} is not supported (this ptc reads version {expected}); recompile the graph with `ptc compile`")]
+    Version { found: u32, expected: u32 },
+    #[error("{what}: {why}")]
+    Invalid { what: String, why: String },
+}
+
+fn invalid(what: impl Into<String>, why: impl Into<String>) -> PlanError {
+    PlanError::Invalid {
+        what: what.into(),
+        why: why.into(),
+    }
+}
+
+impl Plan {
+    /// Parses and validates a plan from YAML.
+    pub fn from_yaml(text: &str) -> Result<Plan, PlanError> {
+        let plan: Plan =
+            serde_yaml_ng::from_str(text).map_err(|e| PlanError::Syntax(e.to_string()))?;
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// Serialises the plan as YAML.
+    pub fn to_yaml(&self) -> String {
+        // invariant: a Plan contains only strings, numbers, sequences and
+        // maps with string keys, which serde_yaml_ng always serialises.
+        serde_yaml_ng::to_string(self).expect("plan serialises to YAML")
+    }
+
+    /// Decodes the SPIR-V of ptask `i` into words.
+    pub fn spirv_words(&self, i: usize) -> Result<Vec<u32>, PlanError> {
+        let p = self
+            .ptasks
+            .get(i)
+            .ok_or_else(|| invalid(format!("ptask #{i}"), "does not exist"))?;
+        decode_spirv(&p.spirv).map_err(|why| invalid(format!("ptask `{}`: spirv", p.name), why))
+    }
+
+    /// Checks every invariant the runtime relies on: version, indices in
+    /// range, sizes consistent with types, SPIR-V decodable with the right
+    /// magic number, schedule covers each ptask exactly once, and so on.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        if self.version != PLAN_VERSION {
+            return Err(PlanError::Version {
+                found: self.version,
+                expected: PLAN_VERSION,
+            });
+        }
+        if !(1..=100).contains(&self.priority) {
+            return Err(invalid("priority", format!("{} is outside 1..=100", self.priority)));
+        }
+        for s in &self.structs {
+            let fields: Vec<(String, ElemType)> =
+                s.fields.iter().map(|f| (f.name.clone(), f.ty.clone())).collect();
+            match StructLayout::std430(&s.name, &fields) {
+                Some(l) if l == *s => {}
+                _ => {
+                    return Err(invalid(
+                        format!("struct `{}`", s.name),
+                        "layout does not match std430",
+                    ))
+                }
+            }
+        }
+        let mut max_bytes = 0u64;
+        for (i, b) in self.buffers.iter().enumerate() {
+            let what = format!("buffer #{i} `{}`", b.name);
+            if b.ty.shape.is_empty() || b.ty.shape.contains(&0) {
+                return Err(invalid(what, "shape must have only positive dimensions"));
+            }
+            if let ElemType::Struct(n) = &b.ty.elem {
+                if self.structs.struct_layout(n).is_none() {
+                    return Err(invalid(what, format!("unknown struct `{n}`")));
+                }
+            }
+            let want = b
+                .ty
+                .byte_size(&self.structs)
+                .ok_or_else(|| invalid(what.clone(), "size overflows"))?;
+            if want != b.size {
+                return Err(invalid(
+                    what,
+                    format!("size is {} bytes but its type {} needs {want}", b.size, b.ty),
+                ));
+            }
+            if b.slots == 0 || b.slots > 8 {
+                return Err(invalid(what, format!("slots = {} (must be 1..=8)", b.slots)));
+            }
+            max_bytes = max_bytes.max(b.size);
+        }
+        if max_bytes > self.requirements.max_buffer_bytes {
+            return Err(invalid(
+                "requirements.max_buffer_bytes",
+                format!("{} is smaller than the largest buffer ({max_bytes})", self.requirements.max_buffer_bytes),
+            ));
+        }
+        let nb = self.buffers.len();
+        for g in &self.inputs {
+            if g.buffer >= nb {
+                return Err(invalid(format!("input `{}`", g.name), format!("buffer {} out of range", g.buffer)));
+            }
+        }
+        for g in &self.outputs {
+            if g.buffer >= nb {
+                return Err(invalid(format!("output `{}`", g.name), format!("buffer {} out of range", g.buffer)));
+            }
+        }
+        for p in &self.ptasks {
+            let what = format!("ptask `{}`", p.name);
+            decode_spirv(&p.spirv).map_err(|why| invalid(format!("{what}: spirv"), why))?;
+            for b in &p.bindings {
+                let buf = self.buffers.get(b.buffer).ok_or_else(|| {
+                    invalid(what.clone(), format!("binding `{}` names buffer {} which does not exist", b.port, b.buffer))
+                })?;
+                if buf.role == BufferRole::Input && b.access == Access::Out {
+                    return Err(invalid(what, format!("port `{}` writes the graph input buffer `{}`", b.port, buf.name)));
+                }
+            }
+            if p.local_size.contains(&0) || p.workgroups.contains(&0) {
+                return Err(invalid(what, "local_size and workgroups must be positive"));
+            }
+            let mut end = 0u32;
+            for c in &p.push_constants {
+                if c.offset % c.ty.size() != 0 {
+                    return Err(invalid(what, format!("push constant `{}` is misaligned", c.name)));
+                }
+                end = end.max(c.offset + c.ty.size());
+            }
+            if end > p.push_constant_size || p.push_constant_size > 256 {
+                return Err(invalid(what, "push_constant_size does not cover its members (or exceeds 256 bytes)"));
+            }
+        }
+        let mut seen = vec![false; self.ptasks.len()];
+        for d in &self.schedule {
+            match seen.get_mut(d.ptask) {
+                Some(s) if !*s => *s = true,
+                Some(_) => return Err(invalid("schedule", format!("ptask {} is dispatched twice", d.ptask))),
+                None => return Err(invalid("schedule", format!("ptask {} does not exist", d.ptask))),
+            }
+            for b in &d.barriers {
+                if b.buffer >= nb {
+                    return Err(invalid("schedule", format!("barrier on buffer {} which does not exist", b.buffer)));
+                }
+            }
+        }
+        if let Some(i) = seen.iter().position(|s| !s) {
+            return Err(invalid("schedule", format!("ptask `{}` is never dispatched", self.ptasks[i].name)));
+        }
+        Ok(())
+    }
+}
+
+/// Encodes SPIR-V words as base64 of their little-endian bytes.
+pub fn encode_spirv(words: &[u32]) -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes base64 SPIR-V and checks its length and magic number.
+pub fn decode_spirv(text: &str) -> Result<Vec<u32>, String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| format!("not valid base64 ({e})"))?;
+    if bytes.len() < 20 || bytes.len() % 4 != 0 {
+        return Err(format!("{} bytes is not a SPIR-V module", bytes.len()));
+    }
+    let words: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if words[0] != 0x0723_0203 {
+        return Err(format!("bad SPIR-V magic number {:#010x}", words[0]));
+    }
+    Ok(words)
+}

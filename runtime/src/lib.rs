@@ -1,0 +1,3 @@
+//! ptc's runtime: executes [`ptc_compiler::Plan`]s on Vulkan.
+
+pub use ptc_compiler::Plan;
