@@ -3,6 +3,7 @@
 //! Stages mirror the folder layout: `front` (grammar, parser, AST), `valid`
 //! (name/type/shape checking, kernel reflection), `back` (lowering to a plan).
 
+pub mod diag;
 pub mod ir;
 pub mod plan;
 pub mod types;

@@ -315,11 +315,17 @@ impl Plan {
             });
         }
         if !(1..=100).contains(&self.priority) {
-            return Err(invalid("priority", format!("{} is outside 1..=100", self.priority)));
+            return Err(invalid(
+                "priority",
+                format!("{} is outside 1..=100", self.priority),
+            ));
         }
         for s in &self.structs {
-            let fields: Vec<(String, ElemType)> =
-                s.fields.iter().map(|f| (f.name.clone(), f.ty.clone())).collect();
+            let fields: Vec<(String, ElemType)> = s
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.ty.clone()))
+                .collect();
             match StructLayout::std430(&s.name, &fields) {
                 Some(l) if l == *s => {}
                 _ => {
@@ -341,36 +347,50 @@ impl Plan {
                     return Err(invalid(what, format!("unknown struct `{n}`")));
                 }
             }
-            let want = b
-                .ty
-                .byte_size(&self.structs)
-                .ok_or_else(|| invalid(what.clone(), "size overflows"))?;
+            let want =
+                b.ty.byte_size(&self.structs)
+                    .ok_or_else(|| invalid(what.clone(), "size overflows"))?;
             if want != b.size {
                 return Err(invalid(
                     what,
-                    format!("size is {} bytes but its type {} needs {want}", b.size, b.ty),
+                    format!(
+                        "size is {} bytes but its type {} needs {want}",
+                        b.size, b.ty
+                    ),
                 ));
             }
             if b.slots == 0 || b.slots > 8 {
-                return Err(invalid(what, format!("slots = {} (must be 1..=8)", b.slots)));
+                return Err(invalid(
+                    what,
+                    format!("slots = {} (must be 1..=8)", b.slots),
+                ));
             }
             max_bytes = max_bytes.max(b.size);
         }
         if max_bytes > self.requirements.max_buffer_bytes {
             return Err(invalid(
                 "requirements.max_buffer_bytes",
-                format!("{} is smaller than the largest buffer ({max_bytes})", self.requirements.max_buffer_bytes),
+                format!(
+                    "{} is smaller than the largest buffer ({max_bytes})",
+                    self.requirements.max_buffer_bytes
+                ),
             ));
         }
         let nb = self.buffers.len();
         for g in &self.inputs {
             if g.buffer >= nb {
-                return Err(invalid(format!("input `{}`", g.name), format!("buffer {} out of range", g.buffer)));
+                return Err(invalid(
+                    format!("input `{}`", g.name),
+                    format!("buffer {} out of range", g.buffer),
+                ));
             }
         }
         for g in &self.outputs {
             if g.buffer >= nb {
-                return Err(invalid(format!("output `{}`", g.name), format!("buffer {} out of range", g.buffer)));
+                return Err(invalid(
+                    format!("output `{}`", g.name),
+                    format!("buffer {} out of range", g.buffer),
+                ));
             }
         }
         for p in &self.ptasks {
@@ -378,10 +398,22 @@ impl Plan {
             decode_spirv(&p.spirv).map_err(|why| invalid(format!("{what}: spirv"), why))?;
             for b in &p.bindings {
                 let buf = self.buffers.get(b.buffer).ok_or_else(|| {
-                    invalid(what.clone(), format!("binding `{}` names buffer {} which does not exist", b.port, b.buffer))
+                    invalid(
+                        what.clone(),
+                        format!(
+                            "binding `{}` names buffer {} which does not exist",
+                            b.port, b.buffer
+                        ),
+                    )
                 })?;
                 if buf.role == BufferRole::Input && b.access == Access::Out {
-                    return Err(invalid(what, format!("port `{}` writes the graph input buffer `{}`", b.port, buf.name)));
+                    return Err(invalid(
+                        what,
+                        format!(
+                            "port `{}` writes the graph input buffer `{}`",
+                            b.port, buf.name
+                        ),
+                    ));
                 }
             }
             if p.local_size.contains(&0) || p.workgroups.contains(&0) {
@@ -390,29 +422,51 @@ impl Plan {
             let mut end = 0u32;
             for c in &p.push_constants {
                 if c.offset % c.ty.size() != 0 {
-                    return Err(invalid(what, format!("push constant `{}` is misaligned", c.name)));
+                    return Err(invalid(
+                        what,
+                        format!("push constant `{}` is misaligned", c.name),
+                    ));
                 }
                 end = end.max(c.offset + c.ty.size());
             }
             if end > p.push_constant_size || p.push_constant_size > 256 {
-                return Err(invalid(what, "push_constant_size does not cover its members (or exceeds 256 bytes)"));
+                return Err(invalid(
+                    what,
+                    "push_constant_size does not cover its members (or exceeds 256 bytes)",
+                ));
             }
         }
         let mut seen = vec![false; self.ptasks.len()];
         for d in &self.schedule {
             match seen.get_mut(d.ptask) {
                 Some(s) if !*s => *s = true,
-                Some(_) => return Err(invalid("schedule", format!("ptask {} is dispatched twice", d.ptask))),
-                None => return Err(invalid("schedule", format!("ptask {} does not exist", d.ptask))),
+                Some(_) => {
+                    return Err(invalid(
+                        "schedule",
+                        format!("ptask {} is dispatched twice", d.ptask),
+                    ))
+                }
+                None => {
+                    return Err(invalid(
+                        "schedule",
+                        format!("ptask {} does not exist", d.ptask),
+                    ))
+                }
             }
             for b in &d.barriers {
                 if b.buffer >= nb {
-                    return Err(invalid("schedule", format!("barrier on buffer {} which does not exist", b.buffer)));
+                    return Err(invalid(
+                        "schedule",
+                        format!("barrier on buffer {} which does not exist", b.buffer),
+                    ));
                 }
             }
         }
         if let Some(i) = seen.iter().position(|s| !s) {
-            return Err(invalid("schedule", format!("ptask `{}` is never dispatched", self.ptasks[i].name)));
+            return Err(invalid(
+                "schedule",
+                format!("ptask `{}` is never dispatched", self.ptasks[i].name),
+            ));
         }
         Ok(())
     }

@@ -75,7 +75,10 @@ impl fmt::Display for Scalar {
 pub enum ElemType {
     Scalar(Scalar),
     /// `vecN<T>`, N in 2..=4, T one of f32/u32/i32.
-    Vector { n: u8, scalar: Scalar },
+    Vector {
+        n: u8,
+        scalar: Scalar,
+    },
     /// A named struct; its layout is in the enclosing module or plan.
     Struct(String),
 }
@@ -320,7 +323,10 @@ mod tests {
             elem: ElemType::Scalar(Scalar::U16),
             shape: vec![480, 640],
         };
-        assert_eq!(t.byte_size(&Vec::<StructLayout>::new()), Some(480 * 640 * 2));
+        assert_eq!(
+            t.byte_size(&Vec::<StructLayout>::new()),
+            Some(480 * 640 * 2)
+        );
         assert_eq!(t.to_string(), "u16[480, 640]");
     }
 }
