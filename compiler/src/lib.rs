@@ -2,10 +2,98 @@
 //!
 //! Stages mirror the folder layout: `front` (grammar, parser, AST), `valid`
 //! (name/type/shape checking, kernel reflection), `back` (lowering to a plan).
+//! [`check_file`] / [`check_source`] run the whole pipeline and collect every
+//! diagnostic.
 
+pub mod back;
 pub mod diag;
+pub mod front;
 pub mod ir;
 pub mod plan;
 pub mod types;
+pub mod valid;
+
+use diag::{Diagnostic, Severity};
+use std::path::{Path, PathBuf};
 
 pub use plan::{Plan, PlanError, PLAN_VERSION};
+
+/// Options for checking and compiling.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Extra roots to resolve `kernel "..."` paths against (`--kernel-path`),
+    /// searched after the graph's directory and its ancestors.
+    pub kernel_paths: Vec<PathBuf>,
+    /// Skip compiling/reflecting kernels (syntax and graph checks only;
+    /// used by the language server while typing).
+    pub skip_kernels: bool,
+}
+
+/// Everything known about one checked file.
+#[derive(Debug)]
+pub struct Report {
+    /// The file as given.
+    pub path: PathBuf,
+    /// Its text (empty if it could not be read).
+    pub source: String,
+    /// All diagnostics, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The checked graph, if the file parsed and resolved.
+    pub module: Option<ir::Module>,
+    /// The plan, if there were no errors.
+    pub plan: Option<Plan>,
+}
+
+impl Report {
+    /// True if any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Reads and checks a file: parse, resolve, type-check, check kernels, lower.
+pub fn check_file(path: &Path, opts: &Options) -> Report {
+    match front::read_source(path) {
+        Ok(text) => check_source(path, text, opts),
+        Err(d) => Report {
+            path: path.to_path_buf(),
+            source: String::new(),
+            diagnostics: vec![*d],
+            module: None,
+            plan: None,
+        },
+    }
+}
+
+/// Checks source text as if read from `path` (kernel paths resolve relative to it).
+pub fn check_source(path: &Path, source: String, opts: &Options) -> Report {
+    let (module, mut diagnostics) = valid::check::check(path, &source, opts);
+    let mut plan = None;
+    if let Some(m) = &module {
+        let kernels = if opts.skip_kernels {
+            None
+        } else {
+            let (k, d) =
+                valid::kernel::check_kernels(m, &mut valid::kernel::KernelCache::default());
+            diagnostics.extend(d);
+            Some(k)
+        };
+        let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
+        if let (true, Some(k)) = (clean, kernels) {
+            match back::lower::lower(m, &k) {
+                Ok(p) => plan = Some(p),
+                Err(d) => diagnostics.extend(d),
+            }
+        }
+    }
+    diagnostics.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));
+    Report {
+        path: path.to_path_buf(),
+        source,
+        diagnostics,
+        module,
+        plan,
+    }
+}

@@ -1,0 +1,3 @@
+//! Back end: lowering a checked module to a [`Plan`](crate::plan::Plan).
+
+pub mod lower;

@@ -1,0 +1,4 @@
+//! Validation: name/type/shape checking of the graph, kernel reflection.
+
+pub mod check;
+pub mod kernel;
