@@ -11,6 +11,8 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod compile;
+
 /// Declarative dataflow-graph compiler and launcher for GPU compute.
 #[derive(Parser)]
 #[command(name = "ptc", version, about)]
@@ -61,6 +63,17 @@ enum Command {
         #[arg(long = "kernel-path", value_name = "DIR")]
         kernel_paths: Vec<PathBuf>,
     },
+    /// Check a .pt file and write its plan (YAML, SPIR-V embedded).
+    Compile {
+        /// The .pt file.
+        file: PathBuf,
+        /// Where to write the plan (`-` for standard output).
+        #[arg(short, long, value_name = "PLAN")]
+        output: PathBuf,
+        /// Extra directory to resolve `kernel "..."` paths against (repeatable).
+        #[arg(long = "kernel-path", value_name = "DIR")]
+        kernel_paths: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -89,6 +102,17 @@ fn main() -> ExitCode {
                 skip_kernels: true,
             };
             graph_dot(&file, &opts)
+        }
+        Command::Compile {
+            file,
+            output,
+            kernel_paths,
+        } => {
+            let opts = ptc_compiler::Options {
+                kernel_paths,
+                skip_kernels: false,
+            };
+            compile::run(&file, &output, &opts, plain_render)
         }
     }
 }
@@ -165,4 +189,9 @@ fn graph_dot(file: &std::path::Path, opts: &Options) -> ExitCode {
     };
     print!("{}", ptc_compiler::dot::to_dot(module));
     ExitCode::SUCCESS
+}
+
+/// Human-readable diagnostics for commands that write them to stderr.
+fn plain_render(r: &ptc_compiler::Report) -> String {
+    render(r, Format::Human, std::io::stderr().is_terminal())
 }

@@ -1,3 +1,5 @@
 //! ptc's runtime: executes [`ptc_compiler::Plan`]s on Vulkan.
 
 pub use ptc_compiler::Plan;
+
+pub mod sched;
