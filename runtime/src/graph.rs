@@ -222,6 +222,10 @@ impl GraphRt {
                     b.name, b.slots
                 )));
             }
+            if b.host_reader && b.slots < 2 {
+                // Reading frame n on the host overlaps computing frame n+1.
+                b.slots = 2;
+            }
             if !b.sticky_readers.is_empty() {
                 if pb.role == BufferRole::State {
                     return Err(RuntimeError::InvalidPlan(format!(
@@ -937,6 +941,29 @@ fn check_requirements(gpu: &Gpu, plan: &Plan) -> Result<()> {
         return Err(missing(
             "storageBuffer16BitAccess (the plan has u16 ports)".into(),
         ));
+    }
+    for (need, have, name) in [
+        (r.shader_int8, info.shader_int8, "shaderInt8"),
+        (r.shader_int16, info.shader_int16, "shaderInt16"),
+        (r.shader_int64, info.shader_int64, "shaderInt64"),
+        (r.shader_float16, info.shader_float16, "shaderFloat16"),
+        (r.shader_float64, info.shader_float64, "shaderFloat64"),
+    ] {
+        if need && !have {
+            return Err(missing(format!("{name} (a kernel of the plan uses it)")));
+        }
+    }
+    for (i, (&need, &have)) in r
+        .max_workgroups
+        .iter()
+        .zip(&info.max_workgroup_count)
+        .enumerate()
+    {
+        if need > have {
+            return Err(missing(format!(
+                "{need} workgroups in dimension {i} (maxComputeWorkGroupCount is {have})"
+            )));
+        }
     }
     if r.max_buffer_bytes > info.max_storage_buffer_range {
         return Err(missing(format!(

@@ -42,3 +42,5 @@ pub use stats::{Latency, PtaskStats, PtaskSummary};
 pub use vk::{
     list_devices, CounterSnapshot, DeviceInfo, DeviceKind, QueueFamilyInfo, ValidationLog,
 };
+
+pub mod sched;

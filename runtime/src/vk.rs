@@ -170,6 +170,16 @@ pub struct DeviceInfo {
     pub storage_8bit: bool,
     /// `storageBuffer16BitAccess` supported.
     pub storage_16bit: bool,
+    /// `shaderInt8` supported.
+    pub shader_int8: bool,
+    /// `shaderInt16` supported.
+    pub shader_int16: bool,
+    /// `shaderInt64` supported.
+    pub shader_int64: bool,
+    /// `shaderFloat16` supported.
+    pub shader_float16: bool,
+    /// `shaderFloat64` supported.
+    pub shader_float64: bool,
     /// A memory type that is device-local and host-visible exists.
     pub device_local_host_visible: bool,
     raw_api: u32,
@@ -299,6 +309,7 @@ impl Context {
         let mut f11 = vk::PhysicalDeviceVulkan11Features::default();
         let mut f12 = vk::PhysicalDeviceVulkan12Features::default();
         let mut f13 = vk::PhysicalDeviceVulkan13Features::default();
+        let mut base = vk::PhysicalDeviceFeatures::default();
         let api = props.api_version;
         let has13 = vk::api_version_minor(api) >= 3 || vk::api_version_major(api) > 1;
         {
@@ -310,6 +321,7 @@ impl Context {
             }
             // SAFETY: as above; the chain only holds structs the device's API version knows.
             unsafe { self.instance.get_physical_device_features2(pd, &mut feats) };
+            base = feats.features;
         }
         // SAFETY: as above.
         let fams = unsafe {
@@ -372,6 +384,11 @@ impl Context {
             timeline_semaphore: f12.timeline_semaphore == vk::TRUE,
             storage_8bit: f12.storage_buffer8_bit_access == vk::TRUE,
             storage_16bit: f11.storage_buffer16_bit_access == vk::TRUE,
+            shader_int8: f12.shader_int8 == vk::TRUE,
+            shader_int16: base.shader_int16 == vk::TRUE,
+            shader_int64: base.shader_int64 == vk::TRUE,
+            shader_float16: f12.shader_float16 == vk::TRUE,
+            shader_float64: base.shader_float64 == vk::TRUE,
             device_local_host_visible: dlhv,
             raw_api: api,
             maintenance4: has13 && f13.maintenance4 == vk::TRUE,
@@ -527,9 +544,16 @@ impl Gpu {
             .storage_buffer16_bit_access(info.storage_16bit);
         let mut f12 = vk::PhysicalDeviceVulkan12Features::default()
             .timeline_semaphore(true)
-            .storage_buffer8_bit_access(info.storage_8bit);
+            .storage_buffer8_bit_access(info.storage_8bit)
+            .shader_int8(info.shader_int8)
+            .shader_float16(info.shader_float16);
         let mut f13 = vk::PhysicalDeviceVulkan13Features::default().maintenance4(info.maintenance4);
+        let base = vk::PhysicalDeviceFeatures::default()
+            .shader_int16(info.shader_int16)
+            .shader_int64(info.shader_int64)
+            .shader_float64(info.shader_float64);
         let mut feats = vk::PhysicalDeviceFeatures2::default()
+            .features(base)
             .push_next(&mut f11)
             .push_next(&mut f12);
         if info.maintenance4 {
