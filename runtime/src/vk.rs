@@ -309,10 +309,9 @@ impl Context {
         let mut f11 = vk::PhysicalDeviceVulkan11Features::default();
         let mut f12 = vk::PhysicalDeviceVulkan12Features::default();
         let mut f13 = vk::PhysicalDeviceVulkan13Features::default();
-        let mut base = vk::PhysicalDeviceFeatures::default();
         let api = props.api_version;
         let has13 = vk::api_version_minor(api) >= 3 || vk::api_version_major(api) > 1;
-        {
+        let base = {
             let mut feats = vk::PhysicalDeviceFeatures2::default()
                 .push_next(&mut f11)
                 .push_next(&mut f12);
@@ -321,8 +320,8 @@ impl Context {
             }
             // SAFETY: as above; the chain only holds structs the device's API version knows.
             unsafe { self.instance.get_physical_device_features2(pd, &mut feats) };
-            base = feats.features;
-        }
+            feats.features
+        };
         // SAFETY: as above.
         let fams = unsafe {
             self.instance
