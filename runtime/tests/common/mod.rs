@@ -38,6 +38,7 @@ pub fn runtime(force_staging: bool) -> Option<(Runtime, ValidationLog)> {
         validate: true,
         device: None,
         force_staging,
+        ..Default::default()
     };
     match Runtime::new(&opts) {
         Ok(rt) => {
@@ -154,6 +155,9 @@ impl PlanBuilder {
     }
 
     pub fn output_of(&mut self, name: &str, buffer: usize) {
+        if let Some(b) = self.plan_buffers.get_mut(buffer) {
+            b.aliases.push(name.into());
+        }
         self.outputs.push(GraphOutput {
             name: name.into(),
             buffer,
@@ -171,6 +175,14 @@ impl PlanBuilder {
         local: [u32; 3],
         groups: [u32; 3],
     ) -> usize {
+        for (p, _, b) in bindings {
+            if let Some(buf) = self.plan_buffers.get_mut(*b) {
+                let alias = format!("{name}.{p}");
+                if !buf.aliases.contains(&alias) {
+                    buf.aliases.push(alias);
+                }
+            }
+        }
         let push_constants: Vec<PushConstant> = push
             .iter()
             .enumerate()
@@ -244,6 +256,19 @@ impl PlanBuilder {
             source: None,
             requirements: Requirements {
                 max_buffer_bytes: max,
+                push_constant_bytes: self
+                    .ptasks
+                    .iter()
+                    .map(|p| p.push_constant_size)
+                    .max()
+                    .unwrap_or(0),
+                max_workgroups: self.ptasks.iter().fold([0; 3], |m, p| {
+                    [
+                        m[0].max(p.workgroups[0]),
+                        m[1].max(p.workgroups[1]),
+                        m[2].max(p.workgroups[2]),
+                    ]
+                }),
                 ..Default::default()
             },
             structs: Vec::new(),
