@@ -274,3 +274,62 @@ pub fn gesture() -> Mb {
     mb.connect(ge, Endpoint::Graph(hid));
     mb
 }
+
+/// A kernel with exactly the ptask's interface (bindings, readonly inputs,
+/// push constants) and the given local size, compiled for real.
+pub fn kernel_for(pt: &Ptask, local: [u32; 3]) -> Option<KernelInfo> {
+    let mut src = format!(
+        "#version 450\nlayout(local_size_x = {}, local_size_y = {}, local_size_z = {}) in;\n",
+        local[0], local[1], local[2]
+    );
+    for (i, p) in pt.ports.iter().enumerate() {
+        let q = if p.kind == PortKind::Out {
+            "writeonly"
+        } else {
+            "readonly"
+        };
+        src.push_str(&format!(
+            "layout(std430, set = 0, binding = {i}) {q} buffer B{i} {{ uint d{i}[]; }};\n"
+        ));
+    }
+    if !pt.params.is_empty() {
+        let m: Vec<String> = pt
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let t = match p.ty {
+                    Scalar::F32 => "float",
+                    Scalar::I32 => "int",
+                    _ => "uint",
+                };
+                format!("{t} m{i};")
+            })
+            .collect();
+        src.push_str(&format!(
+            "layout(push_constant) uniform P {{ {} }} p;\n",
+            m.join(" ")
+        ));
+    }
+    src.push_str("void main() {}\n");
+    let c = crate::valid::kernel::compile::cached(std::path::Path::new("gen.comp"), src);
+    match &*c {
+        Ok(c) => Some(KernelInfo {
+            spirv: c.spirv.clone(),
+            entry: c.iface.entry.clone(),
+            local_size: local,
+            features: c.iface.features,
+        }),
+        Err(e) => panic!("generated kernel does not compile: {e:?}"),
+    }
+}
+
+/// [`kernel_for`] each ptask of `mb`.
+pub fn kernels(mb: &Mb, locals: &[[u32; 3]]) -> Vec<Option<KernelInfo>> {
+    mb.m.graph
+        .ptasks
+        .iter()
+        .zip(locals)
+        .map(|(p, l)| kernel_for(p, *l))
+        .collect()
+}

@@ -7,12 +7,12 @@ use crate::back::testutil::*;
 
 fn saxpy_plan() -> Plan {
     let mb = saxpy2();
-    lower(&mb.m, &[fake_kernel([256, 1, 1]), fake_kernel([256, 1, 1])]).expect("saxpy2 lowers")
+    lower(&mb.m, &kernels(&mb, &[[256, 1, 1]; 2])).expect("saxpy2 lowers")
 }
 
 fn gesture_plan() -> Plan {
     let mb = gesture();
-    lower(&mb.m, &[fake_kernel([16, 16, 1]), fake_kernel([256, 1, 1])]).expect("gesture lowers")
+    lower(&mb.m, &kernels(&mb, &[[16, 16, 1], [256, 1, 1]])).expect("gesture lowers")
 }
 
 /// The error loading `p` after writing it out.
@@ -213,4 +213,42 @@ fn values_and_requirements_are_checked() {
         err(&p),
         "ptask `xform`: needs more push-constant bytes or workgroups than requirements declare"
     );
+}
+
+#[test]
+fn embedded_spirv_must_match_the_plan() {
+    let mut p = saxpy_plan();
+    let add = p.ptasks[1].spirv.clone();
+    p.ptasks[0].spirv = add;
+    assert_eq!(
+        err(&p),
+        "ptask `scale`: spirv: the kernel uses set 0, binding 2 which the plan does not bind"
+    );
+    let mut p = gesture_plan();
+    p.ptasks[0].local_size = [8, 8, 1];
+    assert_eq!(
+        err(&p),
+        "ptask `xform`: spirv: local size is [16, 16, 1], the plan says [8, 8, 1]"
+    );
+    let mut p = gesture_plan();
+    p.ptasks[0].entry = "start".into();
+    assert_eq!(
+        err(&p),
+        "ptask `xform`: spirv: entry point is `main`, the plan says `start`"
+    );
+    let mut p = gesture_plan();
+    p.ptasks[0].push_constants.pop();
+    assert_eq!(
+        err(&p),
+        "ptask `xform`: spirv: the kernel's push-constant block does not match push_constants"
+    );
+    let mut p = saxpy_plan();
+    p.ptasks[1].bindings.swap(1, 2);
+    assert_eq!(
+        err(&p),
+        "ptask `add`: spirv: input binding 2 (`b`) is writable in the kernel"
+    );
+    let mut p = saxpy_plan();
+    p.ptasks[0].spirv = encode_spirv(&[0x0723_0203, 0x0001_0500, 0, 8, 0]);
+    assert!(err(&p).starts_with("ptask `scale`: spirv: "), "{}", err(&p));
 }

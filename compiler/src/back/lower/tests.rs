@@ -7,7 +7,7 @@ use crate::ir::Endpoint;
 use crate::types::{ElemType, Scalar, Value};
 
 fn lower_ok(mb: &Mb, locals: &[[u32; 3]]) -> Plan {
-    let k: Vec<_> = locals.iter().map(|l| fake_kernel(*l)).collect();
+    let k = kernels(mb, locals);
     match lower(&mb.m, &k) {
         Ok(p) => {
             let back = Plan::from_yaml(&p.to_yaml()).expect("plan reloads");
@@ -440,7 +440,7 @@ fn u8_struct_fields_and_kernel_features_set_requirements() {
     );
     let pa = mb.ep("p", "a");
     mb.connect(Endpoint::Graph(x), pa);
-    let mut k = fake_kernel([4, 1, 1]);
+    let mut k = kernels(&mb, &[[4, 1, 1]]).remove(0);
     if let Some(k) = &mut k {
         k.features.int16 = true;
     }
