@@ -137,7 +137,7 @@ fn shares_follow_priorities_2_to_1() {
             g.gpu_share
         );
         // GPU time comes from timestamp queries where the device has them.
-        assert!(g.firings > 20, "{} made too little progress", g.name);
+        assert!(g.firings > 5, "{} made too little progress", g.name);
         assert!(g.timed_firings * 10 >= g.firings * 9, "untimed jobs");
     }
     assert!(

@@ -132,7 +132,7 @@ impl PlanBuilder {
             size,
             role,
             slots,
-            aliases: vec![name.into()],
+            aliases: Vec::new(),
             init: None,
         });
         self.plan_buffers.len() - 1
@@ -146,6 +146,7 @@ impl PlanBuilder {
 
     pub fn input(&mut self, name: &str, ty: PortType) -> usize {
         let b = self.buffer(name, ty, BufferRole::Input, 2);
+        self.plan_buffers[b].aliases.push(name.into());
         self.inputs.push(GraphInput {
             name: name.into(),
             buffer: b,
@@ -155,9 +156,7 @@ impl PlanBuilder {
     }
 
     pub fn output_of(&mut self, name: &str, buffer: usize) {
-        if let Some(b) = self.plan_buffers.get_mut(buffer) {
-            b.aliases.push(name.into());
-        }
+        self.plan_buffers[buffer].aliases.push(name.into());
         self.outputs.push(GraphOutput {
             name: name.into(),
             buffer,
@@ -175,14 +174,6 @@ impl PlanBuilder {
         local: [u32; 3],
         groups: [u32; 3],
     ) -> usize {
-        for (p, _, b) in bindings {
-            if let Some(buf) = self.plan_buffers.get_mut(*b) {
-                let alias = format!("{name}.{p}");
-                if !buf.aliases.contains(&alias) {
-                    buf.aliases.push(alias);
-                }
-            }
-        }
         let push_constants: Vec<PushConstant> = push
             .iter()
             .enumerate()
@@ -197,6 +188,12 @@ impl PlanBuilder {
                 value: *v,
             })
             .collect();
+        for (port, _, b) in bindings {
+            let ep = format!("{name}.{port}");
+            if !self.plan_buffers[*b].aliases.contains(&ep) {
+                self.plan_buffers[*b].aliases.push(ep);
+            }
+        }
         self.ptasks.push(PtaskPlan {
             name: name.into(),
             kernel: format!("kernels/{kernel}"),
@@ -262,12 +259,12 @@ impl PlanBuilder {
                     .map(|p| p.push_constant_size)
                     .max()
                     .unwrap_or(0),
-                max_workgroups: self.ptasks.iter().fold([0; 3], |m, p| {
-                    [
-                        m[0].max(p.workgroups[0]),
-                        m[1].max(p.workgroups[1]),
-                        m[2].max(p.workgroups[2]),
-                    ]
+                max_workgroups: [0, 1, 2].map(|d| {
+                    self.ptasks
+                        .iter()
+                        .map(|p| p.workgroups[d])
+                        .max()
+                        .unwrap_or(1)
                 }),
                 ..Default::default()
             },
