@@ -1,6 +1,8 @@
 //! `ptc`: the command-line interface. Thin: parses arguments and calls the
 //! compiler and runtime crates.
 
+mod lsp;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -16,6 +18,8 @@ struct Cli {
 enum Command {
     /// Check .pt files and report diagnostics.
     Check { files: Vec<std::path::PathBuf> },
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
 }
 
 fn main() -> ExitCode {
@@ -25,5 +29,6 @@ fn main() -> ExitCode {
             eprintln!("not yet: {} files", files.len());
             ExitCode::from(2)
         }
+        Command::Lsp => ExitCode::from(lsp::run()),
     }
 }
