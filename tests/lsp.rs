@@ -231,3 +231,24 @@ fn malformed_and_unknown_messages_get_errors_not_crashes() {
     assert_eq!(r["result"], Value::Null, "{r}");
     assert_eq!(c.finish(), 0);
 }
+
+#[test]
+fn clean_graph_publishes_no_diagnostics_and_close_clears() {
+    let mut c = Client::start();
+    c.initialize();
+    let uri = doc_uri("saxpy2.pt");
+    let text =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("graphs/saxpy2.pt"))
+            .expect("read saxpy2.pt");
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "ptask", "version": 1, "text": text}}),
+    );
+    assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
+    c.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
+    assert_eq!(c.finish(), 0);
+}
