@@ -2,6 +2,7 @@
 //! stable [`Code`], a severity, labelled spans and a hint. Renderers (human
 //! via miette, JSON, GitHub annotations, SARIF) all work from this one type.
 
+pub mod render;
 pub mod sarif;
 
 use crate::ir::Span;
