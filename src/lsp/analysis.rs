@@ -440,3 +440,117 @@ pub fn symbols(m: &Module) -> Symbol {
         children,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ptc_compiler::{check_source, Options};
+    use std::path::Path;
+
+    const SRC: &str = "struct Event { kind: u32, x: f32, y: f32, t: f32 }
+graph g priority 7 {
+    input  cam: u16[4, 8] from camera(fps: 120);
+    input  cal: f32[4] from zeros;
+    output ev: Event[16] to stdout;
+    ptask p {
+        kernel \"kernels/none.comp\";
+        in     img: u16[4, 8];
+        sticky c: f32[4];
+        param  a: u32 = 3;
+        param  b: f32 = 0.5;
+        out    o: Event[16];
+    }
+    cam -> p . img;
+    cal -> p.c;
+    p.o -> ev;
+}
+";
+
+    fn module() -> Module {
+        let opts = Options {
+            skip_kernels: true,
+            ..Options::default()
+        };
+        let r = check_source(Path::new("g.pt"), SRC.to_string(), &opts);
+        r.module
+            .unwrap_or_else(|| panic!("no module: {:#?}", r.diagnostics))
+    }
+
+    fn offset(needle: &str, nth: usize) -> usize {
+        SRC.match_indices(needle)
+            .nth(nth)
+            .map(|(i, _)| i)
+            .expect("needle present")
+    }
+
+    #[test]
+    fn endpoint_with_spaces_splits_ptask_and_port() {
+        let m = module();
+        let at = offset("p . img", 0);
+        let (t, span) = target_at(&m, SRC, at).expect("ptask part");
+        assert_eq!(t, Target::Ptask(0));
+        assert_eq!(&SRC[span.start..span.end], "p");
+        let (t, span) = target_at(&m, SRC, at + 5).expect("port part");
+        assert_eq!(t, Target::PtaskPort(0, 0));
+        assert_eq!(&SRC[span.start..span.end], "img");
+        let def = definition(&m, t).expect("declared");
+        assert_eq!(def.start, offset("img:", 0));
+    }
+
+    #[test]
+    fn hover_texts() {
+        let m = module();
+        let h = hover(&m, Target::GraphPort(0)).expect("hover");
+        assert!(
+            h.contains("input cam: u16[4, 8] from camera(fps: 120)"),
+            "{h}"
+        );
+        assert!(h.contains("64 bytes"), "{h}");
+        let h = hover(&m, Target::PtaskPort(0, 1)).expect("hover");
+        assert!(h.contains("sticky c: f32[4]"), "{h}");
+        assert!(h.contains("binding 1"), "{h}");
+        let h = hover(&m, Target::PtaskPort(0, 2)).expect("hover");
+        assert!(h.contains("out o: Event[16]"), "{h}");
+        assert!(h.contains("256 bytes"), "{h}");
+        let h = hover(&m, Target::Param(0, 1)).expect("hover");
+        assert!(h.contains("param b: f32 = 0.5"), "{h}");
+        assert!(h.contains("offset 4"), "{h}");
+        let h = hover(&m, Target::GraphPort(2)).expect("hover");
+        assert!(h.contains("output ev: Event[16] to stdout"), "{h}");
+    }
+
+    #[test]
+    fn completion_after_dot_and_elsewhere() {
+        let m = module();
+        let text = SRC.replace("    p.o -> ev;", "    p.o -> ev;\n    cal -> p.");
+        let after_dot = text.rfind("p.").expect("p.") + 2;
+        let c = complete(&m, &text, after_dot);
+        let labels: Vec<&str> = c.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels, ["img", "c", "o"]);
+        assert_eq!(c[1].detail, "sticky f32[4]");
+        // With a typed prefix the client filters; the candidates are the same.
+        let text2 = format!("{}i", &text[..after_dot]);
+        assert_eq!(complete(&m, &text2, text2.len()).len(), 3);
+        // Unknown ptask: nothing.
+        assert!(complete(&m, "q.", 2).is_empty());
+        // Elsewhere: ptasks and graph ports.
+        let c = complete(&m, SRC, 0);
+        let labels: Vec<&str> = c.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels, ["p", "cam", "cal", "ev"]);
+    }
+
+    #[test]
+    fn outline_nests_ports_and_params_in_source_order() {
+        let m = module();
+        let s = symbols(&m);
+        assert_eq!(s.name, "g");
+        let names: Vec<&str> = s.children.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["cam", "cal", "ev", "p"]);
+        let p: Vec<&str> = s.children[3]
+            .children
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(p, ["img", "c", "a", "b", "o"]);
+    }
+}
