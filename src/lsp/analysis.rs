@@ -16,6 +16,8 @@ pub enum Target {
     Param(usize, usize),
     /// A ptask.
     Ptask(usize),
+    /// A struct type, by index into [`Module::structs`].
+    Struct(usize),
 }
 
 fn contains(span: Span, offset: usize) -> bool {
@@ -75,13 +77,59 @@ pub fn target_at(m: &Module, text: &str, offset: usize) -> Option<(Target, Span)
             }
         }
     }
+    // A struct name (in a type or its declaration): matched by the word.
+    let word = word_at(text, offset)?;
+    let i = m
+        .structs
+        .iter()
+        .position(|st| st.name == text[word.start..word.end])?;
+    Some((Target::Struct(i), word))
+}
+
+/// The identifier around byte `offset`, if any.
+fn word_at(text: &str, offset: usize) -> Option<Span> {
+    let bytes = text.as_bytes();
+    if offset > bytes.len() {
+        return None;
+    }
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut start = offset;
+    while start > 0 && is_word(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = offset;
+    while end < bytes.len() && is_word(bytes[end]) {
+        end += 1;
+    }
+    (start < end).then_some(Span::new(start, end))
+}
+
+/// The span of `name` in its `struct name {` declaration.
+fn struct_decl(text: &str, name: &str) -> Option<Span> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for (i, _) in text.match_indices("struct") {
+        if text[..i].chars().next_back().is_some_and(is_word) {
+            continue;
+        }
+        let rest = &text[i + "struct".len()..];
+        let trimmed = rest.trim_start();
+        if trimmed.len() == rest.len() {
+            continue; // `structs`, `struct_x`, ...
+        }
+        if trimmed.starts_with(name) && !trimmed[name.len()..].chars().next().is_some_and(is_word) {
+            let start = text.len() - trimmed.len();
+            return Some(Span::new(start, start + name.len()));
+        }
+    }
     None
 }
 
-/// The span of the declaring name of `target`.
-pub fn definition(m: &Module, target: Target) -> Option<Span> {
+/// The span of the declaring name of `target` (`text` is the module's
+/// source, searched for struct declarations, which the IR has no spans for).
+pub fn definition(m: &Module, text: &str, target: Target) -> Option<Span> {
     let g = &m.graph;
     Some(match target {
+        Target::Struct(i) => struct_decl(text, &m.structs.get(i)?.name)?,
         Target::GraphPort(i) => g.ports.get(i)?.name.span,
         Target::PtaskPort(p, i) => g.ptasks.get(p)?.ports.get(i)?.name.span,
         Target::Param(p, i) => g.ptasks.get(p)?.params.get(i)?.name.span,
@@ -200,6 +248,15 @@ pub fn signature(m: &Module, target: Target) -> Option<String> {
             let t = g.ptasks.get(p)?;
             format!("ptask {} {{ kernel {:?}; }}", t.name.name, t.kernel)
         }
+        Target::Struct(i) => {
+            let st = m.structs.get(i)?;
+            let fields: Vec<String> = st
+                .fields
+                .iter()
+                .map(|f| format!("{}: {}", f.name, f.ty))
+                .collect();
+            format!("struct {} {{ {} }}", st.name, fields.join(", "))
+        }
     })
 }
 
@@ -253,6 +310,20 @@ pub fn hover(m: &Module, target: Target) -> Option<String> {
                 "push constant of ptask `{}` · offset {offset} · {} bytes",
                 t.name.name,
                 param.ty.size()
+            )
+        }
+        Target::Struct(i) => {
+            let st = m.structs.get(i)?;
+            let offsets: Vec<String> = st
+                .fields
+                .iter()
+                .map(|f| format!("`{}` @ {}", f.name, f.offset))
+                .collect();
+            format!(
+                "std430 layout: {} · size {} bytes, align {}",
+                offsets.join(", "),
+                st.size,
+                st.align
             )
         }
         Target::Ptask(p) => {
@@ -493,8 +564,26 @@ graph g priority 7 {
         let (t, span) = target_at(&m, SRC, at + 5).expect("port part");
         assert_eq!(t, Target::PtaskPort(0, 0));
         assert_eq!(&SRC[span.start..span.end], "img");
-        let def = definition(&m, t).expect("declared");
+        let def = definition(&m, SRC, t).expect("declared");
         assert_eq!(def.start, offset("img:", 0));
+    }
+
+    #[test]
+    fn struct_hover_and_definition_by_name() {
+        let m = module();
+        let at = offset("Event[16]", 0) + 2;
+        let (t, span) = target_at(&m, SRC, at).expect("struct");
+        assert_eq!(&SRC[span.start..span.end], "Event");
+        let h = hover(&m, t).expect("hover");
+        assert!(
+            h.contains("struct Event { kind: u32, x: f32, y: f32, t: f32 }"),
+            "{h}"
+        );
+        assert!(h.contains("`t` @ 12 · size 16 bytes, align 4"), "{h}");
+        let def = definition(&m, SRC, t).expect("declared");
+        assert_eq!(def, Span::new(7, 12));
+        // A word that is no struct: nothing.
+        assert_eq!(target_at(&m, SRC, offset("priority", 0) + 1), None);
     }
 
     #[test]

@@ -515,7 +515,7 @@ impl<W: Write> Server<W> {
         };
         let offset = doc.index.offset(&doc.text, tdp.position);
         let Some(span) = analysis::target_at(m, &doc.text, offset)
-            .and_then(|(target, _)| analysis::definition(m, target))
+            .and_then(|(target, _)| analysis::definition(m, &doc.text, target))
         else {
             return Value::Null;
         };
