@@ -476,3 +476,57 @@ fn hover_definition_completion_and_outline() {
     );
     assert_eq!(c.finish(), 0);
 }
+
+#[test]
+fn kernel_edit_on_disk_rechecks_open_graphs() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lsp_kernel_edit");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let kernel = dir.join("k.comp");
+    let good = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kernels/scale.comp"),
+    )
+    .expect("read scale.comp");
+    // The kernel writes its input: the checker must flag the `in` port.
+    std::fs::write(&kernel, good.replace("readonly buffer A", "buffer A")).expect("write");
+    let graph = dir.join("g.pt");
+    let text = "// one stage
+graph one {
+    input  x: f32[1024];
+    output z: f32[1024];
+    ptask scale { kernel \"k.comp\"; in a: f32[1024]; param k: f32 = 2.0; out b: f32[1024]; }
+    x -> scale.a;
+    scale.b -> z;
+}
+";
+    std::fs::write(&graph, text).expect("write");
+    let uri = format!("file://{}", graph.display());
+    let mut c = Client::start();
+    c.initialize();
+    open(&mut c, &uri, text);
+    let diags = c.diagnostics(&uri);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0]["code"], "ptc::writable_input");
+
+    std::fs::write(&kernel, &good).expect("write");
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": format!("file://{}", kernel.display()), "type": 2}]}),
+    );
+    assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
+    assert_eq!(c.finish(), 0);
+}
+
+#[test]
+fn broken_framing_ends_the_server_without_a_panic() {
+    let mut c = Client::start();
+    c.initialize();
+    // A header without Content-Length cannot be resynchronised: the server
+    // stops reading and exits with 1 (not a panic's 101).
+    let stdin = c.stdin.as_mut().expect("stdin");
+    stdin
+        .write_all(b"Content-Type: nonsense\r\n\r\n{}")
+        .expect("write");
+    stdin.flush().expect("flush");
+    c.stdin = None;
+    assert_eq!(c.exit_code(), 1);
+}

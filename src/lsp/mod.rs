@@ -2,7 +2,9 @@
 //! `Content-Length` framing).
 //!
 //! Features: diagnostics (the same codes and messages as `ptc check`,
-//! kernels included) on open, save and — debounced — while typing; hover on
+//! kernels included) on open, save and — debounced — while typing, and
+//! again when the client reports changed files (`workspace/
+//! didChangeWatchedFiles`, e.g. an edited kernel); hover on
 //! ports, params, ptasks and channel endpoints (type, shape, kind, binding,
 //! size); go to definition from a channel endpoint to the port or ptask;
 //! completion of port names after `ptask.`; a document outline (graph →
@@ -408,6 +410,14 @@ impl<W: Write> Server<W> {
                 };
                 if self.docs.remove(&p.text_document.uri).is_some() {
                     self.publish(p.text_document.uri, Vec::new(), None)?;
+                }
+                Ok(())
+            }
+            // A kernel (or any watched file) changed on disk: re-check every
+            // open graph after the debounce, since kernel diagnostics may change.
+            note::DidChangeWatchedFiles::METHOD => {
+                for doc in self.docs.values_mut() {
+                    doc.dirty = true;
                 }
                 Ok(())
             }
