@@ -177,6 +177,7 @@ fn initialize_advertises_capabilities_and_exits_cleanly() {
     let caps = &r["result"]["capabilities"];
     assert_eq!(caps["hoverProvider"], true, "{r}");
     assert_eq!(caps["definitionProvider"], true);
+    assert_eq!(caps["referencesProvider"], true);
     assert_eq!(caps["documentSymbolProvider"], true);
     assert_eq!(
         caps["completionProvider"]["triggerCharacters"],
@@ -430,6 +431,28 @@ fn hover_definition_completion_and_outline() {
         json!({"textDocument": doc, "position": at(&text, 12, "z", 1, 0)}),
     );
     assert_eq!(r["result"]["range"], range(4, 11, 4, 12));
+
+    // References of ptask `add` (cursor on its declaration): the three
+    // channel ends naming it, plus the declaration when asked.
+    let r = c.request(
+        "textDocument/references",
+        json!({"textDocument": doc, "position": pos(7, 11), "context": {"includeDeclaration": true}}),
+    );
+    let starts: Vec<Value> = r["result"]
+        .as_array()
+        .expect("locations")
+        .iter()
+        .map(|l| l["range"]["start"].clone())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            pos(7, 10),
+            at(&text, 10, "add", 1, 0),
+            at(&text, 11, "add", 1, 0),
+            at(&text, 12, "add", 1, 0)
+        ]
+    );
 
     // Document outline: graph → inputs/outputs and ptasks → ports and params.
     let r = c.request("textDocument/documentSymbol", json!({"textDocument": doc}));
