@@ -1,3 +1,6 @@
 //! ptc's runtime: executes [`ptc_compiler::Plan`]s on Vulkan.
 
 pub use ptc_compiler::Plan;
+
+pub mod gesture_ref;
+pub mod io;
