@@ -48,7 +48,7 @@ pub struct Plan {
 }
 
 /// Device features a plan needs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Requirements {
     /// `storageBuffer8BitAccess` (a port of `u8` elements).
@@ -62,6 +62,46 @@ pub struct Requirements {
     /// Largest push-constant block in bytes.
     #[serde(default)]
     pub push_constant_bytes: u32,
+    /// Largest workgroup count of any dispatch, per dimension (checked
+    /// against `maxComputeWorkGroupCount`).
+    #[serde(default = "one3")]
+    pub max_workgroups: [u32; 3],
+    /// `shaderInt8` (a kernel declares the `Int8` capability).
+    #[serde(default)]
+    pub shader_int8: bool,
+    /// `shaderInt16` (a kernel declares the `Int16` capability).
+    #[serde(default)]
+    pub shader_int16: bool,
+    /// `shaderInt64`.
+    #[serde(default)]
+    pub shader_int64: bool,
+    /// `shaderFloat16`.
+    #[serde(default)]
+    pub shader_float16: bool,
+    /// `shaderFloat64`.
+    #[serde(default)]
+    pub shader_float64: bool,
+}
+
+fn one3() -> [u32; 3] {
+    [1, 1, 1]
+}
+
+impl Default for Requirements {
+    fn default() -> Self {
+        Requirements {
+            storage_8bit: false,
+            storage_16bit: false,
+            max_buffer_bytes: 0,
+            push_constant_bytes: 0,
+            max_workgroups: one3(),
+            shader_int8: false,
+            shader_int16: false,
+            shader_int64: false,
+            shader_float16: false,
+            shader_float64: false,
+        }
+    }
 }
 
 /// What a buffer is for; decides its memory kind.

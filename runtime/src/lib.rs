@@ -4,3 +4,4 @@ pub use ptc_compiler::Plan;
 
 pub mod gesture_ref;
 pub mod io;
+pub mod sched;

@@ -1,0 +1,553 @@
+//! Lowering tests on hand-built modules: buffers, aliasing, roles, slots,
+//! workgroups, barriers and dispatch order.
+
+use super::*;
+use crate::back::testutil::*;
+use crate::ir::Endpoint;
+use crate::types::{ElemType, Scalar, Value};
+use crate::valid::kernel::KernelFeatures;
+use std::sync::Arc;
+
+/// A kernel stand-in: a SPIR-V header (enough for the plan's checks) and a local size.
+pub fn fake_kernel(local: [u32; 3]) -> Option<KernelInfo> {
+    Some(KernelInfo {
+        spirv: Arc::from(vec![0x0723_0203u32, 0x0001_0500, 0, 8, 0]),
+        entry: "main".into(),
+        local_size: local,
+        features: KernelFeatures::default(),
+    })
+}
+
+fn lower_ok(mb: &Mb, locals: &[[u32; 3]]) -> Plan {
+    let k: Vec<_> = locals.iter().map(|l| fake_kernel(*l)).collect();
+    match lower(&mb.m, &k) {
+        Ok(p) => {
+            let back = Plan::from_yaml(&p.to_yaml()).expect("plan reloads");
+            assert_eq!(back, p, "YAML round trip changed the plan");
+            p
+        }
+        Err(d) => panic!("lowering failed: {d:#?}"),
+    }
+}
+
+fn buf<'a>(p: &'a Plan, name: &str) -> (usize, &'a Buffer) {
+    p.buffers
+        .iter()
+        .enumerate()
+        .find(|(_, b)| b.name == name)
+        .unwrap_or_else(|| panic!("no buffer {name}"))
+}
+
+fn names(p: &Plan, order: &[Dispatch]) -> Vec<String> {
+    order
+        .iter()
+        .map(|d| p.ptasks[d.ptask].name.clone())
+        .collect()
+}
+
+fn raw(b: usize) -> BufferBarrier {
+    BufferBarrier {
+        buffer: b,
+        hazard: Hazard::ReadAfterWrite,
+    }
+}
+
+pub fn saxpy2() -> Mb {
+    let n = 1_048_576;
+    let mut mb = Mb::new("saxpy2");
+    let x = mb.input("x", f32s(&[n]));
+    let y = mb.input("y", f32s(&[n]));
+    let z = mb.output("z", f32s(&[n]));
+    mb.ptask(
+        "scale",
+        "kernels/scale.comp",
+        &[(In, "a", f32s(&[n]), None), (Out, "b", f32s(&[n]), None)],
+        &[("k", Scalar::F32, Value::F32(2.0))],
+    );
+    mb.ptask(
+        "add",
+        "kernels/add.comp",
+        &[
+            (In, "a", f32s(&[n]), None),
+            (In, "b", f32s(&[n]), None),
+            (Out, "c", f32s(&[n]), None),
+        ],
+        &[],
+    );
+    let (sa, sb, aa, ab, ac) = (
+        mb.ep("scale", "a"),
+        mb.ep("scale", "b"),
+        mb.ep("add", "a"),
+        mb.ep("add", "b"),
+        mb.ep("add", "c"),
+    );
+    mb.connect(Endpoint::Graph(x), sa);
+    mb.connect(sb, aa);
+    mb.connect(Endpoint::Graph(y), ab);
+    mb.connect(ac, Endpoint::Graph(z));
+    mb
+}
+
+#[test]
+fn saxpy2_lowers_to_aliased_buffers_and_a_chain() {
+    let p = lower_ok(&saxpy2(), &[[256, 1, 1], [256, 1, 1]]);
+    assert_eq!(p.graph, "saxpy2");
+    assert_eq!(p.priority, 50);
+    let got: Vec<_> = p
+        .buffers
+        .iter()
+        .map(|b| {
+            (
+                b.name.as_str(),
+                b.role,
+                b.slots,
+                b.size,
+                b.aliases.join(","),
+            )
+        })
+        .collect();
+    let mb4 = 4 * 1_048_576;
+    assert_eq!(
+        got,
+        vec![
+            ("x", BufferRole::Input, 2, mb4, "x,scale.a".to_string()),
+            ("y", BufferRole::Input, 2, mb4, "y,add.b".to_string()),
+            (
+                "scale.b",
+                BufferRole::Internal,
+                1,
+                mb4,
+                "scale.b,add.a".to_string()
+            ),
+            ("add.c", BufferRole::Output, 1, mb4, "add.c,z".to_string()),
+        ]
+    );
+    let scale = &p.ptasks[0];
+    assert_eq!(
+        scale
+            .bindings
+            .iter()
+            .map(|b| (b.port.as_str(), b.access, b.buffer))
+            .collect::<Vec<_>>(),
+        vec![("a", Access::In, 0), ("b", Access::Out, 2)]
+    );
+    assert_eq!(
+        p.ptasks[1]
+            .bindings
+            .iter()
+            .map(|b| b.buffer)
+            .collect::<Vec<_>>(),
+        vec![2, 1, 3]
+    );
+    assert_eq!(
+        scale.push_constants,
+        vec![PushConstant {
+            name: "k".into(),
+            ty: Scalar::F32,
+            offset: 0,
+            value: Value::F32(2.0)
+        }]
+    );
+    assert_eq!(scale.push_constant_size, 4);
+    assert_eq!(scale.workgroups, [4096, 1, 1]);
+    assert_eq!(scale.kernel, "kernels/scale.comp");
+    assert_eq!(p.ptasks[1].push_constant_size, 0);
+    assert_eq!(names(&p, &p.schedule), vec!["scale", "add"]);
+    assert_eq!(p.schedule[0].barriers, vec![]);
+    assert_eq!(p.schedule[1].barriers, vec![raw(2)]);
+    assert_eq!(
+        p.inputs
+            .iter()
+            .map(|i| (i.name.as_str(), i.buffer))
+            .collect::<Vec<_>>(),
+        vec![("x", 0), ("y", 1)]
+    );
+    assert_eq!(p.outputs[0].name, "z");
+    assert_eq!(p.outputs[0].buffer, 3);
+    assert_eq!(p.requirements.max_buffer_bytes, mb4);
+    assert_eq!(p.requirements.push_constant_bytes, 4);
+    assert_eq!(p.requirements.max_workgroups, [4096, 1, 1]);
+    assert!(!p.requirements.storage_16bit);
+}
+
+pub fn gesture() -> Mb {
+    let mut mb = Mb::new("gesture");
+    mb.event_struct();
+    mb.m.graph.priority = 10;
+    let u16img = ty(ElemType::Scalar(Scalar::U16), &[480, 640]);
+    let cloud = ty(
+        ElemType::Vector {
+            n: 4,
+            scalar: Scalar::F32,
+        },
+        &[480, 640],
+    );
+    let events = ty(ElemType::Struct("Event".into()), &[16]);
+    let src = mb.input("usbsrc", u16img.clone());
+    mb.m.graph.ports[src].source = crate::ir::SourceSpec::Camera {
+        fps: Some(120.0),
+        script: None,
+    };
+    let hid = mb.output("hid", events.clone());
+    mb.m.graph.ports[hid].sink = crate::ir::SinkSpec::Stdout;
+    mb.ptask(
+        "xform",
+        "kernels/xform.comp",
+        &[
+            (In, "rawimg", u16img, None),
+            (Out, "cloud", cloud.clone(), None),
+        ],
+        &[
+            ("sigma_space", Scalar::F32, Value::F32(3.0)),
+            ("sigma_range", Scalar::F32, Value::F32(30.0)),
+        ],
+    );
+    mb.ptask(
+        "detect",
+        "kernels/detect.comp",
+        &[
+            (In, "g_input", cloud, None),
+            (Out, "gestures", events, None),
+        ],
+        &[],
+    );
+    let (r, c, gi, ge) = (
+        mb.ep("xform", "rawimg"),
+        mb.ep("xform", "cloud"),
+        mb.ep("detect", "g_input"),
+        mb.ep("detect", "gestures"),
+    );
+    mb.connect(Endpoint::Graph(src), r);
+    mb.connect(c, gi);
+    mb.connect(ge, Endpoint::Graph(hid));
+    mb
+}
+
+#[test]
+fn gesture_lowers_with_2d_grid_and_16bit_storage() {
+    let p = lower_ok(&gesture(), &[[16, 16, 1], [256, 1, 1]]);
+    assert_eq!(p.priority, 10);
+    let (ui, u) = buf(&p, "usbsrc");
+    assert_eq!(
+        (u.role, u.slots, u.size),
+        (BufferRole::Input, 2, 480 * 640 * 2)
+    );
+    let (ci, c) = buf(&p, "xform.cloud");
+    assert_eq!(
+        (c.role, c.slots, c.size),
+        (BufferRole::Internal, 1, 480 * 640 * 16)
+    );
+    assert_eq!(c.aliases, vec!["xform.cloud", "detect.g_input"]);
+    let (gi, g) = buf(&p, "detect.gestures");
+    assert_eq!((g.role, g.size), (BufferRole::Output, 16 * 16));
+    assert_eq!(p.ptasks[0].workgroups, [40, 30, 1]);
+    assert_eq!(p.ptasks[1].workgroups, [1, 1, 1]);
+    assert_eq!(
+        p.ptasks[0]
+            .push_constants
+            .iter()
+            .map(|c| (c.name.as_str(), c.offset))
+            .collect::<Vec<_>>(),
+        vec![("sigma_space", 0), ("sigma_range", 4)]
+    );
+    assert_eq!(p.ptasks[0].push_constant_size, 8);
+    assert_eq!(p.ptasks[0].bindings[0].buffer, ui);
+    assert_eq!(names(&p, &p.schedule), vec!["xform", "detect"]);
+    assert_eq!(p.schedule[1].barriers, vec![raw(ci)]);
+    assert!(p.requirements.storage_16bit && !p.requirements.storage_8bit);
+    assert_eq!(p.requirements.max_buffer_bytes, 480 * 640 * 16);
+    assert_eq!(p.structs.len(), 1);
+    assert_eq!(
+        p.inputs[0].source,
+        Source::Camera {
+            fps: Some(120.0),
+            script: None
+        }
+    );
+    assert_eq!(p.outputs[0].sink, Sink::Stdout);
+    assert_eq!(p.outputs[0].buffer, gi);
+}
+
+#[test]
+fn fan_out_shares_one_buffer() {
+    let n = 1000;
+    let mut mb = Mb::new("fan");
+    let x = mb.input("x", f32s(&[n]));
+    let o = mb.output("o", f32s(&[n]));
+    let ob = mb.output("ob", f32s(&[n]));
+    // Declared out of dependency order: consumers first.
+    mb.ptask(
+        "b",
+        "k",
+        &[(In, "i", f32s(&[n]), None), (Out, "o", f32s(&[n]), None)],
+        &[],
+    );
+    mb.ptask(
+        "c",
+        "k",
+        &[
+            (Sticky, "i", f32s(&[n]), None),
+            (Out, "o", f32s(&[n]), None),
+        ],
+        &[],
+    );
+    mb.ptask(
+        "a",
+        "k",
+        &[(In, "i", f32s(&[n]), None), (Out, "o", f32s(&[n]), None)],
+        &[],
+    );
+    let (ai, ao, bi, bo, ci) = (
+        mb.ep("a", "i"),
+        mb.ep("a", "o"),
+        mb.ep("b", "i"),
+        mb.ep("b", "o"),
+        mb.ep("c", "i"),
+    );
+    mb.connect(Endpoint::Graph(x), ai);
+    mb.connect(ao.clone(), bi);
+    mb.connect(ao.clone(), ci);
+    mb.connect(ao, Endpoint::Graph(o));
+    mb.connect(bo, Endpoint::Graph(ob));
+    let p = lower_ok(&mb, &[[64, 1, 1]; 3]);
+    let (ai_, a) = buf(&p, "a.o");
+    assert_eq!(a.role, BufferRole::Output);
+    assert_eq!(a.aliases, vec!["a.o", "b.i", "c.i", "o"]);
+    // b and c bind a's output directly.
+    assert_eq!(p.ptasks[0].bindings[0].buffer, ai_);
+    assert_eq!(p.ptasks[1].bindings[0].buffer, ai_);
+    assert_eq!(p.ptasks[1].bindings[0].access, Access::Sticky);
+    // c.o feeds nobody: internal, still allocated.
+    assert_eq!(buf(&p, "c.o").1.role, BufferRole::Internal);
+    assert_eq!(p.buffers.len(), 4);
+    let order = names(&p, &p.schedule);
+    assert_eq!(order[0], "a");
+    for d in &p.schedule[1..] {
+        assert_eq!(d.barriers, vec![raw(ai_)]);
+    }
+    assert_eq!(p.ptasks[0].workgroups, [16, 1, 1]);
+    assert_eq!(
+        p.outputs.iter().map(|o| o.buffer).collect::<Vec<_>>(),
+        vec![ai_, buf(&p, "b.o").0]
+    );
+}
+
+#[test]
+fn seeded_cycle_gets_a_state_buffer_and_war_barrier() {
+    let n = 256;
+    let mut mb = Mb::new("loop");
+    let x = mb.input("x", f32s(&[n]));
+    let out = mb.output("out", f32s(&[n]));
+    mb.ptask(
+        "q",
+        "k",
+        &[
+            (In, "y", f32s(&[n]), None),
+            (Out, "z", f32s(&[n]), None),
+            (Out, "w", f32s(&[n]), None),
+        ],
+        &[],
+    );
+    mb.ptask(
+        "p",
+        "k",
+        &[
+            (In, "x", f32s(&[n]), None),
+            (In, "fb", f32s(&[n]), Some(Value::U32(1))),
+            (Out, "y", f32s(&[n]), None),
+        ],
+        &[],
+    );
+    let (px, pfb, py, qy, qz, qw) = (
+        mb.ep("p", "x"),
+        mb.ep("p", "fb"),
+        mb.ep("p", "y"),
+        mb.ep("q", "y"),
+        mb.ep("q", "z"),
+        mb.ep("q", "w"),
+    );
+    mb.connect(Endpoint::Graph(x), px);
+    mb.connect(py, qy);
+    mb.connect(qz, pfb);
+    mb.connect(qw, Endpoint::Graph(out));
+    let p = lower_ok(&mb, &[[64, 1, 1]; 2]);
+    let (zi, z) = buf(&p, "q.z");
+    assert_eq!((z.role, z.slots), (BufferRole::State, 2));
+    // The literal 1 is converted to the f32 element type.
+    assert_eq!(z.init, Some(Value::F32(1.0)));
+    assert_eq!(z.aliases, vec!["q.z", "p.fb"]);
+    let (yi, y) = buf(&p, "p.y");
+    assert_eq!(y.role, BufferRole::Internal);
+    assert_eq!(names(&p, &p.schedule), vec!["p", "q"]);
+    assert_eq!(p.schedule[0].barriers, vec![]);
+    assert_eq!(
+        p.schedule[1].barriers,
+        vec![
+            raw(yi),
+            BufferBarrier {
+                buffer: zi,
+                hazard: Hazard::WriteAfterRead
+            }
+        ]
+    );
+}
+
+#[test]
+fn self_loop_is_a_state_buffer() {
+    let mut mb = Mb::new("acc");
+    let x = mb.input("x", f32s(&[8]));
+    mb.ptask(
+        "acc",
+        "k",
+        &[
+            (In, "x", f32s(&[8]), None),
+            (In, "prev", f32s(&[8]), Some(Value::F32(0.0))),
+            (Out, "total", f32s(&[8]), None),
+        ],
+        &[],
+    );
+    let (ax, ap, at) = (
+        mb.ep("acc", "x"),
+        mb.ep("acc", "prev"),
+        mb.ep("acc", "total"),
+    );
+    mb.connect(Endpoint::Graph(x), ax);
+    mb.connect(at, ap);
+    let p = lower_ok(&mb, &[[8, 1, 1]]);
+    let (ti, t) = buf(&p, "acc.total");
+    assert_eq!(
+        (t.role, t.slots, t.init),
+        (BufferRole::State, 2, Some(Value::F32(0.0)))
+    );
+    assert_eq!(p.ptasks[0].bindings[1].buffer, ti);
+    assert_eq!(p.ptasks[0].bindings[2].buffer, ti);
+    assert_eq!(p.schedule[0].barriers, vec![]);
+}
+
+#[test]
+fn unseeded_cycle_is_reported() {
+    let mut mb = Mb::new("bad");
+    mb.ptask(
+        "p",
+        "k",
+        &[(In, "a", f32s(&[8]), None), (Out, "b", f32s(&[8]), None)],
+        &[],
+    );
+    mb.ptask(
+        "q",
+        "k",
+        &[(In, "a", f32s(&[8]), None), (Out, "b", f32s(&[8]), None)],
+        &[],
+    );
+    let (pa, pb, qa, qb) = (
+        mb.ep("p", "a"),
+        mb.ep("p", "b"),
+        mb.ep("q", "a"),
+        mb.ep("q", "b"),
+    );
+    mb.connect(pb, qa);
+    mb.connect(qb, pa);
+    let k = vec![fake_kernel([1, 1, 1]), fake_kernel([1, 1, 1])];
+    let d = lower(&mb.m, &k).expect_err("cycle without seed");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].code, Code::UnseededCycle);
+    assert!(
+        d[0].message.ends_with("is on a cycle with no seeded port"),
+        "{}",
+        d[0].message
+    );
+}
+
+#[test]
+fn grid_override_and_high_rank_shapes() {
+    assert_eq!(default_grid(&[7]), [7, 1, 1]);
+    assert_eq!(default_grid(&[3, 7]), [7, 3, 1]);
+    assert_eq!(default_grid(&[2, 3, 4, 5]), [5, 4, 6]);
+    let mut mb = Mb::new("g");
+    let x = mb.input("x", f32s(&[2, 3, 4, 5]));
+    mb.ptask(
+        "p",
+        "k",
+        &[
+            (In, "a", f32s(&[2, 3, 4, 5]), None),
+            (Out, "b", f32s(&[2, 3, 4, 5]), None),
+        ],
+        &[],
+    );
+    mb.ptask(
+        "q",
+        "k",
+        &[
+            (In, "a", f32s(&[2, 3, 4, 5]), None),
+            (Out, "b", f32s(&[1]), None),
+        ],
+        &[],
+    );
+    mb.m.graph.ptasks[1].grid = Some(([100, 10, 3], crate::ir::Span::new(1, 2)));
+    let (pa, pb, qa) = (mb.ep("p", "a"), mb.ep("p", "b"), mb.ep("q", "a"));
+    mb.connect(Endpoint::Graph(x), pa);
+    mb.connect(pb, qa);
+    let p = lower_ok(&mb, &[[4, 2, 2], [32, 4, 1]]);
+    assert_eq!(p.ptasks[0].workgroups, [2, 2, 3]);
+    assert_eq!(p.ptasks[1].workgroups, [4, 3, 3]);
+    assert_eq!(p.requirements.max_workgroups, [4, 3, 3]);
+}
+
+#[test]
+fn unconnected_input_and_oversized_buffer_are_errors() {
+    let mut mb = Mb::new("g");
+    mb.ptask(
+        "p",
+        "k",
+        &[
+            (In, "a", f32s(&[8]), None),
+            (Out, "b", f32s(&[1 << 20, 1 << 11]), None),
+        ],
+        &[],
+    );
+    let k = vec![fake_kernel([1, 1, 1])];
+    let d = lower(&mb.m, &k).expect_err("two errors");
+    let got: Vec<_> = d.iter().map(|d| (d.code, d.message.clone())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                Code::BufferTooLarge,
+                "`p.b` needs a 8589934592-byte buffer; a Vulkan storage buffer holds at most 4294967295 bytes".to_string()
+            ),
+            (Code::UnconnectedInput, "input `a` of ptask `p` has no incoming channel".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn u8_struct_fields_and_kernel_features_set_requirements() {
+    let mut mb = Mb::new("g");
+    let l = crate::types::StructLayout::std430(
+        "S",
+        &[
+            ("a".into(), ElemType::Scalar(Scalar::U8)),
+            ("b".into(), ElemType::Scalar(Scalar::F32)),
+        ],
+    );
+    mb.m.structs.push(l.expect("layout"));
+    let s = ty(ElemType::Struct("S".into()), &[4]);
+    let x = mb.input("x", s.clone());
+    mb.ptask(
+        "p",
+        "k",
+        &[(In, "a", s, None), (Out, "b", f32s(&[4]), None)],
+        &[],
+    );
+    let pa = mb.ep("p", "a");
+    mb.connect(Endpoint::Graph(x), pa);
+    let mut k = fake_kernel([4, 1, 1]);
+    if let Some(k) = &mut k {
+        k.features.int16 = true;
+    }
+    let p = lower(&mb.m, &[k]).expect("lowers");
+    assert!(p.requirements.storage_8bit);
+    assert!(!p.requirements.storage_16bit);
+    assert!(p.requirements.shader_int16);
+    assert_eq!(buf(&p, "x").1.size, 4 * 8);
+}

@@ -1,0 +1,351 @@
+//! Reflection of a compute kernel's SPIR-V with `spirq`, reduced to what the
+//! kernel ABI cares about: storage-buffer bindings, the push-constant block,
+//! the workgroup size and the capabilities (device features) it declares.
+
+use crate::types::Scalar;
+use spirq::ty::{AccessType, DescriptorType, ScalarType, Type};
+use spirq::var::Variable;
+
+/// Device features a kernel's SPIR-V declares it needs.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelFeatures {
+    pub int8: bool,
+    pub int16: bool,
+    pub int64: bool,
+    pub float16: bool,
+    pub float64: bool,
+    pub storage_8bit: bool,
+    pub storage_16bit: bool,
+}
+
+/// How a descriptor binding is declared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BindingKind {
+    /// A storage buffer with its access (from `readonly`/`writeonly`).
+    Storage(Access),
+    /// Anything else (uniform buffer, image, sampler...), described in words.
+    Other(String),
+}
+
+/// Access of a storage buffer as declared.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    ReadOnly,
+    WriteOnly,
+    ReadWrite,
+}
+
+/// The array a storage buffer's block ends with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArrayInfo {
+    /// Member name (`a` in `buffer A { float a[]; }`).
+    pub member: String,
+    /// Byte offset of the array inside the block.
+    pub offset: usize,
+    /// Number of members of the block (1 for a plain array).
+    pub block_members: usize,
+    /// Element stride (ArrayStride decoration).
+    pub stride: Option<usize>,
+    /// Fixed length, `None` for a runtime array.
+    pub len: Option<u32>,
+    /// GLSL spelling of the element type.
+    pub elem: String,
+    /// For a struct element: (offset, size in bytes) of each member.
+    pub struct_fields: Option<Vec<(usize, Option<usize>)>>,
+}
+
+/// A descriptor binding of the kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindingInfo {
+    pub set: u32,
+    pub binding: u32,
+    /// Block (or variable) name for messages.
+    pub name: String,
+    pub kind: BindingKind,
+    /// `None` if the block does not end with an array (or is not a block).
+    pub array: Option<ArrayInfo>,
+}
+
+/// A member of the push-constant block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushMember {
+    pub name: String,
+    pub offset: usize,
+    /// The scalar type, or the GLSL spelling of a non-scalar member.
+    pub ty: Result<Scalar, String>,
+}
+
+/// The reflected interface of a compute kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub entry: String,
+    pub bindings: Vec<BindingInfo>,
+    /// `None` if the kernel has no push-constant block.
+    pub push: Option<Vec<PushMember>>,
+    /// `local_size_{x,y,z}`, or why it could not be read.
+    pub local_size: Result<[u32; 3], String>,
+    pub features: KernelFeatures,
+}
+
+/// Reflects SPIR-V words. Errors are messages for a diagnostic.
+pub fn reflect(words: &[u32]) -> Result<Interface, String> {
+    let eps = spirq::ReflectConfig::new()
+        .spv(words)
+        .ref_all_rscs(true)
+        .reflect()
+        .map_err(|e| format!("cannot reflect the compiled SPIR-V: {e}"))?;
+    let ep = eps
+        .iter()
+        .find(|e| e.exec_model == spirq::spirv::ExecutionModel::GLCompute)
+        .ok_or("the kernel has no compute entry point")?;
+    let mut bindings = Vec::new();
+    let mut push = None;
+    for var in &ep.vars {
+        match var {
+            Variable::Descriptor {
+                name,
+                desc_bind,
+                desc_ty,
+                ty,
+                ..
+            } => {
+                let kind = match desc_ty {
+                    DescriptorType::StorageBuffer(a) => BindingKind::Storage(match a {
+                        AccessType::ReadOnly => Access::ReadOnly,
+                        AccessType::WriteOnly => Access::WriteOnly,
+                        AccessType::ReadWrite => Access::ReadWrite,
+                    }),
+                    other => BindingKind::Other(descriptor_kind(other).to_string()),
+                };
+                let block_name = match ty {
+                    Type::Struct(s) => s.name.clone(),
+                    _ => None,
+                };
+                bindings.push(BindingInfo {
+                    set: desc_bind.set(),
+                    binding: desc_bind.bind(),
+                    name: block_name
+                        .or_else(|| name.clone())
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| "<unnamed>".to_string()),
+                    kind,
+                    array: array_info(ty),
+                });
+            }
+            Variable::PushConstant { ty, .. } => {
+                let mut members = Vec::new();
+                if let Type::Struct(s) = ty {
+                    for (i, m) in s.members.iter().enumerate() {
+                        members.push(PushMember {
+                            name: m.name.clone().unwrap_or_else(|| format!("member {i}")),
+                            offset: m.offset.unwrap_or(0),
+                            ty: match &m.ty {
+                                Type::Scalar(s) => scalar_of(s).ok_or_else(|| glsl_name(&m.ty)),
+                                other => Err(glsl_name(other)),
+                            },
+                        });
+                    }
+                }
+                push = Some(members);
+            }
+            _ => {}
+        }
+    }
+    bindings.sort_by_key(|b| (b.set, b.binding));
+    let local_size = local_size(ep);
+    Ok(Interface {
+        entry: ep.name.clone(),
+        bindings,
+        push,
+        local_size,
+        features: features(words),
+    })
+}
+
+fn local_size(ep: &spirq::entry_point::EntryPoint) -> Result<[u32; 3], String> {
+    use spirq::spirv::ExecutionMode as M;
+    let mode = ep
+        .exec_modes
+        .iter()
+        .find(|m| matches!(m.exec_mode, M::LocalSize | M::LocalSizeId))
+        .ok_or("the kernel declares no `layout(local_size_x = ...) in;`")?;
+    let mut out = [0u32; 3];
+    if mode.operands.len() != 3 {
+        return Err("the kernel's local size does not have 3 components".into());
+    }
+    for (o, c) in out.iter_mut().zip(&mode.operands) {
+        if c.spec_id.is_some() {
+            return Err(
+                "the kernel's local size uses specialization constants (`local_size_x_id`), \
+                 which ptc does not set; use literal sizes"
+                    .into(),
+            );
+        }
+        *o = const_u32(&c.value).ok_or("the kernel's local size is not an integer constant")?;
+    }
+    Ok(out)
+}
+
+fn const_u32(v: &spirq::constant::ConstantValue) -> Option<u32> {
+    use spirq::constant::ConstantValue as C;
+    match v {
+        C::U32(x) => Some(*x),
+        C::S32(x) => u32::try_from(*x).ok(),
+        C::Typeless(b) if b.len() == 4 => Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        _ => None,
+    }
+}
+
+fn features(words: &[u32]) -> KernelFeatures {
+    use spirq::spirv::{Capability as C, Op};
+    let mut f = KernelFeatures::default();
+    let bin = spirq::parse::SpirvBinary::from(words);
+    let Ok(mut instrs) = bin.instrs() else {
+        return f;
+    };
+    while let Ok(Some(i)) = instrs.next() {
+        if i.op() != Op::Capability {
+            continue;
+        }
+        let Ok(cap) = i.operands().read_u32() else {
+            continue;
+        };
+        match C::from_u32(cap) {
+            Some(C::Int8) => f.int8 = true,
+            Some(C::Int16) => f.int16 = true,
+            Some(C::Int64) => f.int64 = true,
+            Some(C::Float16) => f.float16 = true,
+            Some(C::Float64) => f.float64 = true,
+            Some(C::StorageBuffer8BitAccess | C::UniformAndStorageBuffer8BitAccess) => {
+                f.storage_8bit = true
+            }
+            Some(C::StorageBuffer16BitAccess | C::UniformAndStorageBuffer16BitAccess) => {
+                f.storage_16bit = true
+            }
+            _ => {}
+        }
+    }
+    f
+}
+
+fn array_info(ty: &Type) -> Option<ArrayInfo> {
+    let Type::Struct(block) = ty else { return None };
+    let last = block.members.last()?;
+    let Type::Array(arr) = &last.ty else {
+        return None;
+    };
+    let struct_fields = match &*arr.element_ty {
+        Type::Struct(s) => Some(
+            s.members
+                .iter()
+                .map(|m| (m.offset.unwrap_or(0), m.ty.nbyte()))
+                .collect(),
+        ),
+        _ => None,
+    };
+    Some(ArrayInfo {
+        member: last.name.clone().unwrap_or_default(),
+        offset: last.offset.unwrap_or(0),
+        block_members: block.members.len(),
+        stride: arr.stride,
+        len: arr.nelement,
+        elem: glsl_name(&arr.element_ty),
+        struct_fields,
+    })
+}
+
+/// Our scalar type for a SPIR-V scalar, if ptc has one.
+pub fn scalar_of(s: &ScalarType) -> Option<Scalar> {
+    Some(match s {
+        ScalarType::Integer {
+            bits: 8,
+            is_signed: false,
+        } => Scalar::U8,
+        ScalarType::Integer {
+            bits: 16,
+            is_signed: false,
+        } => Scalar::U16,
+        ScalarType::Integer {
+            bits: 32,
+            is_signed: false,
+        } => Scalar::U32,
+        ScalarType::Integer {
+            bits: 32,
+            is_signed: true,
+        } => Scalar::I32,
+        ScalarType::Float { bits: 32 } => Scalar::F32,
+        _ => return None,
+    })
+}
+
+fn glsl_scalar(s: &ScalarType) -> String {
+    match s {
+        ScalarType::Void => "void".into(),
+        ScalarType::Boolean => "bool".into(),
+        ScalarType::Integer {
+            bits: 32,
+            is_signed,
+        } => if *is_signed { "int" } else { "uint" }.into(),
+        ScalarType::Integer { bits, is_signed } => {
+            format!("{}int{bits}_t", if *is_signed { "" } else { "u" })
+        }
+        ScalarType::Float { bits: 32 } => "float".into(),
+        ScalarType::Float { bits: 64 } => "double".into(),
+        ScalarType::Float { bits } => format!("float{bits}_t"),
+    }
+}
+
+/// The GLSL spelling of a reflected type (for messages).
+pub fn glsl_name(ty: &Type) -> String {
+    match ty {
+        Type::Scalar(s) => glsl_scalar(s),
+        Type::Vector(v) => {
+            let prefix = match v.scalar_ty {
+                ScalarType::Float { bits: 32 } => "",
+                ScalarType::Float { bits: 64 } => "d",
+                ScalarType::Integer {
+                    bits: 32,
+                    is_signed: true,
+                } => "i",
+                ScalarType::Integer {
+                    bits: 32,
+                    is_signed: false,
+                } => "u",
+                ScalarType::Boolean => "b",
+                ScalarType::Integer {
+                    bits,
+                    is_signed: true,
+                } => return format!("i{bits}vec{}", v.nscalar),
+                ScalarType::Integer {
+                    bits,
+                    is_signed: false,
+                } => return format!("u{bits}vec{}", v.nscalar),
+                ScalarType::Float { bits } => return format!("f{bits}vec{}", v.nscalar),
+                ScalarType::Void => "void",
+            };
+            format!("{prefix}vec{}", v.nscalar)
+        }
+        Type::Matrix(m) => format!("mat{}x{}", m.nvector, m.vector_ty.nscalar),
+        Type::Struct(s) => format!("struct {}", s.name.as_deref().unwrap_or("<unnamed>")),
+        Type::Array(a) => match a.nelement {
+            Some(n) => format!("{}[{n}]", glsl_name(&a.element_ty)),
+            None => format!("{}[]", glsl_name(&a.element_ty)),
+        },
+        other => format!("{other:?}").chars().take(40).collect(),
+    }
+}
+
+fn descriptor_kind(d: &DescriptorType) -> &'static str {
+    match d {
+        DescriptorType::Sampler() => "a sampler",
+        DescriptorType::CombinedImageSampler() => "a combined image sampler",
+        DescriptorType::SampledImage() => "a sampled image",
+        DescriptorType::StorageImage(_) => "a storage image",
+        DescriptorType::UniformTexelBuffer() => "a uniform texel buffer",
+        DescriptorType::StorageTexelBuffer(_) => "a storage texel buffer",
+        DescriptorType::UniformBuffer() => "a uniform buffer",
+        DescriptorType::StorageBuffer(_) => "a storage buffer",
+        DescriptorType::InputAttachment(_) => "an input attachment",
+        DescriptorType::AccelStruct() => "an acceleration structure",
+    }
+}

@@ -1,0 +1,260 @@
+//! A deterministic discrete-event simulation of graphs sharing one device
+//! queue, driving the real [`Scheduler`] with a simulated clock.
+//!
+//! The simulated device executes submitted jobs one at a time in submission
+//! order (like one Vulkan queue on lavapipe, or a GPU without preemption),
+//! each for its graph's fixed cost, plus [`Sim::launch_ns`] between
+//! submission and the earliest start. Graph loads:
+//!
+//! * [`Load::Saturating`] — always has work: keeps `depth` jobs outstanding
+//!   (ready or in flight), like a batch graph fed by `random` without pacing.
+//! * [`Load::Periodic`] — a frame arrives every `period` (a 120 Hz camera);
+//!   at most `slots` frames may be outstanding, further arrivals are dropped.
+//!
+//! Every job is one whole frame. The tests of [`super`] and the `sched_sim`
+//! example use this to measure shares, rates and latencies.
+
+use super::{
+    GpuTime, GraphKey, GraphSpec, JobId, JobSpec, Nanos, SchedConfig, SchedError, Scheduler,
+};
+use std::collections::{BTreeMap, VecDeque};
+
+/// How a simulated graph generates work.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Load {
+    /// Always busy: `depth` jobs outstanding, each costing `cost` ns of device time.
+    Saturating {
+        /// Device time per job.
+        cost: Nanos,
+        /// Jobs kept outstanding.
+        depth: usize,
+    },
+    /// One frame every `period` ns, each costing `cost`; at most `slots` outstanding.
+    Periodic {
+        /// Frame interval.
+        period: Nanos,
+        /// Device time per frame.
+        cost: Nanos,
+        /// Outstanding frames before the source drops.
+        slots: usize,
+    },
+}
+
+impl Load {
+    fn cost(&self) -> Nanos {
+        match *self {
+            Load::Saturating { cost, .. } | Load::Periodic { cost, .. } => cost,
+        }
+    }
+}
+
+struct SimGraph {
+    load: Load,
+    outstanding: usize,
+    next_arrival: Nanos,
+    open: bool,
+}
+
+struct Running {
+    job: JobId,
+    graph: GraphKey,
+    start: Nanos,
+    end: Nanos,
+}
+
+/// The simulation: a scheduler, graphs, one serial device queue and a clock.
+pub struct Sim {
+    /// The scheduler under test (inspect stats, change priorities).
+    pub sched: Scheduler,
+    /// Submission → earliest execution start.
+    pub launch_ns: Nanos,
+    now: Nanos,
+    graphs: BTreeMap<GraphKey, SimGraph>,
+    device: VecDeque<Running>,
+    device_free_at: Nanos,
+}
+
+impl Sim {
+    /// A simulation at time 0 with no graphs.
+    pub fn new(config: SchedConfig) -> Result<Self, SchedError> {
+        Ok(Sim {
+            sched: Scheduler::new(config)?,
+            launch_ns: 20_000,
+            now: 0,
+            graphs: BTreeMap::new(),
+            device: VecDeque::new(),
+            device_free_at: 0,
+        })
+    }
+
+    /// The simulated clock.
+    pub fn now(&self) -> Nanos {
+        self.now
+    }
+
+    /// Opens a graph with a load at the current time; returns its key.
+    pub fn add_graph(
+        &mut self,
+        name: &str,
+        priority: u32,
+        load: Load,
+    ) -> Result<GraphKey, SchedError> {
+        let key = GraphKey(self.graphs.len() as u64);
+        let rate_hz = match load {
+            Load::Periodic { period, .. } if period > 0 => Some(1e9 / period as f64),
+            _ => None,
+        };
+        self.sched.add_graph(
+            key,
+            GraphSpec {
+                name: name.to_string(),
+                priority,
+                rate_hz,
+                ptasks: vec![(format!("{name}_k"), None)],
+            },
+            self.now,
+        )?;
+        self.graphs.insert(
+            key,
+            SimGraph {
+                load,
+                outstanding: 0,
+                next_arrival: self.now,
+                open: true,
+            },
+        );
+        self.refill(key)?;
+        self.submit_all();
+        Ok(key)
+    }
+
+    /// Terminates a graph: its queued jobs are dropped, in-flight ones finish.
+    pub fn remove_graph(&mut self, key: GraphKey) -> Result<(), SchedError> {
+        self.sched.remove_graph(key, self.now)?;
+        if let Some(g) = self.graphs.get_mut(&key) {
+            g.open = false;
+        }
+        self.submit_all();
+        Ok(())
+    }
+
+    /// Device time used by a graph so far (ns).
+    pub fn gpu_ns(&self, key: GraphKey) -> u64 {
+        self.sched.stats().gpu_ns(key)
+    }
+
+    /// Frames a graph delivered so far.
+    pub fn frames(&self, key: GraphKey) -> u64 {
+        self.sched.stats().frames(key)
+    }
+
+    fn job_spec(key: GraphKey, arrival: Nanos) -> JobSpec {
+        JobSpec {
+            graph: key,
+            ptask: Some(0),
+            frame_arrival: Some(arrival),
+            ends_frame: true,
+        }
+    }
+
+    /// Saturating graphs: top up to `depth` outstanding jobs.
+    fn refill(&mut self, key: GraphKey) -> Result<(), SchedError> {
+        let now = self.now;
+        let Some(g) = self.graphs.get_mut(&key) else {
+            return Ok(());
+        };
+        if !g.open {
+            return Ok(());
+        }
+        if let Load::Saturating { depth, .. } = g.load {
+            while g.outstanding < depth {
+                g.outstanding += 1;
+                self.sched.ready(Self::job_spec(key, now), now)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn submit_all(&mut self) {
+        while let Some(p) = self.sched.pick(self.now) {
+            let cost = self.graphs.get(&p.graph).map_or(0, |g| g.load.cost());
+            let start = self.device_free_at.max(self.now + self.launch_ns);
+            let end = start + cost;
+            self.device_free_at = end;
+            self.device.push_back(Running {
+                job: p.job,
+                graph: p.graph,
+                start,
+                end,
+            });
+        }
+    }
+
+    /// Advances the clock to `t`, processing every arrival and completion.
+    pub fn run_until(&mut self, t: Nanos) -> Result<(), SchedError> {
+        loop {
+            let next_done = self.device.front().map(|r| r.end);
+            let next_arrival = self
+                .graphs
+                .values()
+                .filter(|g| g.open && matches!(g.load, Load::Periodic { .. }))
+                .map(|g| g.next_arrival)
+                .min();
+            let next = match (next_done, next_arrival) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => break,
+            };
+            if next > t {
+                break;
+            }
+            self.now = next;
+            while self.device.front().is_some_and(|r| r.end <= self.now) {
+                let Some(r) = self.device.pop_front() else {
+                    break;
+                };
+                let cost = r.end - r.start;
+                self.sched.completed(
+                    r.job,
+                    GpuTime {
+                        ns: cost,
+                        start: Some(r.start),
+                    },
+                    self.now,
+                )?;
+                if let Some(g) = self.graphs.get_mut(&r.graph) {
+                    g.outstanding = g.outstanding.saturating_sub(1);
+                }
+                self.refill(r.graph)?;
+            }
+            let now = self.now;
+            let arrivals: Vec<GraphKey> = self
+                .graphs
+                .iter()
+                .filter(|(_, g)| {
+                    g.open && g.next_arrival <= now && matches!(g.load, Load::Periodic { .. })
+                })
+                .map(|(k, _)| *k)
+                .collect();
+            for k in arrivals {
+                let Some(g) = self.graphs.get_mut(&k) else {
+                    continue;
+                };
+                if let Load::Periodic { period, slots, .. } = g.load {
+                    let arrival = g.next_arrival;
+                    g.next_arrival += period.max(1);
+                    if g.outstanding < slots {
+                        g.outstanding += 1;
+                        self.sched.ready(Self::job_spec(k, arrival), now)?;
+                    } else {
+                        self.sched.frame_dropped(k);
+                    }
+                }
+            }
+            self.submit_all();
+        }
+        self.now = t.max(self.now);
+        self.submit_all();
+        Ok(())
+    }
+}

@@ -1,0 +1,413 @@
+//! Per-graph and per-ptask run statistics (`ptc run --stats FILE.json`).
+//!
+//! # JSON schema (`"schema": "ptc-stats/1"`)
+//!
+//! All durations are integer nanoseconds; shares are fractions in 0..=1.
+//!
+//! ```text
+//! {
+//!   "schema": "ptc-stats/1",
+//!   "mode": "priority" | "fifo",
+//!   "elapsed_ns": u64,              // first graph opened → report time
+//!   "gpu_ns": u64,                  // GPU time of all jobs of all graphs
+//!   "graphs": [{
+//!     "id": u64, "name": str,
+//!     "priority": u32,              // base priority at report time
+//!     "rate_hz": f64 | null,        // source rate, if paced
+//!     "open": bool,                 // false once terminated
+//!     "firings": u64,               // jobs completed (ptask dispatches or frame batches)
+//!     "gpu_ns": u64,                // GPU time charged to the graph
+//!     "gpu_share": f64,             // gpu_ns / top-level gpu_ns
+//!     "frames": u64,                // frames delivered (jobs that end a frame)
+//!     "frames_dropped": u64,        // frames the source dropped (graph was full)
+//!     "delivered_hz": f64,          // (frames − 1) / (last frame done − first frame done)
+//!     "deadline_misses": u64,       // rate_hz set: frames whose arrival → done > 1/rate_hz
+//!     "latency": {
+//!       "ready_to_submit": Summary, // per job
+//!       "submit_to_done": Summary,  // per job
+//!       "frame": Summary            // per frame: source arrival → last job done
+//!     },
+//!     "ptasks": [{
+//!       "name": str,                // "(frame)" for whole-frame batches
+//!       "index": usize | null,      // null for whole-frame batches
+//!       "priority": u32,            // override, else the graph's
+//!       "firings": u64, "gpu_ns": u64, "gpu_share": f64,
+//!       "latency": { "ready_to_submit": Summary, "submit_to_done": Summary }
+//!     }]
+//!   }]
+//! }
+//! Summary = { "count": u64, "mean": u64, "p50": u64, "p99": u64, "max": u64 }
+//! ```
+//!
+//! Percentiles come from a log-linear histogram ([`super::hist`]): within
+//! 1/64 of the true value; `max` and `mean` are exact.
+
+use super::hist::{Histogram, Summary};
+use super::{GraphKey, GraphSpec, Nanos, SchedMode};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One finished job, as the scheduler saw it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobRecord {
+    /// Its graph.
+    pub graph: GraphKey,
+    /// Its ptask (`None`: whole-frame batch).
+    pub ptask: Option<usize>,
+    /// Became ready.
+    pub ready: Nanos,
+    /// Submitted.
+    pub submitted: Nanos,
+    /// Completion seen by the host.
+    pub done: Nanos,
+    /// Measured GPU time.
+    pub gpu_ns: Nanos,
+    /// Arrival of its frame at the source.
+    pub frame_arrival: Nanos,
+    /// It completed a frame.
+    pub ends_frame: bool,
+    /// Queue it ran on.
+    pub queue: usize,
+    /// Priority it was charged at.
+    pub weight: u32,
+}
+
+#[derive(Default)]
+struct PtaskStats {
+    firings: u64,
+    gpu_ns: u64,
+    wait: Histogram,
+    exec: Histogram,
+}
+
+struct GraphStats {
+    name: String,
+    priority: u32,
+    rate_hz: Option<f64>,
+    open: bool,
+    ptask_names: Vec<String>,
+    ptask_prio: Vec<Option<u32>>,
+    ptasks: Vec<PtaskStats>,
+    batch: PtaskStats,
+    all: PtaskStats,
+    frame: Histogram,
+    frames: u64,
+    dropped: u64,
+    misses: u64,
+    first_done: Option<Nanos>,
+    last_done: Option<Nanos>,
+}
+
+/// Accumulates statistics as jobs complete.
+pub struct StatsCollector {
+    mode: SchedMode,
+    start: Option<Nanos>,
+    graphs: BTreeMap<GraphKey, GraphStats>,
+}
+
+/// Latency summaries of one graph.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GraphLatency {
+    /// Job ready → submitted.
+    pub ready_to_submit: Summary,
+    /// Job submitted → completion seen.
+    pub submit_to_done: Summary,
+    /// Frame arrival → the job ending the frame completed.
+    pub frame: Summary,
+}
+
+/// Latency summaries of one ptask.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PtaskLatency {
+    /// Job ready → submitted.
+    pub ready_to_submit: Summary,
+    /// Job submitted → completion seen.
+    pub submit_to_done: Summary,
+}
+
+/// Statistics of one ptask (see the module docs for the schema).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PtaskReport {
+    /// Ptask name, or `(frame)` for whole-frame batches.
+    pub name: String,
+    /// Index in the plan, `None` for whole-frame batches.
+    pub index: Option<usize>,
+    /// Effective base priority.
+    pub priority: u32,
+    /// Completed jobs.
+    pub firings: u64,
+    /// GPU time used.
+    pub gpu_ns: u64,
+    /// Fraction of all GPU time.
+    pub gpu_share: f64,
+    /// Latencies.
+    pub latency: PtaskLatency,
+}
+
+/// Statistics of one graph (see the module docs for the schema).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GraphReport {
+    /// The runtime's graph id.
+    pub id: u64,
+    /// Graph name.
+    pub name: String,
+    /// Base priority at report time.
+    pub priority: u32,
+    /// Source rate, if paced.
+    pub rate_hz: Option<f64>,
+    /// Still open.
+    pub open: bool,
+    /// Completed jobs.
+    pub firings: u64,
+    /// GPU time used.
+    pub gpu_ns: u64,
+    /// Fraction of all GPU time.
+    pub gpu_share: f64,
+    /// Frames delivered.
+    pub frames: u64,
+    /// Frames the source dropped.
+    pub frames_dropped: u64,
+    /// Delivered frame rate.
+    pub delivered_hz: f64,
+    /// Frames later than one period (graphs with a rate).
+    pub deadline_misses: u64,
+    /// Latencies.
+    pub latency: GraphLatency,
+    /// Per-ptask statistics (ptasks that never fired are listed with zeros).
+    pub ptasks: Vec<PtaskReport>,
+}
+
+/// The `--stats` document.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StatsReport {
+    /// Always `ptc-stats/1`.
+    pub schema: &'static str,
+    /// `fifo` or `priority`.
+    pub mode: String,
+    /// First graph opened → report time.
+    pub elapsed_ns: u64,
+    /// GPU time of all jobs.
+    pub gpu_ns: u64,
+    /// Per graph, in id order.
+    pub graphs: Vec<GraphReport>,
+}
+
+impl StatsReport {
+    /// Pretty JSON text.
+    pub fn to_json(&self) -> String {
+        // invariant: the report holds only strings, integers, finite floats
+        // (shares and rates are computed with guarded divisions), options and
+        // vectors, which serde_json always serialises.
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// Writes the JSON to `path` (temp file + rename: never half-written).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        write_atomic(path, self.to_json().as_bytes())
+    }
+
+    /// The report of the graph named `name`.
+    pub fn graph(&self, name: &str) -> Option<&GraphReport> {
+        self.graphs.iter().find(|g| g.name == name)
+    }
+}
+
+/// Writes `bytes` to a temporary sibling of `path`, then renames it.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn share(part: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        part as f64 / total as f64
+    }
+}
+
+impl PtaskStats {
+    fn add(&mut self, r: &JobRecord) {
+        self.firings += 1;
+        self.gpu_ns += r.gpu_ns;
+        self.wait.record(r.submitted.saturating_sub(r.ready));
+        self.exec.record(r.done.saturating_sub(r.submitted));
+    }
+    fn report(&self, name: String, index: Option<usize>, priority: u32, total: u64) -> PtaskReport {
+        PtaskReport {
+            name,
+            index,
+            priority,
+            firings: self.firings,
+            gpu_ns: self.gpu_ns,
+            gpu_share: share(self.gpu_ns, total),
+            latency: PtaskLatency {
+                ready_to_submit: self.wait.summary(),
+                submit_to_done: self.exec.summary(),
+            },
+        }
+    }
+}
+
+impl StatsCollector {
+    /// An empty collector.
+    pub fn new(mode: SchedMode) -> Self {
+        StatsCollector {
+            mode,
+            start: None,
+            graphs: BTreeMap::new(),
+        }
+    }
+
+    /// Registers a graph (re-opening a key starts its statistics afresh).
+    pub fn add_graph(&mut self, key: GraphKey, spec: &GraphSpec, now: Nanos) {
+        self.start.get_or_insert(now);
+        self.graphs.insert(
+            key,
+            GraphStats {
+                name: spec.name.clone(),
+                priority: spec.priority,
+                rate_hz: spec.rate_hz,
+                open: true,
+                ptask_names: spec.ptasks.iter().map(|(n, _)| n.clone()).collect(),
+                ptask_prio: spec.ptasks.iter().map(|(_, p)| *p).collect(),
+                ptasks: spec.ptasks.iter().map(|_| PtaskStats::default()).collect(),
+                batch: PtaskStats::default(),
+                all: PtaskStats::default(),
+                frame: Histogram::default(),
+                frames: 0,
+                dropped: 0,
+                misses: 0,
+                first_done: None,
+                last_done: None,
+            },
+        );
+    }
+
+    /// Marks a graph terminated (its statistics stay in the report).
+    pub fn close_graph(&mut self, key: GraphKey, _now: Nanos) {
+        if let Some(g) = self.graphs.get_mut(&key) {
+            g.open = false;
+        }
+    }
+
+    /// Records a priority change (graph when `ptask` is `None`).
+    pub fn set_priority(&mut self, key: GraphKey, ptask: Option<usize>, p: Option<u32>) {
+        if let Some(g) = self.graphs.get_mut(&key) {
+            match ptask {
+                None => {
+                    if let Some(p) = p {
+                        g.priority = p;
+                    }
+                }
+                Some(i) => {
+                    if let Some(slot) = g.ptask_prio.get_mut(i) {
+                        *slot = p;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts a frame the source had to drop.
+    pub fn frame_dropped(&mut self, key: GraphKey) {
+        if let Some(g) = self.graphs.get_mut(&key) {
+            g.dropped += 1;
+        }
+    }
+
+    /// Adds a finished job.
+    pub fn record(&mut self, r: &JobRecord) {
+        let Some(g) = self.graphs.get_mut(&r.graph) else {
+            return;
+        };
+        g.all.add(r);
+        match r.ptask.and_then(|i| g.ptasks.get_mut(i)) {
+            Some(p) => p.add(r),
+            None => g.batch.add(r),
+        }
+        if r.ends_frame {
+            g.frames += 1;
+            let lat = r.done.saturating_sub(r.frame_arrival);
+            g.frame.record(lat);
+            if let Some(hz) = g.rate_hz {
+                if lat as f64 > 1e9 / hz {
+                    g.misses += 1;
+                }
+            }
+            g.first_done.get_or_insert(r.done);
+            g.last_done = Some(r.done);
+        }
+    }
+
+    /// GPU time recorded for a graph so far.
+    pub fn gpu_ns(&self, key: GraphKey) -> u64 {
+        self.graphs.get(&key).map_or(0, |g| g.all.gpu_ns)
+    }
+
+    /// Frames delivered by a graph so far.
+    pub fn frames(&self, key: GraphKey) -> u64 {
+        self.graphs.get(&key).map_or(0, |g| g.frames)
+    }
+
+    /// The report at time `now`.
+    pub fn report(&self, now: Nanos) -> StatsReport {
+        let total: u64 = self.graphs.values().map(|g| g.all.gpu_ns).sum();
+        let graphs = self
+            .graphs
+            .iter()
+            .map(|(k, g)| {
+                let mut ptasks: Vec<PtaskReport> = g
+                    .ptasks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let name = g.ptask_names.get(i).cloned().unwrap_or_default();
+                        let prio = g.ptask_prio.get(i).copied().flatten().unwrap_or(g.priority);
+                        p.report(name, Some(i), prio, total)
+                    })
+                    .collect();
+                if g.batch.firings > 0 {
+                    ptasks.push(g.batch.report("(frame)".into(), None, g.priority, total));
+                }
+                let delivered_hz = match (g.first_done, g.last_done) {
+                    (Some(a), Some(b)) if b > a && g.frames > 1 => {
+                        (g.frames - 1) as f64 * 1e9 / (b - a) as f64
+                    }
+                    _ => 0.0,
+                };
+                GraphReport {
+                    id: k.0,
+                    name: g.name.clone(),
+                    priority: g.priority,
+                    rate_hz: g.rate_hz,
+                    open: g.open,
+                    firings: g.all.firings,
+                    gpu_ns: g.all.gpu_ns,
+                    gpu_share: share(g.all.gpu_ns, total),
+                    frames: g.frames,
+                    frames_dropped: g.dropped,
+                    delivered_hz,
+                    deadline_misses: g.misses,
+                    latency: GraphLatency {
+                        ready_to_submit: g.all.wait.summary(),
+                        submit_to_done: g.all.exec.summary(),
+                        frame: g.frame.summary(),
+                    },
+                    ptasks,
+                }
+            })
+            .collect();
+        StatsReport {
+            schema: "ptc-stats/1",
+            mode: self.mode.to_string(),
+            elapsed_ns: now.saturating_sub(self.start.unwrap_or(now)),
+            gpu_ns: total,
+            graphs,
+        }
+    }
+}

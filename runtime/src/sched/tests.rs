@@ -1,0 +1,716 @@
+//! Scheduler tests on the simulated clock ([`super::sim`]).
+
+use super::sim::{Load, Sim};
+use super::*;
+
+fn prio() -> SchedConfig {
+    SchedConfig::default()
+}
+
+fn fifo() -> SchedConfig {
+    SchedConfig {
+        mode: SchedMode::Fifo,
+        ..SchedConfig::default()
+    }
+}
+
+const SAT: Load = Load::Saturating {
+    cost: 2 * MS,
+    depth: 4,
+};
+
+/// GPU-time ratio of `a` to `b` between two snapshots.
+fn ratio(a: (u64, u64), b: (u64, u64)) -> f64 {
+    (a.1 - a.0) as f64 / (b.1 - b.0).max(1) as f64
+}
+
+fn assert_within(got: f64, want: f64, tol: f64, what: &str) {
+    let err = (got - want).abs() / want;
+    assert!(
+        err <= tol,
+        "{what}: got {got:.3}, want {want:.3} (±{:.0}%)",
+        tol * 100.0
+    );
+}
+
+fn two_saturating(pa: u32, pb: u32, cost_a: Nanos, cost_b: Nanos) -> (u64, u64) {
+    let mut sim = Sim::new(prio()).unwrap();
+    let a = sim
+        .add_graph(
+            "a",
+            pa,
+            Load::Saturating {
+                cost: cost_a,
+                depth: 4,
+            },
+        )
+        .unwrap();
+    let b = sim
+        .add_graph(
+            "b",
+            pb,
+            Load::Saturating {
+                cost: cost_b,
+                depth: 4,
+            },
+        )
+        .unwrap();
+    sim.run_until(10 * SEC).unwrap();
+    (sim.gpu_ns(a), sim.gpu_ns(b))
+}
+
+#[test]
+fn saturating_graphs_share_in_proportion_to_priority() {
+    for (pa, pb) in [(1, 1), (2, 1), (4, 1), (10, 1), (50, 25)] {
+        let (a, b) = two_saturating(pa, pb, 2 * MS, 2 * MS);
+        let want = f64::from(pa) / f64::from(pb);
+        assert_within(a as f64 / b as f64, want, 0.10, &format!("{pa}:{pb}"));
+        // And the device was kept busy (work conserving): ≥ 95 % of 10 s.
+        assert!(a + b > 9_500 * MS, "device idle: {} ms used", (a + b) / MS);
+    }
+}
+
+#[test]
+fn shares_follow_gpu_time_not_job_counts() {
+    // Graph a's jobs are 5x longer; at 2:1 it must get 2x the GPU time,
+    // i.e. 2/5 as many jobs.
+    let (a, b) = two_saturating(2, 1, 5 * MS, MS);
+    assert_within(a as f64 / b as f64, 2.0, 0.10, "2:1 with unequal costs");
+    let (a, b) = two_saturating(1, 3, MS, 7 * MS);
+    assert_within(b as f64 / a as f64, 3.0, 0.10, "1:3 with unequal costs");
+}
+
+#[test]
+fn fifo_ignores_priority() {
+    // The baseline: with equal queue depths a driver-like FIFO splits 1:1
+    // whatever the priorities (this is what priority mode fixes).
+    let mut sim = Sim::new(fifo()).unwrap();
+    let a = sim.add_graph("a", 10, SAT).unwrap();
+    let b = sim.add_graph("b", 1, SAT).unwrap();
+    sim.run_until(5 * SEC).unwrap();
+    let r = sim.gpu_ns(a) as f64 / sim.gpu_ns(b) as f64;
+    assert_within(r, 1.0, 0.05, "fifo 10:1");
+}
+
+#[test]
+fn three_graphs_share_by_priority() {
+    let mut sim = Sim::new(prio()).unwrap();
+    let a = sim.add_graph("a", 6, SAT).unwrap();
+    let b = sim.add_graph("b", 3, SAT).unwrap();
+    let c = sim.add_graph("c", 1, SAT).unwrap();
+    sim.run_until(20 * SEC).unwrap();
+    let (ga, gb, gc) = (sim.gpu_ns(a), sim.gpu_ns(b), sim.gpu_ns(c));
+    assert_within(ga as f64 / gc as f64, 6.0, 0.10, "6:1");
+    assert_within(gb as f64 / gc as f64, 3.0, 0.10, "3:1");
+}
+
+#[test]
+fn priority_change_takes_effect_within_one_second() {
+    let mut sim = Sim::new(prio()).unwrap();
+    let a = sim.add_graph("a", 10, SAT).unwrap();
+    let b = sim.add_graph("b", 10, SAT).unwrap();
+    sim.run_until(5 * SEC).unwrap();
+    assert_within(
+        sim.gpu_ns(a) as f64 / sim.gpu_ns(b) as f64,
+        1.0,
+        0.10,
+        "before",
+    );
+    sim.sched.set_priority(a, 40).unwrap();
+    // The very next simulated second already runs at 4:1.
+    let s0 = (sim.gpu_ns(a), sim.gpu_ns(b));
+    sim.run_until(6 * SEC).unwrap();
+    let s1 = (sim.gpu_ns(a), sim.gpu_ns(b));
+    assert_within(
+        ratio((s0.0, s1.0), (s0.1, s1.1)),
+        4.0,
+        0.10,
+        "first second after",
+    );
+    // And back down: b now 4x a.
+    sim.sched.set_priority(a, 10).unwrap();
+    sim.sched.set_priority(b, 40).unwrap();
+    sim.run_until(7 * SEC).unwrap();
+    let s2 = (sim.gpu_ns(a), sim.gpu_ns(b));
+    assert_within(ratio((s1.1, s2.1), (s1.0, s2.0)), 4.0, 0.10, "after swap");
+}
+
+#[test]
+fn no_starvation_of_the_lowest_priority_graph() {
+    // Stated floor: a saturating graph of priority w among saturating graphs
+    // of total priority W receives at least half its fair share w/W of GPU
+    // time in EVERY simulated second, and at least one job per second.
+    let mut sim = Sim::new(prio()).unwrap();
+    let hi = sim
+        .add_graph("hi", 100, Load::Saturating { cost: MS, depth: 8 })
+        .unwrap();
+    let mid = sim.add_graph("mid", 50, SAT).unwrap();
+    let lo = sim
+        .add_graph(
+            "lo",
+            1,
+            Load::Saturating {
+                cost: 3 * MS,
+                depth: 2,
+            },
+        )
+        .unwrap();
+    let fair = 1.0 / 151.0;
+    let mut prev = [0u64; 3];
+    let mut prev_frames = 0;
+    for s in 1..=10 {
+        sim.run_until(s * SEC).unwrap();
+        let now = [sim.gpu_ns(hi), sim.gpu_ns(mid), sim.gpu_ns(lo)];
+        let total: u64 = (0..3).map(|i| now[i] - prev[i]).sum();
+        let lo_share = (now[2] - prev[2]) as f64 / total as f64;
+        assert!(
+            lo_share >= fair / 2.0,
+            "second {s}: lowest share {lo_share:.4} < floor {:.4}",
+            fair / 2.0
+        );
+        let f = sim.frames(lo);
+        assert!(f > prev_frames, "second {s}: lowest graph made no progress");
+        prev_frames = f;
+        prev = now;
+    }
+}
+
+/// Runs a 120 Hz, 0.5 ms, priority-10 graph for 5 s, optionally with a
+/// saturating priority-1 graph of 4 ms jobs; returns (rate, p99 frame latency).
+fn periodic_with_load(config: SchedConfig, loaded: bool) -> (f64, u64, u64) {
+    let mut sim = Sim::new(config).unwrap();
+    let period = SEC / 120;
+    let ev = sim
+        .add_graph(
+            "gesture",
+            10,
+            Load::Periodic {
+                period,
+                cost: MS / 2,
+                slots: 2,
+            },
+        )
+        .unwrap();
+    if loaded {
+        sim.add_graph(
+            "matmul",
+            1,
+            Load::Saturating {
+                cost: 4 * MS,
+                depth: 8,
+            },
+        )
+        .unwrap();
+    }
+    sim.run_until(5 * SEC).unwrap();
+    let rep = sim.sched.report(sim.now());
+    let g = rep.graph("gesture").unwrap();
+    let _ = ev;
+    (
+        g.delivered_hz,
+        g.latency.frame.p99,
+        g.frames_dropped + g.deadline_misses,
+    )
+}
+
+#[test]
+fn periodic_high_priority_graph_keeps_its_rate_under_load() {
+    let (alone_hz, alone_p99, alone_bad) = periodic_with_load(prio(), false);
+    assert_within(alone_hz, 120.0, 0.01, "alone");
+    assert_eq!(alone_bad, 0);
+    let (hz, p99, bad) = periodic_with_load(prio(), true);
+    assert!(
+        hz >= 0.95 * alone_hz,
+        "priority: {hz:.1} Hz vs {alone_hz:.1} alone"
+    );
+    // Waits for at most one in-flight 4 ms batch of the low graph.
+    assert!(
+        p99 <= alone_p99 + 4 * MS + MS / 10,
+        "priority: p99 {} us vs {} us alone",
+        p99 / 1000,
+        alone_p99 / 1000
+    );
+    assert_eq!(bad, 0, "priority mode missed deadlines");
+    // The baseline collapses: frames queue behind 8 x 4 ms batches.
+    let (fifo_hz, fifo_p99, fifo_bad) = periodic_with_load(fifo(), true);
+    assert!(fifo_p99 > 3 * p99, "fifo p99 {fifo_p99} vs priority {p99}");
+    assert!(fifo_bad > 100, "fifo missed only {fifo_bad} deadlines");
+    assert!(fifo_hz < 0.8 * hz, "fifo {fifo_hz:.1} Hz vs {hz:.1}");
+}
+
+#[test]
+fn new_graph_gets_no_burst_credit() {
+    let mut sim = Sim::new(prio()).unwrap();
+    let a = sim.add_graph("a", 10, SAT).unwrap();
+    sim.run_until(5 * SEC).unwrap();
+    let b = sim.add_graph("b", 10, SAT).unwrap();
+    let s0 = (sim.gpu_ns(a), sim.gpu_ns(b));
+    sim.run_until(5 * SEC + SEC / 2).unwrap();
+    let s1 = (sim.gpu_ns(a), sim.gpu_ns(b));
+    // b must not monopolise the device to "catch up" on a's 5 s alone.
+    assert_within(
+        ratio((s0.1, s1.1), (s0.0, s1.0)),
+        1.0,
+        0.10,
+        "b:a after join",
+    );
+}
+
+#[test]
+fn idle_graph_reactivates_without_credit() {
+    // b runs, goes idle (terminated load) while a runs alone, then a new
+    // graph c joins: c and a split 1:1 from the first half-second.
+    let mut sim = Sim::new(prio()).unwrap();
+    let a = sim.add_graph("a", 5, SAT).unwrap();
+    let b = sim.add_graph("b", 5, SAT).unwrap();
+    sim.run_until(2 * SEC).unwrap();
+    sim.remove_graph(b).unwrap();
+    sim.run_until(4 * SEC).unwrap();
+    // Terminating b left a running alone, at full device speed.
+    let a_alone = sim.gpu_ns(a);
+    sim.run_until(5 * SEC).unwrap();
+    assert!(sim.gpu_ns(a) - a_alone > 950 * MS);
+    let c = sim.add_graph("c", 5, SAT).unwrap();
+    let s0 = (sim.gpu_ns(a), sim.gpu_ns(c));
+    sim.run_until(5 * SEC + SEC / 2).unwrap();
+    let s1 = (sim.gpu_ns(a), sim.gpu_ns(c));
+    assert_within(ratio((s0.1, s1.1), (s0.0, s1.0)), 1.0, 0.10, "c:a");
+    let rep = sim.sched.report(sim.now());
+    assert!(!rep.graph("b").unwrap().open);
+}
+
+#[test]
+fn terminating_all_graphs_leaves_nothing_behind() {
+    let mut sim = Sim::new(prio()).unwrap();
+    let a = sim.add_graph("a", 5, SAT).unwrap();
+    let b = sim.add_graph("b", 1, SAT).unwrap();
+    sim.run_until(SEC).unwrap();
+    sim.remove_graph(a).unwrap();
+    sim.remove_graph(b).unwrap();
+    sim.run_until(2 * SEC).unwrap();
+    assert_eq!(sim.sched.inflight(), 0);
+    assert_eq!(sim.sched.ready_count(), 0);
+    let before = sim.gpu_ns(a) + sim.gpu_ns(b);
+    sim.run_until(3 * SEC).unwrap();
+    assert_eq!(sim.gpu_ns(a) + sim.gpu_ns(b), before);
+}
+
+#[test]
+fn high_priority_waits_for_at_most_one_background_batch() {
+    // Direct check of the in-flight bound, without the simulator.
+    let mut s = Scheduler::new(prio()).unwrap();
+    let spec = |name: &str, p| GraphSpec {
+        name: name.into(),
+        priority: p,
+        rate_hz: None,
+        ptasks: vec![("k".into(), None)],
+    };
+    let lo = GraphKey(1);
+    let hi = GraphKey(2);
+    s.add_graph(lo, spec("lo", 1), 0).unwrap();
+    s.add_graph(hi, spec("hi", 50), 0).unwrap();
+    let job = |g| JobSpec {
+        graph: g,
+        ptask: Some(0),
+        frame_arrival: None,
+        ends_frame: true,
+    };
+    for _ in 0..5 {
+        s.ready(job(lo), 0).unwrap();
+    }
+    // hi was active just now (opened, then one frame): lo is background.
+    let h = s.ready(job(hi), 0).unwrap();
+    let p = s.pick(0).unwrap();
+    assert_eq!(p.graph, hi, "hi first");
+    let p2 = s.pick(0).unwrap();
+    assert_eq!(p2.graph, lo);
+    assert_eq!(s.pick(0), None, "only one background job in flight");
+    s.completed(
+        h,
+        GpuTime {
+            ns: MS,
+            start: None,
+        },
+        MS,
+    )
+    .unwrap();
+    // hi still recently active: lo stays limited to one in flight.
+    assert_eq!(s.pick(MS), None);
+    s.completed(
+        p2.job,
+        GpuTime {
+            ns: MS,
+            start: None,
+        },
+        2 * MS,
+    )
+    .unwrap();
+    assert_eq!(s.pick(2 * MS).map(|p| p.graph), Some(lo));
+    assert_eq!(s.pick(2 * MS), None);
+    // Long after hi's last activity lo may use the full queue depth.
+    let t = 2 * MS + SchedConfig::default().contention_window + 1;
+    assert_eq!(s.pick(t).map(|p| p.graph), Some(lo));
+}
+
+#[test]
+fn fifo_submits_in_readiness_order() {
+    let mut s = Scheduler::new(fifo()).unwrap();
+    for (k, p) in [(1, 1), (2, 100), (3, 50)] {
+        s.add_graph(
+            GraphKey(k),
+            GraphSpec {
+                name: format!("g{k}"),
+                priority: p,
+                rate_hz: None,
+                ptasks: vec![],
+            },
+            0,
+        )
+        .unwrap();
+    }
+    let order = [3, 1, 2, 1, 3];
+    for (t, g) in order.iter().enumerate() {
+        s.ready(
+            JobSpec {
+                graph: GraphKey(*g),
+                ptask: None,
+                frame_arrival: None,
+                ends_frame: false,
+            },
+            t as Nanos,
+        )
+        .unwrap();
+    }
+    let got: Vec<u64> = std::iter::from_fn(|| s.pick(10).map(|p| p.graph.0)).collect();
+    assert_eq!(got, order);
+}
+
+#[test]
+fn ptask_priority_override_is_charged_at_its_own_priority() {
+    let mut s = Scheduler::new(prio()).unwrap();
+    let g = GraphKey(7);
+    s.add_graph(
+        g,
+        GraphSpec {
+            name: "g".into(),
+            priority: 10,
+            rate_hz: None,
+            ptasks: vec![("a".into(), None), ("b".into(), Some(40))],
+        },
+        0,
+    )
+    .unwrap();
+    let job = |p| JobSpec {
+        graph: g,
+        ptask: Some(p),
+        frame_arrival: None,
+        ends_frame: false,
+    };
+    // Within a graph the higher-priority ptask goes first even if younger.
+    s.ready(job(0), 0).unwrap();
+    s.ready(job(1), 1).unwrap();
+    let first = s.pick(2).unwrap();
+    assert_eq!(first.ptask, Some(1));
+    s.completed(
+        first.job,
+        GpuTime {
+            ns: 4000,
+            start: None,
+        },
+        10,
+    )
+    .unwrap();
+    assert_eq!(s.vtime(g), Some(100.0)); // 4000 ns / 40
+    let second = s.pick(10).unwrap();
+    s.completed(
+        second.job,
+        GpuTime {
+            ns: 4000,
+            start: None,
+        },
+        20,
+    )
+    .unwrap();
+    assert_eq!(s.vtime(g), Some(500.0)); // + 4000 / 10
+    s.set_ptask_priority(g, 1, None).unwrap();
+    assert!(matches!(
+        s.set_ptask_priority(g, 9, Some(3)),
+        Err(SchedError::UnknownPtask { ptask: 9, .. })
+    ));
+}
+
+#[test]
+fn bad_calls_are_errors_not_panics() {
+    let mut s = Scheduler::new(prio()).unwrap();
+    let spec = GraphSpec {
+        name: "g".into(),
+        priority: 0,
+        rate_hz: None,
+        ptasks: vec![],
+    };
+    assert_eq!(
+        s.add_graph(GraphKey(1), spec.clone(), 0),
+        Err(SchedError::BadPriority(0))
+    );
+    let ok = GraphSpec {
+        priority: 5,
+        ..spec.clone()
+    };
+    s.add_graph(GraphKey(1), ok.clone(), 0).unwrap();
+    assert_eq!(
+        s.add_graph(GraphKey(1), ok.clone(), 0),
+        Err(SchedError::DuplicateGraph(1))
+    );
+    assert_eq!(
+        s.add_graph(
+            GraphKey(2),
+            GraphSpec {
+                rate_hz: Some(f64::NAN),
+                ..ok.clone()
+            },
+            0
+        )
+        .map_err(|e| e.to_string()),
+        Err("rate NaN Hz is not a positive number".to_string())
+    );
+    assert_eq!(
+        s.set_priority(GraphKey(1), 101),
+        Err(SchedError::BadPriority(101))
+    );
+    assert_eq!(
+        s.set_priority(GraphKey(9), 5),
+        Err(SchedError::UnknownGraph(9))
+    );
+    let job = JobSpec {
+        graph: GraphKey(1),
+        ptask: Some(0),
+        frame_arrival: None,
+        ends_frame: false,
+    };
+    assert!(matches!(
+        s.ready(job, 0),
+        Err(SchedError::UnknownPtask { ptask: 0, .. })
+    ));
+    let j = s
+        .ready(
+            JobSpec {
+                graph: GraphKey(1),
+                ptask: None,
+                frame_arrival: None,
+                ends_frame: false,
+            },
+            0,
+        )
+        .unwrap();
+    let gpu = GpuTime { ns: 1, start: None };
+    assert_eq!(
+        s.completed(j, gpu, 1),
+        Err(SchedError::BadJob(j.0, "submitted"))
+    );
+    assert_eq!(
+        s.completed(JobId(99), gpu, 1),
+        Err(SchedError::BadJob(99, "known"))
+    );
+    assert_eq!(
+        "lottery".parse::<SchedMode>().map_err(|e| e.to_string()),
+        Err("unknown scheduling mode `lottery` (expected `fifo` or `priority`)".into())
+    );
+    assert!(Scheduler::new(SchedConfig {
+        queues: 0,
+        ..prio()
+    })
+    .is_err());
+    // abandon returns the slot and the charge.
+    let p = s.pick(1).unwrap();
+    assert_eq!(s.inflight(), 1);
+    s.abandon(p.job, 2).unwrap();
+    assert_eq!(s.inflight(), 0);
+    s.remove_graph(GraphKey(1), 3).unwrap();
+    assert_eq!(
+        s.remove_graph(GraphKey(1), 3),
+        Err(SchedError::UnknownGraph(1))
+    );
+}
+
+#[test]
+fn simulation_is_deterministic() {
+    let run = || {
+        let mut sim = Sim::new(prio()).unwrap();
+        sim.add_graph("a", 3, SAT).unwrap();
+        sim.add_graph(
+            "p",
+            20,
+            Load::Periodic {
+                period: SEC / 60,
+                cost: MS,
+                slots: 2,
+            },
+        )
+        .unwrap();
+        sim.run_until(2 * SEC).unwrap();
+        sim.sched.report(sim.now()).to_json()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn queues_are_assigned_by_priority_rank() {
+    let mut s = Scheduler::new(SchedConfig {
+        queues: 2,
+        ..prio()
+    })
+    .unwrap();
+    let spec = |p| GraphSpec {
+        name: format!("p{p}"),
+        priority: p,
+        rate_hz: None,
+        ptasks: vec![],
+    };
+    s.add_graph(GraphKey(1), spec(10), 0).unwrap();
+    s.add_graph(GraphKey(2), spec(90), 0).unwrap();
+    s.add_graph(GraphKey(3), spec(50), 0).unwrap();
+    assert_eq!(s.queue_of(GraphKey(2)), Some(0));
+    assert_eq!(s.queue_of(GraphKey(3)), Some(1));
+    assert_eq!(s.queue_of(GraphKey(1)), Some(1));
+    s.set_priority(GraphKey(1), 95).unwrap();
+    assert_eq!(s.queue_of(GraphKey(1)), Some(0));
+    assert_eq!(s.queue_of(GraphKey(2)), Some(1));
+    assert_eq!(vk_queue_priorities(4), vec![1.0, 0.75, 0.5, 0.25]);
+}
+
+#[test]
+fn stats_json_follows_the_schema() {
+    let mut sim = Sim::new(prio()).unwrap();
+    sim.add_graph("batch", 2, SAT).unwrap();
+    sim.add_graph(
+        "cam",
+        20,
+        Load::Periodic {
+            period: SEC / 100,
+            cost: MS,
+            slots: 2,
+        },
+    )
+    .unwrap();
+    sim.run_until(3 * SEC).unwrap();
+    let rep = sim.sched.report(sim.now());
+    let v: serde_json::Value = serde_json::from_str(&rep.to_json()).unwrap();
+    assert_eq!(v["schema"], "ptc-stats/1");
+    assert_eq!(v["mode"], "priority");
+    assert_eq!(v["elapsed_ns"], 3 * SEC);
+    let graphs = v["graphs"].as_array().unwrap();
+    assert_eq!(graphs.len(), 2);
+    let total: u64 = graphs.iter().map(|g| g["gpu_ns"].as_u64().unwrap()).sum();
+    assert_eq!(v["gpu_ns"].as_u64(), Some(total));
+    let share_sum: f64 = graphs
+        .iter()
+        .map(|g| g["gpu_share"].as_f64().unwrap())
+        .sum();
+    assert!((share_sum - 1.0).abs() < 1e-9);
+    let cam = &graphs[1];
+    assert_eq!(cam["name"], "cam");
+    assert_eq!(cam["rate_hz"], 100.0);
+    let hz = cam["delivered_hz"].as_f64().unwrap();
+    assert!((hz - 100.0).abs() < 1.0, "{hz}");
+    let frames = cam["frames"].as_u64().unwrap();
+    assert!((299..=300).contains(&frames), "{frames}");
+    assert_eq!(cam["firings"], cam["frames"]);
+    // Each cam frame costs exactly 1 ms of GPU time.
+    assert_eq!(cam["gpu_ns"].as_u64(), Some(frames * MS));
+    for key in ["ready_to_submit", "submit_to_done", "frame"] {
+        let s = &cam["latency"][key];
+        for f in ["count", "mean", "p50", "p99", "max"] {
+            assert!(s[f].is_u64(), "{key}.{f}");
+        }
+        assert!(s["p50"].as_u64() <= s["p99"].as_u64());
+        assert!(s["p99"].as_u64() <= s["max"].as_u64());
+    }
+    // submit→done is at least the 1 ms of execution.
+    assert!(cam["latency"]["submit_to_done"]["p50"].as_u64().unwrap() >= MS);
+    let pt = &cam["ptasks"][0];
+    assert_eq!(pt["name"], "cam_k");
+    assert_eq!(pt["index"], 0);
+    assert_eq!(pt["firings"], cam["firings"]);
+    assert_eq!(pt["gpu_share"], cam["gpu_share"]);
+}
+
+#[test]
+fn stats_count_deadline_misses_and_drops() {
+    // A 200 Hz graph whose frames cost 8 ms cannot keep up.
+    let mut sim = Sim::new(prio()).unwrap();
+    let g = sim
+        .add_graph(
+            "slow",
+            10,
+            Load::Periodic {
+                period: 5 * MS,
+                cost: 8 * MS,
+                slots: 2,
+            },
+        )
+        .unwrap();
+    sim.run_until(SEC).unwrap();
+    let rep = sim.sched.report(sim.now());
+    let r = &rep.graphs[g.0 as usize];
+    assert!((120..=126).contains(&r.frames), "{}", r.frames);
+    assert_within(r.delivered_hz, 125.0, 0.02, "delivered");
+    assert!(r.deadline_misses >= r.frames - 1, "{}", r.deadline_misses);
+    assert!(r.frames_dropped >= 70, "{}", r.frames_dropped);
+}
+
+#[test]
+fn trace_has_tracks_and_complete_events() {
+    let mut sim = Sim::new(SchedConfig {
+        trace_limit: 10_000,
+        ..prio()
+    })
+    .unwrap();
+    sim.add_graph("a", 2, SAT).unwrap();
+    sim.add_graph("b", 1, SAT).unwrap();
+    sim.run_until(100 * MS).unwrap();
+    let t = sim.sched.trace_json();
+    let ev = t["traceEvents"].as_array().unwrap();
+    let names: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+        .filter_map(|e| e["args"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["queue 0", "a", "b"]);
+    let x: Vec<&serde_json::Value> = ev.iter().filter(|e| e["ph"] == "X").collect();
+    // 100 ms of 2 ms jobs on one queue: ~49 jobs, two events each.
+    assert!((90..=100).contains(&x.len()), "{}", x.len());
+    // Queue-track events never overlap (one serial queue) and last 2 ms.
+    let mut q: Vec<(f64, f64)> = x
+        .iter()
+        .filter(|e| e["pid"] == 1)
+        .map(|e| (e["ts"].as_f64().unwrap(), e["dur"].as_f64().unwrap()))
+        .collect();
+    q.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for w in q.windows(2) {
+        assert!(w[0].0 + w[0].1 <= w[1].0 + 1e-6, "{w:?}");
+    }
+    assert!(q.iter().all(|(_, d)| (*d - 2000.0).abs() < 1e-6));
+    let e = x.iter().find(|e| e["pid"] == 2).unwrap();
+    assert!(e["args"]["graph"] == "a" || e["args"]["graph"] == "b");
+    assert_eq!(
+        e["name"],
+        format!("{}_k", e["args"]["graph"].as_str().unwrap())
+    );
+    // With the limit reached further events are counted, not kept.
+    let mut small = Sim::new(SchedConfig {
+        trace_limit: 10,
+        ..prio()
+    })
+    .unwrap();
+    small.add_graph("a", 2, SAT).unwrap();
+    small.run_until(100 * MS).unwrap();
+    let t = small.sched.trace_json();
+    let n = t["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .count();
+    assert_eq!(n, 10);
+    assert!(t["otherData"]["jobs_not_recorded"].as_u64().unwrap() > 40);
+}
