@@ -151,7 +151,7 @@ mod tests {
         let img = render(&cloud, w, h, &hand).unwrap();
         let px = |u: usize, v: usize| &img[(v * w + u) * 3..(v * w + u) * 3 + 3];
         assert_eq!(px(0, 0), [0, 0, 0]); // dropout
-        assert_eq!(px(5, 40), [73, 73, 73]); // wall: 255 - 1600*225/2200
+        assert_eq!(px(5, 40), [91, 91, 91]); // wall: 255 - 1600*225/2200
         assert_eq!(px(20, 12), [40, 230, 40]); // box edge
         assert_eq!(px(25, 15), [255, 30, 30]); // cross
         assert_eq!(px(22, 17), [71, 107, 214]); // hand tint of 214
