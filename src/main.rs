@@ -1,8 +1,17 @@
 //! `ptc`: the command-line interface. Thin: parses arguments and calls the
 //! compiler and runtime crates.
+//!
+//! Exit codes: 0 clean (warnings allowed), 1 errors in the input (or
+//! warnings with `--deny-warnings`), 2 usage or I/O errors.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use ptc_compiler::diag::{render, Code, Severity};
+use ptc_compiler::{check_file, Options, Report};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+mod compile;
 
 /// Declarative dataflow-graph compiler and launcher for GPU compute.
 #[derive(Parser)]
@@ -12,18 +21,177 @@ struct Cli {
     command: Command,
 }
 
+/// Diagnostic output formats.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Graphical reports with source snippets (colour on a terminal).
+    Human,
+    /// One JSON object per diagnostic, one per line (schema in README.md).
+    Json,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check .pt files and report diagnostics.
-    Check { files: Vec<std::path::PathBuf> },
+    Check {
+        /// The .pt files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Treat warnings as errors (exit code 1).
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Extra directory to resolve `kernel "..."` paths against (repeatable).
+        #[arg(long = "kernel-path", value_name = "DIR")]
+        kernel_paths: Vec<PathBuf>,
+        /// Only check the graph, not the kernels (no GLSL compilation).
+        #[arg(long)]
+        skip_kernels: bool,
+    },
+    /// Print a picture of a graph.
+    Graph {
+        /// The .pt file.
+        file: PathBuf,
+        /// Graphviz `dot` output (the only format for now).
+        #[arg(long, required = true)]
+        dot: bool,
+        /// Extra directory to resolve `kernel "..."` paths against (repeatable).
+        #[arg(long = "kernel-path", value_name = "DIR")]
+        kernel_paths: Vec<PathBuf>,
+    },
+    /// Check a .pt file and write its plan (YAML, SPIR-V embedded).
+    Compile {
+        /// The .pt file.
+        file: PathBuf,
+        /// Where to write the plan (`-` for standard output).
+        #[arg(short, long, value_name = "PLAN")]
+        output: PathBuf,
+        /// Extra directory to resolve `kernel "..."` paths against (repeatable).
+        #[arg(long = "kernel-path", value_name = "DIR")]
+        kernel_paths: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { files } => {
-            eprintln!("not yet: {} files", files.len());
-            ExitCode::from(2)
+        Command::Check {
+            files,
+            format,
+            deny_warnings,
+            kernel_paths,
+            skip_kernels,
+        } => {
+            let opts = Options {
+                kernel_paths,
+                skip_kernels,
+            };
+            check(&files, format, deny_warnings, &opts)
+        }
+        Command::Graph {
+            file,
+            dot: _,
+            kernel_paths,
+        } => {
+            let opts = Options {
+                kernel_paths,
+                skip_kernels: true,
+            };
+            graph_dot(&file, &opts)
+        }
+        Command::Compile {
+            file,
+            output,
+            kernel_paths,
+        } => {
+            let opts = ptc_compiler::Options {
+                kernel_paths,
+                skip_kernels: false,
+            };
+            compile::run(&file, &output, &opts, plain_render)
         }
     }
+}
+
+fn render(report: &Report, format: Format, color: bool) -> String {
+    let (p, s, d) = (&report.path, &report.source, &report.diagnostics);
+    match format {
+        Format::Human => render::human(
+            p,
+            s,
+            d,
+            &render::HumanStyle {
+                color,
+                width: terminal_width(),
+            },
+        ),
+        Format::Json => render::json(p, s, d),
+        Format::Github => render::github(p, s, d),
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&w: &usize| w >= 40)
+        .unwrap_or(100)
+}
+
+fn check(files: &[PathBuf], format: Format, deny_warnings: bool, opts: &Options) -> ExitCode {
+    let color = format == Format::Human && std::io::stdout().is_terminal();
+    let mut stdout = std::io::stdout().lock();
+    let (mut errors, mut warnings, mut io) = (0usize, 0usize, false);
+    for f in files {
+        let report = check_file(f, opts);
+        for d in &report.diagnostics {
+            match d.severity {
+                Severity::Error => errors += 1,
+                Severity::Warning => warnings += 1,
+            }
+            if d.code == Code::Io {
+                io = true;
+            }
+        }
+        // A closed pipe (`ptc check ... | head`) is not an error worth a panic.
+        let _ = stdout.write_all(render(&report, format, color).as_bytes());
+    }
+    let _ = stdout.flush();
+    if format == Format::Human {
+        eprintln!(
+            "checked {} file{}: {errors} error{}, {warnings} warning{}",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" },
+        );
+    }
+    if io {
+        ExitCode::from(2)
+    } else if errors > 0 || (deny_warnings && warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn graph_dot(file: &std::path::Path, opts: &Options) -> ExitCode {
+    let report = check_file(file, opts);
+    let Some(module) = report.module.as_ref().filter(|_| !report.has_errors()) else {
+        let color = std::io::stderr().is_terminal();
+        eprint!("{}", render(&report, Format::Human, color));
+        let io = report.diagnostics.iter().any(|d| d.code == Code::Io);
+        return ExitCode::from(if io { 2 } else { 1 });
+    };
+    print!("{}", ptc_compiler::dot::to_dot(module));
+    ExitCode::SUCCESS
+}
+
+/// Human-readable diagnostics for commands that write them to stderr.
+fn plain_render(r: &ptc_compiler::Report) -> String {
+    render(r, Format::Human, std::io::stderr().is_terminal())
 }

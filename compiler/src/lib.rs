@@ -7,6 +7,7 @@
 
 pub mod back;
 pub mod diag;
+pub mod dot;
 pub mod front;
 pub mod ir;
 pub mod plan;

@@ -508,9 +508,13 @@ impl Plan {
                 format!("ptask `{}` is never dispatched", self.ptasks[i].name),
             ));
         }
-        Ok(())
+        self.validate_consistency()
     }
 }
+
+pub(crate) mod consistency;
+#[cfg(test)]
+mod tests;
 
 /// Encodes SPIR-V words as base64 of their little-endian bytes.
 pub fn encode_spirv(words: &[u32]) -> String {

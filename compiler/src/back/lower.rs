@@ -22,7 +22,7 @@ use crate::plan::{
     self, Access, Binding, Buffer, BufferBarrier, BufferRole, Dispatch, GraphInput, GraphOutput,
     Hazard, Plan, PtaskPlan, PushConstant, Requirements, Sink, Source, PLAN_VERSION,
 };
-use crate::types::{round_up, ElemType, Scalar, StructTable, Value};
+use crate::types::{round_up, Scalar, Value};
 use crate::valid::kernel::KernelInfo;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
@@ -450,7 +450,7 @@ impl<'a> Lowerer<'a> {
 
         for b in &buffers {
             req.max_buffer_bytes = req.max_buffer_bytes.max(b.size);
-            let (s8, s16) = small_scalars(&b.ty.elem, &self.m.structs);
+            let (s8, s16) = plan::consistency::small_scalars(&b.ty.elem, &self.m.structs);
             req.storage_8bit |= s8;
             req.storage_16bit |= s16;
         }
@@ -549,23 +549,6 @@ pub fn default_grid(shape: &[u64]) -> [u64; 3] {
         1
     };
     [x, y, z]
-}
-
-/// Whether an element type has 8-bit / 16-bit scalars (struct fields included).
-fn small_scalars(e: &ElemType, structs: &impl StructTable) -> (bool, bool) {
-    let check = |s: Scalar| (s == Scalar::U8, s == Scalar::U16);
-    match e {
-        ElemType::Struct(n) => structs
-            .struct_layout(n)
-            .map(|l| {
-                l.fields.iter().fold((false, false), |(a, b), f| {
-                    let (x, y) = f.ty.scalar().map(check).unwrap_or((false, false));
-                    (a | x, b | y)
-                })
-            })
-            .unwrap_or((false, false)),
-        other => other.scalar().map(check).unwrap_or((false, false)),
-    }
 }
 
 /// The dispatch order with the barriers each dispatch needs within a frame.

@@ -2,7 +2,9 @@
 
 use crate::ir::*;
 use crate::types::{ElemType, PortType, Scalar, StructLayout, Value};
+use crate::valid::kernel::{KernelFeatures, KernelInfo};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Hands out distinct spans so labels can be told apart.
 #[derive(Default)]
@@ -173,3 +175,161 @@ impl Mb {
 }
 
 pub use crate::ir::PortKind::{In, Out, Sticky};
+
+/// A kernel stand-in: a SPIR-V header (enough for the plan's checks) and a local size.
+pub fn fake_kernel(local: [u32; 3]) -> Option<KernelInfo> {
+    Some(KernelInfo {
+        spirv: Arc::from(vec![0x0723_0203u32, 0x0001_0500, 0, 8, 0]),
+        entry: "main".into(),
+        local_size: local,
+        features: KernelFeatures::default(),
+    })
+}
+
+pub fn saxpy2() -> Mb {
+    let n = 1_048_576;
+    let mut mb = Mb::new("saxpy2");
+    let x = mb.input("x", f32s(&[n]));
+    let y = mb.input("y", f32s(&[n]));
+    let z = mb.output("z", f32s(&[n]));
+    mb.ptask(
+        "scale",
+        "kernels/scale.comp",
+        &[(In, "a", f32s(&[n]), None), (Out, "b", f32s(&[n]), None)],
+        &[("k", Scalar::F32, Value::F32(2.0))],
+    );
+    mb.ptask(
+        "add",
+        "kernels/add.comp",
+        &[
+            (In, "a", f32s(&[n]), None),
+            (In, "b", f32s(&[n]), None),
+            (Out, "c", f32s(&[n]), None),
+        ],
+        &[],
+    );
+    let (sa, sb, aa, ab, ac) = (
+        mb.ep("scale", "a"),
+        mb.ep("scale", "b"),
+        mb.ep("add", "a"),
+        mb.ep("add", "b"),
+        mb.ep("add", "c"),
+    );
+    mb.connect(Endpoint::Graph(x), sa);
+    mb.connect(sb, aa);
+    mb.connect(Endpoint::Graph(y), ab);
+    mb.connect(ac, Endpoint::Graph(z));
+    mb
+}
+
+pub fn gesture() -> Mb {
+    let mut mb = Mb::new("gesture");
+    mb.event_struct();
+    mb.m.graph.priority = 10;
+    let u16img = ty(ElemType::Scalar(Scalar::U16), &[480, 640]);
+    let cloud = ty(
+        ElemType::Vector {
+            n: 4,
+            scalar: Scalar::F32,
+        },
+        &[480, 640],
+    );
+    let events = ty(ElemType::Struct("Event".into()), &[16]);
+    let src = mb.input("usbsrc", u16img.clone());
+    mb.m.graph.ports[src].source = crate::ir::SourceSpec::Camera {
+        fps: Some(120.0),
+        script: None,
+    };
+    let hid = mb.output("hid", events.clone());
+    mb.m.graph.ports[hid].sink = crate::ir::SinkSpec::Stdout;
+    mb.ptask(
+        "xform",
+        "kernels/xform.comp",
+        &[
+            (In, "rawimg", u16img, None),
+            (Out, "cloud", cloud.clone(), None),
+        ],
+        &[
+            ("sigma_space", Scalar::F32, Value::F32(3.0)),
+            ("sigma_range", Scalar::F32, Value::F32(30.0)),
+        ],
+    );
+    mb.ptask(
+        "detect",
+        "kernels/detect.comp",
+        &[
+            (In, "g_input", cloud, None),
+            (Out, "gestures", events, None),
+        ],
+        &[],
+    );
+    let (r, c, gi, ge) = (
+        mb.ep("xform", "rawimg"),
+        mb.ep("xform", "cloud"),
+        mb.ep("detect", "g_input"),
+        mb.ep("detect", "gestures"),
+    );
+    mb.connect(Endpoint::Graph(src), r);
+    mb.connect(c, gi);
+    mb.connect(ge, Endpoint::Graph(hid));
+    mb
+}
+
+/// A kernel with exactly the ptask's interface (bindings, readonly inputs,
+/// push constants) and the given local size, compiled for real.
+pub fn kernel_for(pt: &Ptask, local: [u32; 3]) -> Option<KernelInfo> {
+    let mut src = format!(
+        "#version 450\nlayout(local_size_x = {}, local_size_y = {}, local_size_z = {}) in;\n",
+        local[0], local[1], local[2]
+    );
+    for (i, p) in pt.ports.iter().enumerate() {
+        let q = if p.kind == PortKind::Out {
+            "writeonly"
+        } else {
+            "readonly"
+        };
+        src.push_str(&format!(
+            "layout(std430, set = 0, binding = {i}) {q} buffer B{i} {{ uint d{i}[]; }};\n"
+        ));
+    }
+    if !pt.params.is_empty() {
+        let m: Vec<String> = pt
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let t = match p.ty {
+                    Scalar::F32 => "float",
+                    Scalar::I32 => "int",
+                    _ => "uint",
+                };
+                format!("{t} m{i};")
+            })
+            .collect();
+        src.push_str(&format!(
+            "layout(push_constant) uniform P {{ {} }} p;\n",
+            m.join(" ")
+        ));
+    }
+    src.push_str("void main() {}\n");
+    let c = crate::valid::kernel::compile::cached(std::path::Path::new("gen.comp"), src);
+    match &*c {
+        Ok(c) => Some(KernelInfo {
+            spirv: c.spirv.clone(),
+            entry: c.iface.entry.clone(),
+            local_size: local,
+            features: c.iface.features,
+        }),
+        Err(e) => panic!("generated kernel does not compile: {e:?}"),
+    }
+}
+
+/// [`kernel_for`] each ptask of `mb`.
+pub fn kernels(mb: &Mb, locals: &[[u32; 3]]) -> Vec<Option<KernelInfo>> {
+    mb.m.graph
+        .ptasks
+        .iter()
+        .zip(locals)
+        .map(|(p, l)| kernel_for(p, *l))
+        .collect()
+}

@@ -2,6 +2,8 @@
 //! stable [`Code`], a severity, labelled spans and a hint. Renderers (human
 //! via miette, JSON, GitHub annotations, SARIF) all work from this one type.
 
+pub mod render;
+
 use crate::ir::Span;
 use std::path::PathBuf;
 

@@ -1,14 +1,66 @@
 //! Front end: reading source, the pest grammar, the AST with spans.
 
+pub mod ast;
+pub mod parser;
+
+pub use parser::{parse, Parsed};
+
 use crate::diag::{Code, Diagnostic};
+use std::io::Read;
 use std::path::Path;
 
-/// Reads a `.pt` file as UTF-8 text, turning I/O problems into diagnostics.
+/// Largest `.pt` file ptc reads (16 MiB). Real graphs are a few KiB; a
+/// generated 10,000-ptask graph is about 2 MiB.
+pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a `.pt` file as UTF-8 text, turning I/O problems into diagnostics:
+/// `ptc::io` (missing, a directory, unreadable), `ptc::file_too_large`
+/// (over [`MAX_SOURCE_BYTES`]), `ptc::not_text` (not UTF-8).
 pub fn read_source(path: &Path) -> Result<String, Box<Diagnostic>> {
-    std::fs::read_to_string(path).map_err(|e| {
+    let io = |what: String| {
         Box::new(
-            Diagnostic::new(Code::Io, format!("cannot read `{}`: {e}", path.display()))
-                .help("check the path and that it is a readable .pt file"),
+            Diagnostic::new(
+                Code::Io,
+                format!("cannot read `{}`: {what}", path.display()),
+            )
+            .help("check the path and that it is a readable .pt file"),
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(|e| io(e.to_string()))?;
+    if meta.is_dir() {
+        return Err(io("it is a directory".into()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
+    // Read at most one byte past the limit, so a file that grows while we
+    // read (or a device file) cannot make us read without bound.
+    let mut bytes = Vec::new();
+    file.take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io(e.to_string()))?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::FileTooLarge,
+                format!(
+                    "`{}` is larger than {} MiB; ptc does not read .pt files that large",
+                    path.display(),
+                    MAX_SOURCE_BYTES / (1024 * 1024)
+                ),
+            )
+            .help("is this really a .pt graph? Split it, or generate a smaller one"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        Box::new(
+            Diagnostic::new(
+                Code::NotText,
+                format!(
+                    "`{}` is not UTF-8 text (invalid byte at offset {at})",
+                    path.display()
+                ),
+            )
+            .help(".pt files are UTF-8 text; is this a binary file?"),
         )
     })
 }

@@ -429,6 +429,87 @@ pub fn render_into(cfg: &CameraConfig, hand: Option<HandPose>, n: u64, out: &mut
     }
 }
 
+/// The `from camera(...)` source: a [`SyntheticCamera`] behind the
+/// runtime's [`FrameSource`](super::FrameSource) trait. It is paced at its
+/// fps by the runtime, like a real camera.
+pub struct CameraSource {
+    cam: SyntheticCamera,
+    next: u64,
+    scratch: Vec<u16>,
+}
+
+impl CameraSource {
+    /// The camera for input `port` (must be `u16[480, 640]`); a relative
+    /// script path is resolved against `base`. Without a script: the
+    /// default script, or the file named by `PTC_CAMERA_SCRIPT` if set
+    /// (`ptc run --script`).
+    pub fn open(
+        fps: Option<f32>,
+        script: Option<&Path>,
+        base: &Path,
+        port: &crate::PortInfo,
+    ) -> crate::Result<CameraSource> {
+        use ptc_compiler::types::{ElemType, Scalar};
+        if port.ty.elem != ElemType::Scalar(Scalar::U16) || port.ty.shape != [480, 640] {
+            return Err(crate::RuntimeError::WrongType {
+                port: port.name.clone(),
+                why: CameraError::PortType(port.ty.to_string()).to_string(),
+            });
+        }
+        let env_script = std::env::var_os("PTC_CAMERA_SCRIPT")
+            .filter(|s| !s.is_empty())
+            .map(std::path::PathBuf::from);
+        let path = match (env_script, script) {
+            (Some(p), _) => Some(p),
+            (None, Some(p)) => Some(base.join(p)),
+            (None, None) => None,
+        };
+        let cam = SyntheticCamera::from_source(fps, path.as_deref(), None)
+            .map_err(|e| crate::RuntimeError::Io(format!("input `{}`: {e}", port.name)))?;
+        Ok(CameraSource {
+            cam,
+            next: 0,
+            scratch: vec![0; WIDTH * HEIGHT],
+        })
+    }
+
+    /// The camera.
+    pub fn camera(&self) -> &SyntheticCamera {
+        &self.cam
+    }
+}
+
+impl super::FrameSource for CameraSource {
+    fn frame_size(&self) -> u64 {
+        (WIDTH * HEIGHT * 2) as u64
+    }
+
+    fn next_frame(&mut self, dst: &mut [u8]) -> crate::Result<bool> {
+        if self.next >= self.cam.frame_count() {
+            return Ok(false);
+        }
+        if dst.len() != WIDTH * HEIGHT * 2 {
+            return Err(crate::RuntimeError::WrongSize {
+                port: "camera".into(),
+                expected: (WIDTH * HEIGHT * 2) as u64,
+                got: dst.len() as u64,
+                ty: "u16[480, 640]".into(),
+            });
+        }
+        let t = self.next as f64 / f64::from(self.cam.cfg.fps);
+        render_into(&self.cam.cfg, self.cam.script.pose_at(t), self.next, &mut self.scratch);
+        for (d, v) in dst.chunks_exact_mut(2).zip(&self.scratch) {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+        self.next += 1;
+        Ok(true)
+    }
+
+    fn fps(&self) -> Option<f32> {
+        Some(self.cam.cfg.fps)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

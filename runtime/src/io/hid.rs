@@ -145,6 +145,37 @@ impl HidSink {
     }
 }
 
+/// The `to hid` sink for the runtime: decodes `Event[N]` frames and drives
+/// a [`HidSink`].
+pub struct HidPortSink {
+    sink: HidSink,
+}
+
+impl HidPortSink {
+    /// Opens the virtual pointer for output `port` (must hold gesture events).
+    pub fn open(port: &crate::PortInfo) -> crate::Result<HidPortSink> {
+        if !port.layout.as_ref().is_some_and(super::jsonl::is_gesture_event) {
+            return Err(crate::RuntimeError::WrongType {
+                port: port.name.clone(),
+                why: format!(
+                    "`to hid` needs elements of struct Event {{ kind: u32, x: f32, y: f32, t: f32 }}, not {}",
+                    port.ty
+                ),
+            });
+        }
+        let sink = HidSink::open().map_err(|e| crate::RuntimeError::Io(format!("output `{}`: {e}", port.name)))?;
+        Ok(HidPortSink { sink })
+    }
+}
+
+impl super::FrameSink for HidPortSink {
+    fn write_frame(&mut self, _frame_index: u64, bytes: &[u8]) -> crate::Result<()> {
+        self.sink
+            .emit(&Event::decode_all(bytes))
+            .map_err(|e| crate::RuntimeError::Io(e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,6 +111,57 @@ impl<W: Write> JsonlSink<W> {
     }
 }
 
+/// The `to stdout` sink: struct outputs as [`JsonlSink`] lines; other
+/// outputs as one line per frame, `{"frame":N,"t_ms":T,"values":[...]}`.
+/// `t_ms` is the wall-clock time since the sink was opened (the run's start)
+/// at which the frame's data was written.
+pub struct JsonlPortSink<W: Write + Send> {
+    inner: Option<JsonlSink<W>>,
+    raw: Option<(W, ptc_compiler::types::PortType)>,
+    start: std::time::Instant,
+}
+
+impl<W: Write + Send> JsonlPortSink<W> {
+    /// A sink for output `port` writing to `out`.
+    pub fn new(out: W, port: &crate::PortInfo) -> JsonlPortSink<W> {
+        let start = std::time::Instant::now();
+        match &port.layout {
+            Some(l) => JsonlPortSink {
+                inner: Some(JsonlSink::new(out, l)),
+                raw: None,
+                start,
+            },
+            None => JsonlPortSink {
+                inner: None,
+                raw: Some((out, port.ty.clone())),
+                start,
+            },
+        }
+    }
+}
+
+impl<W: Write + Send> super::FrameSink for JsonlPortSink<W> {
+    fn write_frame(&mut self, frame_index: u64, bytes: &[u8]) -> crate::Result<()> {
+        let t_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        let err = |e: io::Error| crate::RuntimeError::Io(format!("writing JSON lines: {e}"));
+        if let Some(s) = &mut self.inner {
+            s.write_frame(frame_index, t_ms, bytes).map_err(err)?;
+        } else if let Some((out, ty)) = &mut self.raw {
+            let s = ty.elem.scalar().unwrap_or(Scalar::U8);
+            let mut line = format!("{{\"frame\":{frame_index},\"t_ms\":{},\"values\":[", num_f64(t_ms));
+            for (i, c) in bytes.chunks_exact(s.size() as usize).enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                line.push_str(&scalar(c, 0, s));
+            }
+            line.push_str("]}\n");
+            out.write_all(line.as_bytes()).and_then(|_| out.flush()).map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
 fn read_u32(b: &[u8], off: usize) -> Option<u32> {
     let s = b.get(off..off + 4)?;
     Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))

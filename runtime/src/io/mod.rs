@@ -1,6 +1,383 @@
-//! Sources and sinks: the outside ends of graph channels.
+//! Sources and sinks: the outside ends of a graph's channels.
+//!
+//! A [`FrameSource`] produces the frames of one graph input, a [`FrameSink`]
+//! consumes the frames of one graph output. [`open_source`] / [`open_sink`]
+//! build them from a plan's [`Source`] / [`Sink`] (or from `--input` /
+//! `--output` files via [`Source::File`] / [`Sink::File`]).
+//!
+//! Built in here: host (the caller pushes/pulls: no source/sink object),
+//! `file` (`.npy` checked against the port, else raw little-endian bytes),
+//! `random(seed)`, `zeros`, `stdin`; sinks `file` and `null`. Camera,
+//! stdout (JSON lines) and hid live in their own modules and plug into the
+//! factories below.
 
 pub mod camera;
 pub mod hid;
 pub mod jsonl;
+mod npy;
 pub mod preview;
+
+use crate::error::{Result, RuntimeError};
+use crate::graph::PortInfo;
+use ptc_compiler::plan::{Sink, Source};
+use ptc_compiler::types::{ElemType, Scalar};
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+pub use npy::{npy_dtype_and_shape, NpyInfo};
+
+/// Produces the frames of one graph input.
+pub trait FrameSource: Send {
+    /// Bytes of one frame (the port's size).
+    fn frame_size(&self) -> u64;
+    /// Fills `dst` (exactly `frame_size` bytes) with the next frame.
+    /// Returns `Ok(false)` when the source is exhausted (`dst` untouched).
+    fn next_frame(&mut self, dst: &mut [u8]) -> Result<bool>;
+    /// Frame rate to pace this source at, if any (else as fast as consumed).
+    fn fps(&self) -> Option<f32> {
+        None
+    }
+}
+
+/// Consumes the frames of one graph output.
+pub trait FrameSink: Send {
+    /// Receives frame `frame_index` (0, 1, 2, ...) of the output.
+    fn write_frame(&mut self, frame_index: u64, bytes: &[u8]) -> Result<()>;
+    /// Called once after the last frame when the run succeeded: files are
+    /// completed here (written to a temporary name, then renamed). A sink
+    /// dropped without `finish` leaves nothing behind.
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// True if the sink does not need the bytes (lets the runtime skip the read).
+    fn discards(&self) -> bool {
+        false
+    }
+}
+
+fn io_err(what: impl std::fmt::Display, path: &Path, e: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Io(format!("{what} `{}`: {e}", path.display()))
+}
+
+/// Builds the source for input `port`. `base` resolves relative paths.
+/// Returns `Ok(None)` for [`Source::Host`] (the caller pushes).
+pub fn open_source(
+    source: &Source,
+    port: &PortInfo,
+    base: &Path,
+) -> Result<Option<Box<dyn FrameSource>>> {
+    Ok(Some(match source {
+        Source::Host => return Ok(None),
+        Source::File { path } => Box::new(FileSource::open(&base.join(path), port)?),
+        Source::Random { seed, fps } => Box::new(RandomSource::new(*seed, *fps, port)),
+        Source::Zeros { fps } => Box::new(ZerosSource {
+            size: port.bytes,
+            fps: *fps,
+        }),
+        Source::Stdin => Box::new(StdinSource {
+            size: port.bytes,
+            stdin: std::io::stdin(),
+        }),
+        Source::Camera { fps, script } => Box::new(camera::CameraSource::open(
+            *fps,
+            script.as_deref(),
+            base,
+            port,
+        )?),
+    }))
+}
+
+/// Builds the sink for output `port`. `base` resolves relative paths.
+/// Returns `Ok(None)` for [`Sink::Host`] (the caller pulls).
+pub fn open_sink(sink: &Sink, port: &PortInfo, base: &Path) -> Result<Option<Box<dyn FrameSink>>> {
+    Ok(Some(match sink {
+        Sink::Host => return Ok(None),
+        Sink::File { path } => Box::new(FileSink::create(&base.join(path), port)?),
+        Sink::Null => Box::new(NullSink),
+        Sink::Stdout => Box::new(jsonl::JsonlPortSink::new(std::io::stdout(), port)),
+        Sink::Hid => Box::new(hid::HidPortSink::open(port)?),
+    }))
+}
+
+/// Frames from a `.npy` file (one frame, or a stack `[k, ...shape]`) or a
+/// raw file of little-endian frames.
+pub struct FileSource {
+    size: u64,
+    left: u64,
+    reader: BufReader<File>,
+}
+
+impl FileSource {
+    /// Opens `path` and checks it against `port`.
+    pub fn open(path: &Path, port: &PortInfo) -> Result<FileSource> {
+        let f = File::open(path).map_err(|e| io_err("cannot open input", path, e))?;
+        let len = f
+            .metadata()
+            .map_err(|e| io_err("cannot read", path, e))?
+            .len();
+        let mut reader = BufReader::new(f);
+        let is_npy = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+        let frames = if is_npy {
+            let header =
+                npyz::NpyHeader::from_reader(&mut reader).map_err(|e| RuntimeError::WrongType {
+                    port: port.name.clone(),
+                    why: format!("`{}` is not a valid .npy file: {e}", path.display()),
+                })?;
+            npy::check_header(&header, port, path)?
+        } else {
+            if len == 0 || len % port.bytes != 0 {
+                return Err(RuntimeError::WrongSize {
+                    port: port.name.clone(),
+                    expected: port.bytes,
+                    got: len,
+                    ty: format!(
+                        "{} (raw file `{}` must hold whole frames)",
+                        port.ty,
+                        path.display()
+                    ),
+                });
+            }
+            len / port.bytes
+        };
+        Ok(FileSource {
+            size: port.bytes,
+            left: frames,
+            reader,
+        })
+    }
+
+    /// Frames left to read.
+    pub fn frames_left(&self) -> u64 {
+        self.left
+    }
+}
+
+impl FrameSource for FileSource {
+    fn frame_size(&self) -> u64 {
+        self.size
+    }
+    fn next_frame(&mut self, dst: &mut [u8]) -> Result<bool> {
+        if self.left == 0 {
+            return Ok(false);
+        }
+        self.reader
+            .read_exact(dst)
+            .map_err(|e| RuntimeError::Io(format!("reading an input file: {e}")))?;
+        self.left -= 1;
+        Ok(true)
+    }
+}
+
+/// Endless pseudo-random frames (SplitMix64): floats uniform in [0, 1),
+/// integers uniform over their range. The same seed gives the same frames.
+pub struct RandomSource {
+    state: u64,
+    size: u64,
+    scalar: Option<Scalar>,
+    fps: Option<f32>,
+}
+
+impl RandomSource {
+    /// A generator for `port`'s element type.
+    pub fn new(seed: u64, fps: Option<f32>, port: &PortInfo) -> RandomSource {
+        RandomSource {
+            state: seed,
+            size: port.bytes,
+            scalar: port.ty.elem.scalar(),
+            fps,
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+impl FrameSource for RandomSource {
+    fn frame_size(&self) -> u64 {
+        self.size
+    }
+    fn next_frame(&mut self, dst: &mut [u8]) -> Result<bool> {
+        if self.scalar == Some(Scalar::F32) {
+            for c in dst.chunks_exact_mut(4) {
+                let v = (self.next() >> 40) as f32 / (1u64 << 24) as f32;
+                c.copy_from_slice(&v.to_le_bytes());
+            }
+        } else {
+            for c in dst.chunks_mut(8) {
+                let v = self.next().to_le_bytes();
+                c.copy_from_slice(&v[..c.len()]);
+            }
+        }
+        Ok(true)
+    }
+    fn fps(&self) -> Option<f32> {
+        self.fps
+    }
+}
+
+/// Endless zero frames.
+pub struct ZerosSource {
+    size: u64,
+    fps: Option<f32>,
+}
+
+impl FrameSource for ZerosSource {
+    fn frame_size(&self) -> u64 {
+        self.size
+    }
+    fn next_frame(&mut self, dst: &mut [u8]) -> Result<bool> {
+        dst.fill(0);
+        Ok(true)
+    }
+    fn fps(&self) -> Option<f32> {
+        self.fps
+    }
+}
+
+/// Raw frames from standard input; exhausted at end of file.
+pub struct StdinSource {
+    size: u64,
+    stdin: std::io::Stdin,
+}
+
+impl FrameSource for StdinSource {
+    fn frame_size(&self) -> u64 {
+        self.size
+    }
+    fn next_frame(&mut self, dst: &mut [u8]) -> Result<bool> {
+        let mut lock = self.stdin.lock();
+        let mut got = 0;
+        while got < dst.len() {
+            match lock.read(&mut dst[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(RuntimeError::Io(format!("reading stdin: {e}"))),
+            }
+        }
+        match got {
+            0 => Ok(false),
+            n if n == dst.len() => Ok(true),
+            n => Err(RuntimeError::WrongSize {
+                port: "stdin".into(),
+                expected: self.size,
+                got: n as u64,
+                ty: "a whole frame (stdin ended mid-frame)".into(),
+            }),
+        }
+    }
+}
+
+/// Discards frames.
+pub struct NullSink;
+
+impl FrameSink for NullSink {
+    fn write_frame(&mut self, _frame_index: u64, _bytes: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    fn discards(&self) -> bool {
+        true
+    }
+}
+
+/// Writes frames to a file: `.npy` (a stack `[k, ...shape]`, or the port's
+/// shape when k = 1) or raw little-endian bytes for any other extension.
+/// Written to `NAME.partial` and renamed by [`FrameSink::finish`].
+pub struct FileSink {
+    path: PathBuf,
+    tmp: PathBuf,
+    port: PortInfo,
+    npy: bool,
+    frames: Vec<u8>,
+    count: u64,
+    raw: Option<std::io::BufWriter<File>>,
+    done: bool,
+}
+
+impl FileSink {
+    /// Prepares to write `path` for `port` (checks an `.npy` can hold it).
+    pub fn create(path: &Path, port: &PortInfo) -> Result<FileSink> {
+        let npy = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+        if npy {
+            npy::dtype_for(port)?;
+        }
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".partial");
+        let tmp = PathBuf::from(tmp);
+        let raw = if npy {
+            None
+        } else {
+            let f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
+            Some(std::io::BufWriter::new(f))
+        };
+        Ok(FileSink {
+            path: path.to_path_buf(),
+            tmp,
+            port: port.clone(),
+            npy,
+            frames: Vec::new(),
+            count: 0,
+            raw,
+            done: false,
+        })
+    }
+}
+
+impl FrameSink for FileSink {
+    fn write_frame(&mut self, _frame_index: u64, bytes: &[u8]) -> Result<()> {
+        self.count += 1;
+        match &mut self.raw {
+            Some(w) => w
+                .write_all(bytes)
+                .map_err(|e| io_err("cannot write", &self.tmp, e)),
+            None => {
+                self.frames.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some(mut w) = self.raw.take() {
+            w.flush()
+                .map_err(|e| io_err("cannot write", &self.tmp, e))?;
+        }
+        if self.npy {
+            let f = File::create(&self.tmp).map_err(|e| io_err("cannot create", &self.tmp, e))?;
+            npy::write(f, &self.port, self.count, &self.frames)
+                .map_err(|e| io_err("cannot write", &self.tmp, e))?;
+        }
+        std::fs::rename(&self.tmp, &self.path)
+            .map_err(|e| io_err("cannot rename the output to", &self.path, e))?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for FileSink {
+    fn drop(&mut self) {
+        if !self.done {
+            self.raw = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// The element count of a vector/scalar element as laid out (vec3 pads to 4).
+pub(crate) fn components(elem: &ElemType) -> Option<(Scalar, u64)> {
+    match elem {
+        ElemType::Scalar(s) => Some((*s, 1)),
+        ElemType::Vector { n, scalar } => Some((*scalar, if *n == 3 { 4 } else { u64::from(*n) })),
+        ElemType::Struct(_) => None,
+    }
+}

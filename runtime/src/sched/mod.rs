@@ -83,6 +83,7 @@
 //! priority [`vk_queue_priorities`]`(n)[i]`. With one queue (lavapipe), all
 //! arbitration happens at submission.
 
+pub mod arbiter;
 pub mod hist;
 pub mod sim;
 pub mod stats;
@@ -772,9 +773,10 @@ impl Scheduler {
         self.graphs
             .iter()
             .filter(|(_, g)| self.eligible(g, top))
-            .filter_map(|(k, g)| {
-                let j = *g.ready.front()?;
-                Some((self.jobs.get(&j)?.ready_at, j, *k))
+            .flat_map(|(k, g)| {
+                g.ready
+                    .iter()
+                    .filter_map(|j| Some((self.jobs.get(j)?.ready_at, *j, *k)))
             })
             .min()
             .map(|(_, j, k)| (k, j))

@@ -5,21 +5,9 @@ use super::*;
 use crate::back::testutil::*;
 use crate::ir::Endpoint;
 use crate::types::{ElemType, Scalar, Value};
-use crate::valid::kernel::KernelFeatures;
-use std::sync::Arc;
-
-/// A kernel stand-in: a SPIR-V header (enough for the plan's checks) and a local size.
-pub fn fake_kernel(local: [u32; 3]) -> Option<KernelInfo> {
-    Some(KernelInfo {
-        spirv: Arc::from(vec![0x0723_0203u32, 0x0001_0500, 0, 8, 0]),
-        entry: "main".into(),
-        local_size: local,
-        features: KernelFeatures::default(),
-    })
-}
 
 fn lower_ok(mb: &Mb, locals: &[[u32; 3]]) -> Plan {
-    let k: Vec<_> = locals.iter().map(|l| fake_kernel(*l)).collect();
+    let k = kernels(mb, locals);
     match lower(&mb.m, &k) {
         Ok(p) => {
             let back = Plan::from_yaml(&p.to_yaml()).expect("plan reloads");
@@ -50,42 +38,6 @@ fn raw(b: usize) -> BufferBarrier {
         buffer: b,
         hazard: Hazard::ReadAfterWrite,
     }
-}
-
-pub fn saxpy2() -> Mb {
-    let n = 1_048_576;
-    let mut mb = Mb::new("saxpy2");
-    let x = mb.input("x", f32s(&[n]));
-    let y = mb.input("y", f32s(&[n]));
-    let z = mb.output("z", f32s(&[n]));
-    mb.ptask(
-        "scale",
-        "kernels/scale.comp",
-        &[(In, "a", f32s(&[n]), None), (Out, "b", f32s(&[n]), None)],
-        &[("k", Scalar::F32, Value::F32(2.0))],
-    );
-    mb.ptask(
-        "add",
-        "kernels/add.comp",
-        &[
-            (In, "a", f32s(&[n]), None),
-            (In, "b", f32s(&[n]), None),
-            (Out, "c", f32s(&[n]), None),
-        ],
-        &[],
-    );
-    let (sa, sb, aa, ab, ac) = (
-        mb.ep("scale", "a"),
-        mb.ep("scale", "b"),
-        mb.ep("add", "a"),
-        mb.ep("add", "b"),
-        mb.ep("add", "c"),
-    );
-    mb.connect(Endpoint::Graph(x), sa);
-    mb.connect(sb, aa);
-    mb.connect(Endpoint::Graph(y), ab);
-    mb.connect(ac, Endpoint::Graph(z));
-    mb
 }
 
 #[test]
@@ -168,59 +120,6 @@ fn saxpy2_lowers_to_aliased_buffers_and_a_chain() {
     assert_eq!(p.requirements.push_constant_bytes, 4);
     assert_eq!(p.requirements.max_workgroups, [4096, 1, 1]);
     assert!(!p.requirements.storage_16bit);
-}
-
-pub fn gesture() -> Mb {
-    let mut mb = Mb::new("gesture");
-    mb.event_struct();
-    mb.m.graph.priority = 10;
-    let u16img = ty(ElemType::Scalar(Scalar::U16), &[480, 640]);
-    let cloud = ty(
-        ElemType::Vector {
-            n: 4,
-            scalar: Scalar::F32,
-        },
-        &[480, 640],
-    );
-    let events = ty(ElemType::Struct("Event".into()), &[16]);
-    let src = mb.input("usbsrc", u16img.clone());
-    mb.m.graph.ports[src].source = crate::ir::SourceSpec::Camera {
-        fps: Some(120.0),
-        script: None,
-    };
-    let hid = mb.output("hid", events.clone());
-    mb.m.graph.ports[hid].sink = crate::ir::SinkSpec::Stdout;
-    mb.ptask(
-        "xform",
-        "kernels/xform.comp",
-        &[
-            (In, "rawimg", u16img, None),
-            (Out, "cloud", cloud.clone(), None),
-        ],
-        &[
-            ("sigma_space", Scalar::F32, Value::F32(3.0)),
-            ("sigma_range", Scalar::F32, Value::F32(30.0)),
-        ],
-    );
-    mb.ptask(
-        "detect",
-        "kernels/detect.comp",
-        &[
-            (In, "g_input", cloud, None),
-            (Out, "gestures", events, None),
-        ],
-        &[],
-    );
-    let (r, c, gi, ge) = (
-        mb.ep("xform", "rawimg"),
-        mb.ep("xform", "cloud"),
-        mb.ep("detect", "g_input"),
-        mb.ep("detect", "gestures"),
-    );
-    mb.connect(Endpoint::Graph(src), r);
-    mb.connect(c, gi);
-    mb.connect(ge, Endpoint::Graph(hid));
-    mb
 }
 
 #[test]
@@ -541,7 +440,7 @@ fn u8_struct_fields_and_kernel_features_set_requirements() {
     );
     let pa = mb.ep("p", "a");
     mb.connect(Endpoint::Graph(x), pa);
-    let mut k = fake_kernel([4, 1, 1]);
+    let mut k = kernels(&mb, &[[4, 1, 1]]).remove(0);
     if let Some(k) = &mut k {
         k.features.int16 = true;
     }

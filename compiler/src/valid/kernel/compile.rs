@@ -63,6 +63,12 @@ pub fn load(path: &Path) -> CompileResult {
             ))))
         }
     };
+    cached(path, text)
+}
+
+/// Compiles and reflects GLSL `text` named `path`, consulting the
+/// process-wide cache.
+pub fn cached(path: &Path, text: String) -> CompileResult {
     let key = (path.to_path_buf(), text);
     {
         let cache = global().lock().unwrap_or_else(|p| p.into_inner());

@@ -1,0 +1,965 @@
+//! The parser: drives the pest grammar one item at a time, builds the AST
+//! and turns pest's failures into diagnostics a user can act on.
+//!
+//! Recovery: a file is a sequence of top-level items, a graph body a
+//! sequence of graph items, a ptask body a sequence of statements. Each item
+//! is parsed on its own; when one fails, the error is reported and parsing
+//! resumes after the next `;` (or the end of the `{ ... }` block the bad item
+//! opened), or at the offending token when it starts a new line (the usual
+//! "forgot the `;`" case). So every syntax error in a file is reported, each
+//! once.
+
+use super::ast::*;
+use crate::diag::{Code, Diagnostic};
+use crate::ir::{GraphPortDir, Ident, PortKind, Span};
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "front/grammar.pest"]
+struct PtParser;
+
+/// At most this many syntax errors are reported per file; the rest would
+/// mostly be consequences of the first ones.
+const MAX_SYNTAX_ERRORS: usize = 50;
+
+/// The result of parsing: the tree of everything that parsed, and the
+/// syntax errors.
+#[derive(Debug)]
+pub struct Parsed {
+    pub file: File,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses a whole `.pt` source text. Never panics; every syntax error is a
+/// `ptc::syntax` diagnostic.
+pub fn parse(src: &str) -> Parsed {
+    let mut p = Driver {
+        src,
+        pos: 0,
+        diags: Vec::new(),
+        errors: 0,
+    };
+    let file = p.file();
+    Parsed {
+        file,
+        diagnostics: p.diags,
+    }
+}
+
+/// Where in the nesting an item is parsed; decides what may come next.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Level {
+    Top,
+    Graph,
+    Ptask,
+}
+
+struct Driver<'s> {
+    src: &'s str,
+    pos: usize,
+    diags: Vec<Diagnostic>,
+    errors: usize,
+}
+
+fn sp(pair: &Pair<'_, Rule>, base: usize) -> Span {
+    let s = pair.as_span();
+    Span::new(base + s.start(), base + s.end())
+}
+
+fn ident(pair: Pair<'_, Rule>, base: usize) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: sp(&pair, base),
+    }
+}
+
+fn num(pair: Pair<'_, Rule>, base: usize) -> Num {
+    Num {
+        text: pair.as_str().to_string(),
+        span: sp(&pair, base),
+    }
+}
+
+fn string(pair: Pair<'_, Rule>, base: usize) -> Str {
+    let span = sp(&pair, base);
+    let raw = pair.into_inner().next().map(|p| p.as_str()).unwrap_or("");
+    let mut value = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(e @ ('"' | '\\')) => value.push(e),
+                Some(other) => {
+                    value.push('\\');
+                    value.push(other);
+                }
+                None => value.push('\\'),
+            }
+        } else {
+            value.push(c);
+        }
+    }
+    Str { value, span }
+}
+
+fn type_expr(pair: Pair<'_, Rule>, base: usize) -> TypeExpr {
+    let span = sp(&pair, base);
+    let mut elem = None;
+    let mut shape = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::elem_type => {
+                for e in p.into_inner() {
+                    match e.as_rule() {
+                        Rule::ident => elem = Some(ElemExpr::Named(ident(e, base))),
+                        Rule::vec_type => {
+                            let vspan = sp(&e, base);
+                            let mut n = None;
+                            let mut scalar = None;
+                            for v in e.into_inner() {
+                                match v.as_rule() {
+                                    Rule::kw_vec => {
+                                        let s = sp(&v, base);
+                                        n = Some(Num {
+                                            text: v.as_str()[3..].to_string(),
+                                            span: Span::new(s.start + 3, s.end),
+                                        });
+                                    }
+                                    Rule::ident => scalar = Some(ident(v, base)),
+                                    _ => {}
+                                }
+                            }
+                            if let (Some(n), Some(scalar)) = (n, scalar) {
+                                elem = Some(ElemExpr::Vector {
+                                    n,
+                                    scalar,
+                                    span: vspan,
+                                });
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Rule::shape => {
+                let sspan = sp(&p, base);
+                let dims = p
+                    .into_inner()
+                    .filter(|d| d.as_rule() == Rule::number)
+                    .map(|d| num(d, base))
+                    .collect();
+                shape = Some((dims, sspan));
+            }
+            _ => {}
+        }
+    }
+    TypeExpr {
+        // invariant: the grammar's type_expr always contains an elem_type
+        elem: elem.unwrap_or_else(|| {
+            ElemExpr::Named(Ident {
+                name: String::new(),
+                span,
+            })
+        }),
+        shape,
+        span,
+    }
+}
+
+/// The first word (or character) at `pos`, its span, and a description for
+/// "found ..." messages.
+fn token_at(src: &str, pos: usize) -> (String, Span) {
+    let rest = &src[pos..];
+    let Some(c) = rest.chars().next() else {
+        return ("end of file".to_string(), Span::new(pos, pos));
+    };
+    if c.is_alphanumeric() || c == '_' {
+        let len: usize = rest
+            .char_indices()
+            .find(|(_, ch)| !(ch.is_alphanumeric() || *ch == '_'))
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        return (format!("`{}`", &rest[..len]), Span::new(pos, pos + len));
+    }
+    if rest.starts_with("->") {
+        return ("`->`".to_string(), Span::new(pos, pos + 2));
+    }
+    let desc = if c.is_control() || c == '\u{FFFD}' {
+        format!("the character {:?}", c)
+    } else {
+        format!("`{c}`")
+    };
+    (desc, Span::new(pos, pos + c.len_utf8()))
+}
+
+/// A user-facing name for what a grammar rule stands for.
+fn friendly(rule: Rule) -> &'static str {
+    match rule {
+        Rule::semi => "`;`",
+        Rule::colon => "`:`",
+        Rule::comma => "`,`",
+        Rule::lbrace => "`{`",
+        Rule::rbrace => "`}`",
+        Rule::lbracket | Rule::shape => "`[`",
+        Rule::rbracket => "`]`",
+        Rule::lparen | Rule::args => "`(`",
+        Rule::rparen => "`)`",
+        Rule::langle => "`<`",
+        Rule::rangle => "`>`",
+        Rule::arrow => "`->`",
+        Rule::dot => "`.`",
+        Rule::eq => "`=`",
+        Rule::ident => "a name",
+        Rule::number => "a number",
+        Rule::string | Rule::string_inner => {
+            "a string in double quotes, such as \"kernels/k.comp\""
+        }
+        Rule::type_expr | Rule::elem_type | Rule::vec_type | Rule::kw_vec => {
+            "a type such as `f32[16]`"
+        }
+        Rule::kw_struct => "`struct`",
+        Rule::kw_graph => "`graph`",
+        Rule::kw_priority => "`priority`",
+        Rule::kw_input => "`input`",
+        Rule::kw_output => "`output`",
+        Rule::kw_from => "`from`",
+        Rule::kw_to => "`to`",
+        Rule::kw_ptask => "`ptask`",
+        Rule::kw_kernel => "`kernel`",
+        Rule::kw_in => "`in`",
+        Rule::kw_sticky => "`sticky`",
+        Rule::kw_out => "`out`",
+        Rule::kw_param => "`param`",
+        Rule::kw_grid => "`grid`",
+        Rule::clause => "`from` or `to`",
+        Rule::endpoint => "a source or sink such as `file(\"x.npy\")`",
+        Rule::literal => "a number or a string",
+        Rule::arg => "an argument such as `fps: 30`",
+        Rule::port_ref => "a port such as `x` or `ptask.port`",
+        Rule::field => "a field such as `x: f32`",
+        Rule::port_stmt => "a port declaration",
+        Rule::graph_port => "`input` or `output`",
+        Rule::ptask_head => "`ptask`",
+        Rule::channel => "a channel",
+        Rule::struct_decl => "`struct`",
+        Rule::graph_head => "`graph`",
+        Rule::kernel_stmt
+        | Rule::param_stmt
+        | Rule::grid_stmt
+        | Rule::prio_stmt
+        | Rule::ptask_stmt
+        | Rule::graph_item
+        | Rule::top_item
+        | Rule::trivia
+        | Rule::keyword
+        | Rule::WHITESPACE
+        | Rule::COMMENT
+        | Rule::ident_char => "a declaration",
+    }
+}
+
+/// Joins alternatives: "a", "a or b", "a, b or c".
+fn one_of(items: &[&str]) -> String {
+    match items {
+        [] => "something else".to_string(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    }
+}
+
+const KEYWORDS: &[&str] = &[
+    "struct", "graph", "priority", "input", "output", "from", "to", "ptask", "kernel", "in",
+    "sticky", "out", "param", "grid",
+];
+
+/// What the item starting with `word` is called in messages.
+fn item_context(word: &str, level: Level) -> &'static str {
+    match word {
+        "struct" => "the struct declaration",
+        "graph" => "the graph header",
+        "input" => "the `input` declaration",
+        "output" => "the `output` declaration",
+        "ptask" => "the ptask header",
+        "kernel" => "the `kernel` statement",
+        "in" | "sticky" | "out" => "the port declaration",
+        "param" => "the `param` declaration",
+        "grid" => "the `grid` statement",
+        "priority" if level == Level::Ptask => "the `priority` statement",
+        "priority" => "the graph header",
+        _ => "the channel",
+    }
+}
+
+impl Driver<'_> {
+    fn rest(&self) -> &str {
+        &self.src[self.pos..]
+    }
+
+    fn skip_trivia(&mut self) {
+        if let Ok(mut pairs) = PtParser::parse(Rule::trivia, self.rest()) {
+            if let Some(p) = pairs.next() {
+                self.pos += p.as_span().end();
+            }
+        }
+    }
+
+    /// Parses `rule` at the current position; on success advances past it.
+    fn item(&mut self, rule: Rule) -> Result<Pair<'_, Rule>, pest::error::Error<Rule>> {
+        let src: &str = self.src;
+        let mut pairs = PtParser::parse(rule, &src[self.pos..])?;
+        match pairs.next() {
+            Some(p) => {
+                self.pos += p.as_span().end();
+                Ok(p)
+            }
+            // invariant: a successful parse of a non-silent rule yields its pair
+            None => Err(pest::error::Error::new_from_pos(
+                pest::error::ErrorVariant::CustomError {
+                    message: "empty parse".into(),
+                },
+                pest::Position::from_start(""),
+            )),
+        }
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        if self.errors < MAX_SYNTAX_ERRORS {
+            self.diags.push(d);
+        } else if self.errors == MAX_SYNTAX_ERRORS {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::Syntax,
+                    format!("too many syntax errors; stopped reporting after {MAX_SYNTAX_ERRORS}"),
+                )
+                .primary(
+                    d.primary_span().unwrap_or_default(),
+                    "further errors not shown",
+                ),
+            );
+        }
+        self.errors += 1;
+    }
+
+    /// Reports a failed item parse and moves to where parsing can resume.
+    fn fail(&mut self, e: pest::error::Error<Rule>, item_start: usize, level: Level) {
+        let rel = match e.location {
+            pest::error::InputLocation::Pos(p) => p,
+            pest::error::InputLocation::Span((s, _)) => s,
+        };
+        let at = (item_start + rel).min(self.src.len());
+        let d = self.describe(&e, item_start, at, level);
+        self.push(d);
+        self.pos = self.resume_point(item_start, at, level);
+    }
+
+    fn describe(
+        &self,
+        e: &pest::error::Error<Rule>,
+        item_start: usize,
+        at: usize,
+        level: Level,
+    ) -> Diagnostic {
+        let src = self.src;
+        let rest = &src[at..];
+        let (found, found_span) = token_at(src, at);
+        // Unterminated block comment: everything after it is a comment.
+        if rest.starts_with("/*") {
+            return Diagnostic::new(Code::Syntax, "unterminated block comment")
+                .primary(Span::new(at, at + 2), "this comment is never closed")
+                .help("close it with `*/` (block comments do not nest)");
+        }
+        if rest.starts_with('"') {
+            let line_end = rest.find('\n').unwrap_or(rest.len());
+            if !rest[1..line_end].contains('"') {
+                return Diagnostic::new(Code::Syntax, "unterminated string")
+                    .primary(Span::new(at, at + 1), "this string is never closed")
+                    .help("strings end with `\"` on the same line");
+            }
+        }
+        let (first_word, _) = token_at(src, item_start);
+        let first_word = first_word.trim_matches('`').to_string();
+        let ctx = item_context(&first_word, level);
+
+        let positives: Vec<Rule> = match &e.variant {
+            pest::error::ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+            pest::error::ErrorVariant::CustomError { message } => {
+                return Diagnostic::new(Code::Syntax, format!("cannot parse this: {message}"))
+                    .primary(found_span, "here");
+            }
+        };
+
+        let mut help = None;
+        let message;
+        let label;
+        if at == item_start {
+            // Nothing of the item matched: say what may stand here.
+            let (what, options): (&str, &[&str]) = match level {
+                Level::Top => ("`struct` or `graph`", &["struct", "graph"]),
+                Level::Graph => (
+                    "`input`, `output`, `ptask`, a channel such as `a -> b.port;`, or `}`",
+                    &["input", "output", "ptask"],
+                ),
+                Level::Ptask => (
+                    "`kernel`, `in`, `sticky`, `out`, `param`, `grid`, `priority` or `}`",
+                    &["kernel", "in", "sticky", "out", "param", "grid", "priority"],
+                ),
+            };
+            message = format!("expected {what}, found {found}");
+            label = "unexpected here".to_string();
+            let word = found.trim_matches('`');
+            if let Some(s) = crate::valid::suggest(word, options.iter().copied()) {
+                help = Some(format!("did you mean `{s}`?"));
+            } else if level == Level::Top && ["input", "output", "ptask"].contains(&word) {
+                help = Some(
+                    "ports, ptasks and channels go inside a `graph NAME { ... }` block".into(),
+                );
+            } else if level == Level::Graph
+                && ["in", "out", "sticky", "kernel", "param"].contains(&word)
+            {
+                help = Some(format!(
+                    "`{word}` belongs inside a `ptask NAME {{ ... }}` block; graph ports are `input` and `output`"
+                ));
+            } else if level == Level::Ptask && ["input", "output", "ptask"].contains(&word) {
+                help = Some(format!(
+                    "`{word}` belongs in the graph body; is a `}}` missing before it?"
+                ));
+            }
+        } else if level == Level::Graph
+            && !KEYWORDS.contains(&first_word.as_str())
+            && src[item_start..at].trim_end() == first_word
+            && !rest.starts_with('.')
+            && !rest.starts_with("->")
+        {
+            // `inptu x: ...`: a misspelt keyword parsed as the start of a channel.
+            if let Some(s) = crate::valid::suggest(&first_word, ["input", "output", "ptask"]) {
+                return Diagnostic::new(Code::Syntax, format!("unknown keyword `{first_word}`"))
+                    .primary(
+                        Span::new(item_start, item_start + first_word.len()),
+                        "not a keyword",
+                    )
+                    .help(format!("did you mean `{s}`?"));
+            }
+            message = format!("expected `.` or `->` in the channel, found {found}");
+            label = "expected `->` here".into();
+        } else {
+            let mut names: Vec<&str> = Vec::new();
+            for r in &positives {
+                let f = friendly(*r);
+                if !names.contains(&f) {
+                    names.push(f);
+                }
+            }
+            let wants_semi = positives.contains(&Rule::semi);
+            let prep = if wants_semi { "after" } else { "in" };
+            message = format!("expected {} {prep} {ctx}, found {found}", one_of(&names));
+            label = if names.len() == 1 {
+                format!("expected {} here", names[0])
+            } else {
+                "unexpected here".to_string()
+            };
+            let word = found.trim_matches('`');
+            if positives.contains(&Rule::ident) && KEYWORDS.contains(&word) {
+                help = Some(format!(
+                    "`{word}` is a keyword and cannot be used as a name"
+                ));
+            }
+        }
+        if help.is_none()
+            && rest
+                .chars()
+                .next()
+                .is_some_and(|c| !c.is_ascii() && c.is_alphanumeric())
+        {
+            help = Some("names are ASCII: letters, digits and `_`".into());
+        }
+        let mut d = Diagnostic::new(Code::Syntax, message).primary(found_span, label);
+        if let Some(h) = help {
+            d = d.help(h);
+        }
+        d
+    }
+
+    /// Where to continue after an item starting at `start` failed at `at`.
+    fn resume_point(&self, start: usize, at: usize, level: Level) -> usize {
+        let src = self.src;
+        let bytes = src.as_bytes();
+        if src[at..].starts_with("/*") {
+            return src.len();
+        }
+        // A token on a new line after a partial item: the item most likely
+        // lacks its terminator; resume at the token.
+        if at > start && at < src.len() {
+            let before = &src[start..at];
+            let trimmed = before.trim_end_matches([' ', '\t', '\r']);
+            if trimmed.ends_with('\n') {
+                return at;
+            }
+            if src[at..].starts_with('}') && level != Level::Top {
+                return at;
+            }
+        }
+        let mut i = at;
+        let mut depth = 0usize;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    i = src[i..].find('\n').map_or(src.len(), |n| i + n);
+                    continue;
+                }
+                b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    i = src[i + 2..].find("*/").map_or(src.len(), |n| i + 2 + n + 2);
+                    continue;
+                }
+                b'"' => {
+                    let line_end = src[i + 1..].find('\n').map_or(src.len(), |n| i + 1 + n);
+                    i = src[i + 1..line_end]
+                        .find('"')
+                        .map_or(line_end, |n| i + 1 + n + 1);
+                    continue;
+                }
+                b';' if depth == 0 => return i + 1,
+                b'{' => depth += 1,
+                b'}' => {
+                    if depth == 0 {
+                        if level == Level::Top {
+                            // A stray `}` at the top level: skip it.
+                            i += 1;
+                            continue;
+                        }
+                        // Closes the enclosing block: let the caller see it.
+                        return if i > start { i } else { i + 1 };
+                    }
+                    depth -= 1;
+                    if depth == 0 {
+                        return i + 1;
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        src.len()
+    }
+
+    fn file(&mut self) -> File {
+        let mut file = File::default();
+        loop {
+            self.skip_trivia();
+            if self.pos >= self.src.len() {
+                break;
+            }
+            let start = self.pos;
+            match self.item(Rule::top_item) {
+                Ok(pair) => {
+                    let base = start;
+                    let Some(inner) = pair.into_inner().next() else {
+                        continue;
+                    };
+                    match inner.as_rule() {
+                        Rule::struct_decl => file.structs.push(struct_decl(inner, base)),
+                        Rule::graph_head => {
+                            let (name, priority) = graph_head(inner, base);
+                            let g = self.graph_body(name, priority, start);
+                            file.graphs.push(g);
+                        }
+                        _ => {}
+                    }
+                }
+                Err(e) => self.fail(e, start, Level::Top),
+            }
+        }
+        file
+    }
+
+    fn graph_body(&mut self, name: Ident, priority: Option<Num>, start: usize) -> GraphDecl {
+        let mut g = GraphDecl {
+            name,
+            priority,
+            ports: Vec::new(),
+            ptasks: Vec::new(),
+            channels: Vec::new(),
+            body_errors: false,
+            broken_names: Vec::new(),
+            span: Span::default(),
+        };
+        loop {
+            self.skip_trivia();
+            if self.pos >= self.src.len() {
+                let d = Diagnostic::new(
+                    Code::Syntax,
+                    format!(
+                        "expected `}}` to close graph `{}`, found end of file",
+                        g.name.name
+                    ),
+                )
+                .primary(Span::new(self.pos, self.pos), "the file ends here")
+                .secondary(g.name.span, "this graph is never closed");
+                self.push(d);
+                g.body_errors = true;
+                break;
+            }
+            if self.rest().starts_with('}') {
+                self.pos += 1;
+                break;
+            }
+            let istart = self.pos;
+            match self.item(Rule::graph_item) {
+                Ok(pair) => {
+                    let Some(inner) = pair.into_inner().next() else {
+                        continue;
+                    };
+                    match inner.as_rule() {
+                        Rule::graph_port => g.ports.push(graph_port(inner, istart)),
+                        Rule::channel => g.channels.push(channel(inner, istart)),
+                        Rule::ptask_head => {
+                            let name = inner
+                                .into_inner()
+                                .find(|p| p.as_rule() == Rule::ident)
+                                .map(|p| ident(p, istart));
+                            let Some(name) = name else { continue };
+                            let t = self.ptask_body(name, istart);
+                            g.ptasks.push(t);
+                        }
+                        _ => {}
+                    }
+                }
+                Err(e) => {
+                    g.body_errors = true;
+                    // Remember the name of a broken port/ptask declaration.
+                    let rest = self.rest();
+                    for kw in ["input", "output", "ptask"] {
+                        if let Some(after) = rest.strip_prefix(kw) {
+                            let after = after.trim_start();
+                            let n: String = after
+                                .chars()
+                                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                                .collect();
+                            if !n.is_empty() {
+                                g.broken_names.push(n);
+                            }
+                        }
+                    }
+                    self.fail(e, istart, Level::Graph);
+                }
+            }
+        }
+        g.span = Span::new(start, self.pos);
+        g
+    }
+
+    fn ptask_body(&mut self, name: Ident, start: usize) -> PtaskDecl {
+        let mut t = PtaskDecl {
+            name,
+            kernels: Vec::new(),
+            ports: Vec::new(),
+            params: Vec::new(),
+            grids: Vec::new(),
+            priorities: Vec::new(),
+            body_errors: false,
+            span: Span::default(),
+        };
+        loop {
+            self.skip_trivia();
+            if self.pos >= self.src.len() {
+                let d = Diagnostic::new(
+                    Code::Syntax,
+                    format!(
+                        "expected `}}` to close ptask `{}`, found end of file",
+                        t.name.name
+                    ),
+                )
+                .primary(Span::new(self.pos, self.pos), "the file ends here")
+                .secondary(t.name.span, "this ptask is never closed");
+                self.push(d);
+                t.body_errors = true;
+                break;
+            }
+            if self.rest().starts_with('}') {
+                self.pos += 1;
+                break;
+            }
+            let istart = self.pos;
+            match self.item(Rule::ptask_stmt) {
+                Ok(pair) => {
+                    let Some(inner) = pair.into_inner().next() else {
+                        continue;
+                    };
+                    ptask_stmt(&mut t, inner, istart);
+                }
+                Err(e) => {
+                    t.body_errors = true;
+                    self.fail(e, istart, Level::Ptask);
+                }
+            }
+        }
+        t.span = Span::new(start, self.pos);
+        t
+    }
+}
+
+fn struct_decl(pair: Pair<'_, Rule>, base: usize) -> StructDecl {
+    let span = sp(&pair, base);
+    let mut name = None;
+    let mut fields = Vec::new();
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::ident => name = Some(ident(p, base)),
+            Rule::field => {
+                let fspan = sp(&p, base);
+                let mut fname = None;
+                let mut ty = None;
+                for f in p.into_inner() {
+                    match f.as_rule() {
+                        Rule::ident => fname = Some(ident(f, base)),
+                        Rule::type_expr => ty = Some(type_expr(f, base)),
+                        _ => {}
+                    }
+                }
+                if let (Some(name), Some(ty)) = (fname, ty) {
+                    fields.push(Field {
+                        name,
+                        ty,
+                        span: fspan,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    StructDecl {
+        // invariant: the grammar requires a name after `struct`
+        name: name.unwrap_or(Ident {
+            name: String::new(),
+            span,
+        }),
+        fields,
+        span,
+    }
+}
+
+fn graph_head(pair: Pair<'_, Rule>, base: usize) -> (Ident, Option<Num>) {
+    let span = sp(&pair, base);
+    let mut name = None;
+    let mut prio = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::ident => name = Some(ident(p, base)),
+            Rule::number => prio = Some(num(p, base)),
+            _ => {}
+        }
+    }
+    (
+        // invariant: the grammar requires a name after `graph`
+        name.unwrap_or(Ident {
+            name: String::new(),
+            span,
+        }),
+        prio,
+    )
+}
+
+fn graph_port(pair: Pair<'_, Rule>, base: usize) -> GraphPortDecl {
+    let span = sp(&pair, base);
+    let mut dir = (GraphPortDir::Input, span);
+    let mut name = None;
+    let mut ty = None;
+    let mut clause = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::kw_input => dir = (GraphPortDir::Input, sp(&p, base)),
+            Rule::kw_output => dir = (GraphPortDir::Output, sp(&p, base)),
+            Rule::ident => name = Some(ident(p, base)),
+            Rule::type_expr => ty = Some(type_expr(p, base)),
+            Rule::clause => clause = clause_of(p, base),
+            _ => {}
+        }
+    }
+    let name = name.unwrap_or(Ident {
+        name: String::new(),
+        span,
+    });
+    GraphPortDecl {
+        dir: dir.0,
+        dir_span: dir.1,
+        ty: ty.unwrap_or(TypeExpr {
+            elem: ElemExpr::Named(name.clone()),
+            shape: None,
+            span,
+        }),
+        name,
+        clause,
+        span,
+    }
+}
+
+fn clause_of(pair: Pair<'_, Rule>, base: usize) -> Option<Clause> {
+    let span = sp(&pair, base);
+    let mut kind = None;
+    let mut name = None;
+    let mut args = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::kw_from => kind = Some((ClauseKind::From, sp(&p, base))),
+            Rule::kw_to => kind = Some((ClauseKind::To, sp(&p, base))),
+            Rule::endpoint => {
+                for e in p.into_inner() {
+                    match e.as_rule() {
+                        Rule::ident => name = Some(ident(e, base)),
+                        Rule::args => {
+                            let aspan = sp(&e, base);
+                            let list = e
+                                .into_inner()
+                                .filter(|a| a.as_rule() == Rule::arg)
+                                .filter_map(|a| arg(a, base))
+                                .collect();
+                            args = Some((list, aspan));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let (kind, kind_span) = kind?;
+    Some(Clause {
+        kind,
+        kind_span,
+        name: name?,
+        args,
+        span,
+    })
+}
+
+fn arg(pair: Pair<'_, Rule>, base: usize) -> Option<Arg> {
+    let span = sp(&pair, base);
+    let mut name = None;
+    let mut value = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::ident => name = Some(ident(p, base)),
+            Rule::literal => {
+                let l = p.into_inner().next()?;
+                value = Some(match l.as_rule() {
+                    Rule::string => Lit::Str(string(l, base)),
+                    _ => Lit::Num(num(l, base)),
+                });
+            }
+            _ => {}
+        }
+    }
+    Some(Arg {
+        name,
+        value: value?,
+        span,
+    })
+}
+
+fn port_ref(pair: Pair<'_, Rule>, base: usize) -> Option<PortRef> {
+    let span = sp(&pair, base);
+    let mut ids = pair
+        .into_inner()
+        .filter(|p| p.as_rule() == Rule::ident)
+        .map(|p| ident(p, base));
+    let first = ids.next()?;
+    let second = ids.next();
+    Some(PortRef {
+        first,
+        second,
+        span,
+    })
+}
+
+fn channel(pair: Pair<'_, Rule>, base: usize) -> ChannelDecl {
+    let span = sp(&pair, base);
+    let mut refs = pair
+        .into_inner()
+        .filter(|p| p.as_rule() == Rule::port_ref)
+        .filter_map(|p| port_ref(p, base));
+    let blank = || PortRef {
+        first: Ident {
+            name: String::new(),
+            span,
+        },
+        second: None,
+        span,
+    };
+    // invariant: the grammar's channel has exactly two port_refs
+    let from = refs.next().unwrap_or_else(blank);
+    let to = refs.next().unwrap_or_else(blank);
+    ChannelDecl { from, to, span }
+}
+
+fn ptask_stmt(t: &mut PtaskDecl, pair: Pair<'_, Rule>, base: usize) {
+    let span = sp(&pair, base);
+    match pair.as_rule() {
+        Rule::kernel_stmt => {
+            if let Some(s) = pair.into_inner().find(|p| p.as_rule() == Rule::string) {
+                t.kernels.push((string(s, base), span));
+            }
+        }
+        Rule::port_stmt => {
+            let mut kind = (PortKind::In, span);
+            let mut name = None;
+            let mut ty = None;
+            let mut init = None;
+            for p in pair.into_inner() {
+                match p.as_rule() {
+                    Rule::kw_in => kind = (PortKind::In, sp(&p, base)),
+                    Rule::kw_sticky => kind = (PortKind::Sticky, sp(&p, base)),
+                    Rule::kw_out => kind = (PortKind::Out, sp(&p, base)),
+                    Rule::ident => name = Some(ident(p, base)),
+                    Rule::type_expr => ty = Some(type_expr(p, base)),
+                    Rule::number => init = Some(num(p, base)),
+                    _ => {}
+                }
+            }
+            if let (Some(name), Some(ty)) = (name, ty) {
+                t.ports.push(PortDecl {
+                    kind: kind.0,
+                    kind_span: kind.1,
+                    name,
+                    ty,
+                    init,
+                    span,
+                });
+            }
+        }
+        Rule::param_stmt => {
+            let mut name = None;
+            let mut ty = None;
+            let mut value = None;
+            for p in pair.into_inner() {
+                match p.as_rule() {
+                    Rule::ident => name = Some(ident(p, base)),
+                    Rule::type_expr => ty = Some(type_expr(p, base)),
+                    Rule::number => value = Some(num(p, base)),
+                    _ => {}
+                }
+            }
+            if let (Some(name), Some(ty), Some(value)) = (name, ty, value) {
+                t.params.push(ParamDecl {
+                    name,
+                    ty,
+                    value,
+                    span,
+                });
+            }
+        }
+        Rule::grid_stmt => {
+            let dims = pair
+                .into_inner()
+                .filter(|p| p.as_rule() == Rule::number)
+                .map(|p| num(p, base))
+                .collect();
+            t.grids.push((dims, span));
+        }
+        Rule::prio_stmt => {
+            if let Some(n) = pair.into_inner().find(|p| p.as_rule() == Rule::number) {
+                t.priorities.push((num(n, base), span));
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,254 @@
+//! A plan read back from disk is validated: hand-edited or truncated plans
+//! give a clear error instead of reaching the runtime.
+
+use super::*;
+use crate::back::lower::lower;
+use crate::back::testutil::*;
+
+fn saxpy_plan() -> Plan {
+    let mb = saxpy2();
+    lower(&mb.m, &kernels(&mb, &[[256, 1, 1]; 2])).expect("saxpy2 lowers")
+}
+
+fn gesture_plan() -> Plan {
+    let mb = gesture();
+    lower(&mb.m, &kernels(&mb, &[[16, 16, 1], [256, 1, 1]])).expect("gesture lowers")
+}
+
+/// The error loading `p` after writing it out.
+fn err(p: &Plan) -> String {
+    match Plan::from_yaml(&p.to_yaml()) {
+        Ok(_) => panic!("edited plan was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn lowered_plans_round_trip() {
+    for p in [saxpy_plan(), gesture_plan()] {
+        let text = p.to_yaml();
+        assert_eq!(Plan::from_yaml(&text), Ok(p));
+        assert!(text.starts_with("version: 1\n"), "{text}");
+    }
+}
+
+#[test]
+fn bad_version() {
+    let mut p = saxpy_plan();
+    p.version = 7;
+    assert_eq!(
+        err(&p),
+        "plan version 7 is not supported (this ptc reads version 1); recompile the graph with `ptc compile`"
+    );
+}
+
+#[test]
+fn truncated_plan_is_a_syntax_error() {
+    let text = saxpy_plan().to_yaml();
+    let cut = text.find("\ninputs:").expect("inputs section");
+    let e = Plan::from_yaml(&text[..cut]).expect_err("truncated");
+    assert!(matches!(e, PlanError::Syntax(_)), "{e:?}");
+    assert!(e.to_string().contains("missing field `inputs`"), "{e}");
+    // Cut inside the SPIR-V text: still valid YAML, but not a module.
+    let at = text.find("spirv: ").expect("spirv") + 20;
+    let mut lines: Vec<&str> = text.lines().collect();
+    let line = text[..at].lines().count() - 1;
+    let short = &lines[line][..20];
+    lines[line] = short;
+    let e = Plan::from_yaml(&lines.join("\n")).expect_err("short spirv");
+    assert!(e.to_string().starts_with("ptask `scale`: spirv: "), "{e}");
+    assert!(Plan::from_yaml("").is_err());
+    assert!(Plan::from_yaml("version: 1\ngraph: [").is_err());
+}
+
+#[test]
+fn unknown_field_is_rejected() {
+    let text = saxpy_plan()
+        .to_yaml()
+        .replace("priority: 50", "priority: 50\ncolour: blue");
+    let e = Plan::from_yaml(&text).expect_err("unknown field");
+    assert!(e.to_string().contains("unknown field `colour`"), "{e}");
+}
+
+#[test]
+fn out_of_range_buffer_index() {
+    let mut p = saxpy_plan();
+    p.ptasks[0].bindings[0].buffer = 99;
+    assert_eq!(
+        err(&p),
+        "ptask `scale`: binding `a` names buffer 99 which does not exist"
+    );
+    let mut p = saxpy_plan();
+    p.outputs[0].buffer = 4;
+    assert_eq!(err(&p), "output `z`: buffer 4 out of range");
+    let mut p = saxpy_plan();
+    p.schedule[1].barriers[0].buffer = 12;
+    assert_eq!(
+        err(&p),
+        "schedule: barrier on buffer 12 which does not exist"
+    );
+}
+
+#[test]
+fn corrupted_spirv() {
+    let mut p = saxpy_plan();
+    p.ptasks[1].spirv = "AwIjBwAF@@@".into();
+    assert!(
+        err(&p).starts_with("ptask `add`: spirv: not valid base64"),
+        "{}",
+        err(&p)
+    );
+    p.ptasks[1].spirv = encode_spirv(&[0xdead_beef, 0, 0, 0, 0]);
+    assert_eq!(
+        err(&p),
+        "ptask `add`: spirv: bad SPIR-V magic number 0xdeadbeef"
+    );
+}
+
+#[test]
+fn wrong_size() {
+    let mut p = saxpy_plan();
+    p.buffers[0].size = 12;
+    assert_eq!(
+        err(&p),
+        "buffer #0 `x`: size is 12 bytes but its type f32[1048576] needs 4194304"
+    );
+    let mut p = saxpy_plan();
+    p.requirements.max_buffer_bytes = 100;
+    assert_eq!(
+        err(&p),
+        "requirements.max_buffer_bytes: 100 is smaller than the largest buffer (4194304)"
+    );
+}
+
+#[test]
+fn schedule_must_respect_dependencies_and_barriers() {
+    let mut p = saxpy_plan();
+    p.schedule.swap(0, 1);
+    assert_eq!(
+        err(&p),
+        "schedule: ptask `add`: reads `scale.b` before the ptask that writes it is dispatched"
+    );
+    let mut p = saxpy_plan();
+    p.schedule[1].barriers.clear();
+    assert_eq!(
+        err(&p),
+        "schedule: ptask `add`: reads `scale.b` without a read_after_write barrier"
+    );
+    let mut p = saxpy_plan();
+    p.schedule[0].barriers.push(BufferBarrier {
+        buffer: 3,
+        hazard: Hazard::WriteAfterWrite,
+    });
+    assert_eq!(
+        err(&p),
+        "schedule: ptask `scale`: has a barrier on buffer #3 which it does not bind"
+    );
+    let mut p = saxpy_plan();
+    p.schedule.pop();
+    assert_eq!(err(&p), "schedule: ptask `add` is never dispatched");
+}
+
+#[test]
+fn aliases_roles_and_writers_must_agree() {
+    let mut p = saxpy_plan();
+    p.buffers[2].aliases.retain(|a| a != "add.a");
+    assert_eq!(
+        err(&p),
+        "ptask `add`: binding `a` uses buffer `scale.b` but `add.a` is not among its aliases"
+    );
+    let mut p = saxpy_plan();
+    p.buffers[3].aliases.push("x".into());
+    assert_eq!(
+        err(&p),
+        "buffer #3 `add.c`: alias `x` is also an alias of buffer #0"
+    );
+    let mut p = saxpy_plan();
+    p.outputs[0].buffer = 2;
+    assert_eq!(
+        err(&p),
+        "output `z`: buffer `scale.b` is internal (not readable by the host)"
+    );
+    let mut p = saxpy_plan();
+    p.buffers[2].role = BufferRole::State;
+    assert_eq!(
+        err(&p),
+        "buffer #2 `scale.b`: a State buffer cannot have 1 slots"
+    );
+    let mut p = saxpy_plan();
+    p.ptasks[0].bindings[1].access = Access::In;
+    assert_eq!(err(&p), "buffer #2 `scale.b`: no ptask writes it");
+    let mut p = saxpy_plan();
+    p.inputs.pop();
+    assert!(err(&p)
+        .starts_with("buffer #1 `y`: an input buffer must be fed by exactly one graph input"));
+    let mut p = saxpy_plan();
+    p.ptasks[1].name = "scale".into();
+    assert_eq!(err(&p), "ptasks: `scale` appears twice");
+}
+
+#[test]
+fn values_and_requirements_are_checked() {
+    let mut p = saxpy_plan();
+    p.ptasks[0].push_constants[0].value = Value::U32(2);
+    assert_eq!(
+        err(&p),
+        "ptask `scale`: push constant `k`: value U32(2) does not fit type f32"
+    );
+    let mut p = gesture_plan();
+    p.requirements.storage_16bit = false;
+    assert_eq!(
+        err(&p),
+        "buffer #0 `usbsrc`: has 8/16-bit elements but requirements.storage_8bit/storage_16bit is not set"
+    );
+    let mut p = gesture_plan();
+    p.ptasks[0].local_size = [64, 32, 1];
+    assert_eq!(
+        err(&p),
+        "ptask `xform`: local_size [64, 32, 1] exceeds 1024 invocations (x, y ≤ 1024, z ≤ 64)"
+    );
+    let mut p = gesture_plan();
+    p.ptasks[0].workgroups = [4000, 1, 1];
+    assert_eq!(
+        err(&p),
+        "ptask `xform`: needs more push-constant bytes or workgroups than requirements declare"
+    );
+}
+
+#[test]
+fn embedded_spirv_must_match_the_plan() {
+    let mut p = saxpy_plan();
+    let add = p.ptasks[1].spirv.clone();
+    p.ptasks[0].spirv = add;
+    assert_eq!(
+        err(&p),
+        "ptask `scale`: spirv: the kernel uses set 0, binding 2 which the plan does not bind"
+    );
+    let mut p = gesture_plan();
+    p.ptasks[0].local_size = [8, 8, 1];
+    assert_eq!(
+        err(&p),
+        "ptask `xform`: spirv: local size is [16, 16, 1], the plan says [8, 8, 1]"
+    );
+    let mut p = gesture_plan();
+    p.ptasks[0].entry = "start".into();
+    assert_eq!(
+        err(&p),
+        "ptask `xform`: spirv: entry point is `main`, the plan says `start`"
+    );
+    let mut p = gesture_plan();
+    p.ptasks[0].push_constants.pop();
+    assert_eq!(
+        err(&p),
+        "ptask `xform`: spirv: the kernel's push-constant block does not match push_constants"
+    );
+    let mut p = saxpy_plan();
+    p.ptasks[1].bindings.swap(1, 2);
+    assert_eq!(
+        err(&p),
+        "ptask `add`: spirv: input binding 2 (`b`) is writable in the kernel"
+    );
+    let mut p = saxpy_plan();
+    p.ptasks[0].spirv = encode_spirv(&[0x0723_0203, 0x0001_0500, 0, 8, 0]);
+    assert!(err(&p).starts_with("ptask `scale`: spirv: "), "{}", err(&p));
+}

@@ -1,0 +1,106 @@
+//! Every graph shipped in `graphs/` checks clean, and the checked modules
+//! hold what the files say.
+
+use ptc_compiler::ir::{Endpoint, GraphPortDir, PortKind, SinkSpec, SourceSpec};
+use ptc_compiler::types::{ElemType, Scalar, Value};
+use ptc_compiler::{check_file, Options};
+use std::path::{Path, PathBuf};
+
+fn graphs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../graphs")
+}
+
+#[test]
+fn every_shipped_graph_checks_clean() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(graphs_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("pt") {
+            continue;
+        }
+        n += 1;
+        let r = check_file(&path, &Options::default());
+        assert!(
+            r.diagnostics.is_empty(),
+            "{}: {:#?}",
+            path.display(),
+            r.diagnostics
+        );
+        let m = r.module.expect("a module");
+        for t in &m.graph.ptasks {
+            let k = t.kernel_path.as_ref().expect("kernel resolved");
+            assert!(k.is_file(), "{}", k.display());
+        }
+    }
+    assert!(n >= 2, "expected the example graphs, found {n}");
+}
+
+#[test]
+fn gesture_module_is_complete() {
+    let r = check_file(&graphs_dir().join("gesture.pt"), &Options::default());
+    let m = r.module.unwrap();
+    assert_eq!(m.structs.len(), 1);
+    assert_eq!(m.structs[0].name, "Event");
+    assert_eq!(m.structs[0].size, 16);
+    let g = &m.graph;
+    assert_eq!(g.name.name, "gesture");
+    assert_eq!(g.priority, 10);
+    assert_eq!(g.ports.len(), 2);
+    assert_eq!(g.ports[0].dir, GraphPortDir::Input);
+    assert_eq!(g.ports[0].ty.shape, vec![480, 640]);
+    assert_eq!(g.ports[0].ty.elem, ElemType::Scalar(Scalar::U16));
+    assert_eq!(
+        g.ports[0].source,
+        SourceSpec::Camera {
+            fps: Some(120.0),
+            script: None
+        }
+    );
+    assert_eq!(g.ports[1].sink, SinkSpec::Stdout);
+    assert_eq!(g.ports[1].ty.elem, ElemType::Struct("Event".into()));
+    let xform = &g.ptasks[0];
+    assert_eq!(xform.name.name, "xform");
+    assert_eq!(xform.kernel, "kernels/xform.comp");
+    assert_eq!(xform.ports.len(), 2);
+    assert_eq!(xform.ports[0].kind, PortKind::In);
+    assert_eq!(xform.ports[1].kind, PortKind::Out);
+    assert_eq!(
+        xform.ports[1].ty.elem,
+        ElemType::Vector {
+            n: 4,
+            scalar: Scalar::F32
+        }
+    );
+    assert_eq!(xform.params.len(), 2);
+    assert_eq!(xform.params[1].value, Value::F32(30.0));
+    assert_eq!(g.channels.len(), 3);
+    assert_eq!(g.channels[0].from, Endpoint::Graph(0));
+    assert_eq!(g.channels[0].to, Endpoint::Ptask(0, 0));
+    assert_eq!(g.channels[1].from, Endpoint::Ptask(0, 1));
+    assert_eq!(g.channels[1].to, Endpoint::Ptask(1, 0));
+    assert_eq!(g.channels[2].to, Endpoint::Graph(1));
+    // Spans point at the text they name.
+    let src = &r.source;
+    let s = |sp: ptc_compiler::ir::Span| &src[sp.start..sp.end];
+    assert_eq!(s(g.name.span), "gesture");
+    assert_eq!(s(xform.name.span), "xform");
+    assert_eq!(s(xform.kernel_span), "\"kernels/xform.comp\"");
+    assert_eq!(s(xform.ports[1].ty_span), "vec4<f32>[480, 640]");
+    assert_eq!(s(xform.params[0].span), "param sigma_space: f32 = 3.0;");
+    assert_eq!(s(g.channels[1].span), "xform.cloud -> detect.g_input;");
+    assert_eq!(s(g.channels[1].from_span), "xform.cloud");
+    assert!(s(g.span).starts_with("graph gesture priority 10 {"));
+    assert!(s(g.span).ends_with('}'));
+}
+
+#[test]
+fn saxpy2_module_defaults() {
+    let r = check_file(&graphs_dir().join("saxpy2.pt"), &Options::default());
+    let g = r.module.unwrap().graph;
+    assert_eq!(g.priority, 50);
+    assert_eq!(g.ports.len(), 3);
+    assert!(g.ports.iter().all(|p| p.source == SourceSpec::Host));
+    assert_eq!(g.ptasks[1].ports.len(), 3);
+    assert_eq!(g.ptasks[0].params[0].value, Value::F32(2.0));
+    assert_eq!(g.channels.len(), 4);
+}

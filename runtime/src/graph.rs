@@ -1,0 +1,1024 @@
+//! One open graph: every Vulkan object it needs (allocated and recorded once
+//! in [`GraphRt::open`]) and its data-driven firing state.
+//!
+//! # Versions and slots
+//! Each buffer holds a sequence of *versions* (datablocks): version `v` lives
+//! in slot `v % slots`. A seeded buffer (role `State`) starts with version 0
+//! = its `init` value. A ptask's `n`-th firing reads version `n` of each `in`
+//! buffer, the latest version of each `sticky` buffer (such buffers use one
+//! slot), and writes version `n + init` of each `out` buffer. A version may
+//! be written once every consumer has consumed the version that occupied its
+//! slot before; that is all the bookkeeping "outputs have room" needs.
+//! Since a firing's slots depend only on `n % P` (P = lcm of slot counts),
+//! descriptor sets and command buffers exist per (ptask, phase) and per
+//! (graph, phase) and are recorded at open time.
+//!
+//! Every ptask owns a timeline semaphore whose value is its number of
+//! completed firings; submissions wait on the producer/consumer values they
+//! depend on, so the host never waits for the device on the frame path
+//! except when it reads an output or reuses an input slot.
+
+use crate::error::{Result, RuntimeError};
+use crate::stats::PtaskStats;
+use crate::vk::{check_spirv, BufferMem, Cmd, Gpu};
+use ash::vk;
+use gpu_allocator::MemoryLocation;
+use ptc_compiler::plan::{Access, BufferRole, Hazard, Plan};
+use ptc_compiler::types::{ElemType, PortType};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Description of a graph input or output port.
+#[derive(Clone, Debug)]
+pub struct PortInfo {
+    /// Port name.
+    pub name: String,
+    /// Element type and shape.
+    pub ty: PortType,
+    /// Bytes per frame.
+    pub bytes: u64,
+    /// Ping-pong depth.
+    pub slots: u32,
+    /// The element struct's std430 layout, if elements are structs (lets
+    /// sinks such as `to stdout` decode them).
+    pub layout: Option<ptc_compiler::types::StructLayout>,
+}
+
+fn struct_layout(plan: &Plan, ty: &PortType) -> Option<ptc_compiler::types::StructLayout> {
+    use ptc_compiler::types::StructTable;
+    match &ty.elem {
+        ElemType::Struct(n) => plan.structs.struct_layout(n).cloned(),
+        _ => None,
+    }
+}
+
+pub(crate) struct BufRt {
+    pub(crate) name: String,
+    slots: u32,
+    init_versions: u64,
+    dev: Vec<BufferMem>,
+    host: Vec<BufferMem>,
+    producer: Option<usize>,
+    in_readers: Vec<usize>,
+    sticky_readers: Vec<usize>,
+    host_reader: bool,
+    host_writer: bool,
+    /// Versions available (including the initial one).
+    pub(crate) produced: u64,
+    /// Next version the host reads (outputs).
+    host_next: u64,
+    upload_sem: vk::Semaphore,
+    upload_cbs: Vec<vk::CommandBuffer>,
+    size: u64,
+}
+
+pub(crate) struct PtaskRt {
+    pub(crate) name: String,
+    pipeline: vk::Pipeline,
+    layout: vk::PipelineLayout,
+    set_layout: vk::DescriptorSetLayout,
+    cbs: Vec<vk::CommandBuffer>,
+    pub(crate) sem: vk::Semaphore,
+    /// Firings submitted.
+    pub(crate) fired: u64,
+    bindings: Vec<(usize, Access)>,
+    pub(crate) priority: Option<u32>,
+    pub(crate) ready_since: Option<Instant>,
+    pending: VecDeque<(u64, Instant)>,
+    pub(crate) stats: PtaskStats,
+}
+
+/// One open graph.
+pub(crate) struct GraphRt {
+    gpu: Arc<Gpu>,
+    pub(crate) name: String,
+    pub(crate) priority: u32,
+    phases: u64,
+    pub(crate) bufs: Vec<BufRt>,
+    pub(crate) ptasks: Vec<PtaskRt>,
+    frame_cbs: Vec<vk::CommandBuffer>,
+    pub(crate) inputs: Vec<(PortInfo, usize)>,
+    pub(crate) outputs: Vec<(PortInfo, usize)>,
+    cmd_pool: vk::CommandPool,
+    desc_pool: vk::DescriptorPool,
+    init_sem: vk::Semaphore,
+    /// Whole-frame submissions (each fires every ptask once).
+    pub(crate) frames: u64,
+    /// When false, every ptask is submitted separately (for benchmarks).
+    pub(crate) frame_path: bool,
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// A 4-byte fill pattern repeating `init` encoded as the buffer's scalar.
+fn fill_word(ty: &PortType, init: ptc_compiler::types::Value) -> Result<u32> {
+    let scalar = match &ty.elem {
+        ElemType::Scalar(s) | ElemType::Vector { scalar: s, .. } => *s,
+        ElemType::Struct(n) => {
+            return Err(RuntimeError::InvalidPlan(format!(
+                "an initial value for a buffer of struct `{n}` is not supported"
+            )))
+        }
+    };
+    let b = init.encode_as(scalar);
+    let mut w = [0u8; 4];
+    for (i, x) in w.iter_mut().enumerate() {
+        *x = b[i % b.len()];
+    }
+    Ok(u32::from_le_bytes(w))
+}
+
+impl GraphRt {
+    /// Allocates and records everything the plan needs.
+    pub(crate) fn open(gpu: Arc<Gpu>, plan: &Plan) -> Result<GraphRt> {
+        plan.validate()
+            .map_err(|e| RuntimeError::InvalidPlan(e.to_string()))?;
+        check_requirements(&gpu, plan)?;
+        for (i, p) in plan.ptasks.iter().enumerate() {
+            let words = plan
+                .spirv_words(i)
+                .map_err(|e| RuntimeError::InvalidPlan(e.to_string()))?;
+            check_spirv(&p.name, &words, &p.entry)?;
+        }
+        let mut g = GraphRt {
+            gpu: gpu.clone(),
+            name: plan.graph.clone(),
+            priority: plan.priority,
+            phases: 1,
+            bufs: Vec::new(),
+            ptasks: Vec::new(),
+            frame_cbs: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            cmd_pool: vk::CommandPool::null(),
+            desc_pool: vk::DescriptorPool::null(),
+            init_sem: vk::Semaphore::null(),
+            frames: 0,
+            frame_path: true,
+        };
+        // From here on, `g`'s Drop releases whatever was created if we fail.
+        g.build(plan)?;
+        Ok(g)
+    }
+
+    fn build(&mut self, plan: &Plan) -> Result<()> {
+        let gpu = self.gpu.clone();
+        let staging = gpu.staging;
+        // Buffer topology.
+        for b in &plan.buffers {
+            let init_versions = u64::from(b.role == BufferRole::State);
+            self.bufs.push(BufRt {
+                name: b.name.clone(),
+                slots: b.slots,
+                init_versions,
+                dev: Vec::new(),
+                host: Vec::new(),
+                producer: None,
+                in_readers: Vec::new(),
+                sticky_readers: Vec::new(),
+                host_reader: false,
+                host_writer: false,
+                produced: init_versions,
+                host_next: init_versions,
+                upload_sem: vk::Semaphore::null(),
+                upload_cbs: Vec::new(),
+                size: b.size,
+            });
+        }
+        for (t, p) in plan.ptasks.iter().enumerate() {
+            for bd in &p.bindings {
+                let buf = &mut self.bufs[bd.buffer];
+                match bd.access {
+                    Access::In => buf.in_readers.push(t),
+                    Access::Sticky => buf.sticky_readers.push(t),
+                    Access::Out => {
+                        if let Some(other) = buf.producer {
+                            if other != t {
+                                return Err(RuntimeError::InvalidPlan(format!(
+                                    "buffer `{}` is written by two ptasks (`{}` and `{}`)",
+                                    buf.name, plan.ptasks[other].name, p.name
+                                )));
+                            }
+                        }
+                        buf.producer = Some(t);
+                    }
+                }
+            }
+        }
+        for gi in &plan.inputs {
+            self.bufs[gi.buffer].host_writer = true;
+        }
+        for go in &plan.outputs {
+            self.bufs[go.buffer].host_reader = true;
+        }
+        let mut phases = 1u64;
+        for (i, b) in self.bufs.iter_mut().enumerate() {
+            let pb = &plan.buffers[i];
+            if b.host_writer && b.producer.is_some() {
+                return Err(RuntimeError::InvalidPlan(format!(
+                    "buffer `{}` is both a graph input and written by a ptask",
+                    b.name
+                )));
+            }
+            if pb.role == BufferRole::State && b.slots < 2 {
+                return Err(RuntimeError::InvalidPlan(format!(
+                    "state buffer `{}` needs 2 slots, has {}",
+                    b.name, b.slots
+                )));
+            }
+            if b.host_reader && b.slots < 2 {
+                // Reading frame n on the host overlaps computing frame n+1.
+                b.slots = 2;
+            }
+            if !b.sticky_readers.is_empty() {
+                if pb.role == BufferRole::State {
+                    return Err(RuntimeError::InvalidPlan(format!(
+                        "state buffer `{}` cannot be read by a sticky port",
+                        b.name
+                    )));
+                }
+                // A sticky reader always sees the latest value: one slot.
+                b.slots = 1;
+            }
+            phases = phases / gcd(phases, u64::from(b.slots)) * u64::from(b.slots);
+        }
+        if phases > 8 {
+            return Err(RuntimeError::InvalidPlan(format!(
+                "slot counts need {phases} command-buffer phases (at most 8 supported)"
+            )));
+        }
+        self.phases = phases;
+        // Memory.
+        for (i, b) in self.bufs.iter_mut().enumerate() {
+            let host_side = b.host_writer || b.host_reader;
+            let loc = if !host_side || staging {
+                MemoryLocation::GpuOnly
+            } else if b.host_writer {
+                MemoryLocation::CpuToGpu
+            } else {
+                MemoryLocation::GpuToCpu
+            };
+            for s in 0..b.slots {
+                let name = format!("{}[{s}]", b.name);
+                b.dev.push(gpu.create_buffer(&name, b.size, loc)?);
+                if host_side && staging {
+                    let hl = if b.host_writer {
+                        MemoryLocation::CpuToGpu
+                    } else {
+                        MemoryLocation::GpuToCpu
+                    };
+                    b.host
+                        .push(gpu.create_buffer(&format!("{name} staging"), b.size, hl)?);
+                }
+            }
+            if host_side && !staging && b.dev.iter().any(|d| d.mapped().is_none()) {
+                return Err(RuntimeError::OutOfMemory(format!(
+                    "buffer #{i} `{}` is not host-visible",
+                    b.name
+                )));
+            }
+        }
+        for gi in &plan.inputs {
+            let pb = &plan.buffers[gi.buffer];
+            let info = PortInfo {
+                name: gi.name.clone(),
+                ty: pb.ty.clone(),
+                bytes: pb.size,
+                slots: self.bufs[gi.buffer].slots,
+                layout: struct_layout(plan, &pb.ty),
+            };
+            self.inputs.push((info, gi.buffer));
+        }
+        for go in &plan.outputs {
+            let pb = &plan.buffers[go.buffer];
+            let info = PortInfo {
+                name: go.name.clone(),
+                ty: pb.ty.clone(),
+                bytes: pb.size,
+                slots: self.bufs[go.buffer].slots,
+                layout: struct_layout(plan, &pb.ty),
+            };
+            self.outputs.push((info, go.buffer));
+        }
+        // Pools.
+        let family = gpu.queue_for(self.priority).family;
+        self.cmd_pool = gpu.create_command_pool(family)?;
+        let nsets = plan.ptasks.len() as u64 * phases;
+        let nbind: u64 = plan
+            .ptasks
+            .iter()
+            .map(|p| p.bindings.len() as u64)
+            .sum::<u64>()
+            * phases;
+        self.desc_pool = gpu.create_descriptor_pool(nsets as u32, nbind as u32)?;
+        self.init_sem = gpu.create_timeline()?;
+        // Pipelines, sets, semaphores.
+        let mut sets_per_ptask: Vec<Vec<vk::DescriptorSet>> = Vec::new();
+        for (t, p) in plan.ptasks.iter().enumerate() {
+            let words = plan
+                .spirv_words(t)
+                .map_err(|e| RuntimeError::InvalidPlan(e.to_string()))?;
+            let set_layout = gpu.create_set_layout(p.bindings.len())?;
+            let pt = PtaskRt {
+                name: p.name.clone(),
+                pipeline: vk::Pipeline::null(),
+                layout: vk::PipelineLayout::null(),
+                set_layout,
+                cbs: Vec::new(),
+                sem: vk::Semaphore::null(),
+                fired: 0,
+                bindings: p.bindings.iter().map(|b| (b.buffer, b.access)).collect(),
+                priority: p.priority,
+                ready_since: None,
+                pending: VecDeque::new(),
+                stats: PtaskStats::default(),
+            };
+            // Push the ptask first so Drop cleans up partial state.
+            self.ptasks.push(pt);
+            let layout = gpu.create_pipeline_layout(set_layout, p.push_constant_size)?;
+            self.ptasks[t].layout = layout;
+            let pipeline = gpu.create_compute_pipeline(&words, &p.entry, layout)?;
+            self.ptasks[t].pipeline = pipeline;
+            self.ptasks[t].sem = gpu.create_timeline()?;
+            let mut sets = Vec::new();
+            for ph in 0..phases {
+                let bufs: Vec<vk::Buffer> = p
+                    .bindings
+                    .iter()
+                    .map(|bd| {
+                        let s = self.slot_for(bd.buffer, bd.access, ph);
+                        self.bufs[bd.buffer].dev[s].buffer
+                    })
+                    .collect();
+                sets.push(gpu.allocate_set(self.desc_pool, set_layout, &bufs)?);
+            }
+            sets_per_ptask.push(sets);
+        }
+        // Command buffers: per (ptask, phase), per (graph, phase), uploads.
+        let mut pushes: Vec<Vec<u8>> = Vec::new();
+        for p in &plan.ptasks {
+            let mut bytes = vec![0u8; p.push_constant_size as usize];
+            for c in &p.push_constants {
+                let enc = c.value.encode_as(c.ty);
+                let o = c.offset as usize;
+                bytes[o..o + enc.len()].copy_from_slice(&enc);
+            }
+            pushes.push(bytes);
+        }
+        for t in 0..plan.ptasks.len() {
+            let cbs = gpu.allocate_command_buffers(self.cmd_pool, phases as u32)?;
+            for (ph, cb) in cbs.iter().enumerate() {
+                let cmds = self.ptask_cmds(plan, t, ph as u64, &sets_per_ptask[t], &pushes[t]);
+                gpu.record(*cb, &cmds)?;
+            }
+            self.ptasks[t].cbs = cbs;
+        }
+        let fcbs = gpu.allocate_command_buffers(self.cmd_pool, phases as u32)?;
+        for (ph, cb) in fcbs.iter().enumerate() {
+            let mut cmds = Vec::new();
+            for d in &plan.schedule {
+                for hz in [
+                    Hazard::ReadAfterWrite,
+                    Hazard::WriteAfterRead,
+                    Hazard::WriteAfterWrite,
+                ] {
+                    let bufs: Vec<vk::Buffer> = d
+                        .barriers
+                        .iter()
+                        .filter(|b| b.hazard == hz)
+                        .flat_map(|b| self.bufs[b.buffer].dev.iter().map(|m| m.buffer))
+                        .collect();
+                    if bufs.is_empty() {
+                        continue;
+                    }
+                    let (sa, da) = match hz {
+                        Hazard::ReadAfterWrite => {
+                            (vk::AccessFlags::SHADER_WRITE, vk::AccessFlags::SHADER_READ)
+                        }
+                        Hazard::WriteAfterRead => {
+                            (vk::AccessFlags::empty(), vk::AccessFlags::SHADER_WRITE)
+                        }
+                        Hazard::WriteAfterWrite => {
+                            (vk::AccessFlags::SHADER_WRITE, vk::AccessFlags::SHADER_WRITE)
+                        }
+                    };
+                    cmds.push(Cmd::Barrier {
+                        src_stage: vk::PipelineStageFlags::COMPUTE_SHADER,
+                        src_access: sa,
+                        dst_stage: vk::PipelineStageFlags::COMPUTE_SHADER,
+                        dst_access: da,
+                        buffers: bufs,
+                    });
+                }
+                cmds.extend(self.ptask_cmds(
+                    plan,
+                    d.ptask,
+                    ph as u64,
+                    &sets_per_ptask[d.ptask],
+                    &pushes[d.ptask],
+                ));
+            }
+            gpu.record(*cb, &cmds)?;
+        }
+        self.frame_cbs = fcbs;
+        if staging {
+            for b in self.bufs.iter_mut().filter(|b| b.host_writer) {
+                b.upload_sem = gpu.create_timeline()?;
+                let cbs = gpu.allocate_command_buffers(self.cmd_pool, b.slots)?;
+                for (s, cb) in cbs.iter().enumerate() {
+                    gpu.record(
+                        *cb,
+                        &[
+                            Cmd::Copy {
+                                src: b.host[s].buffer,
+                                dst: b.dev[s].buffer,
+                                size: b.size,
+                            },
+                            Cmd::Barrier {
+                                src_stage: vk::PipelineStageFlags::TRANSFER,
+                                src_access: vk::AccessFlags::TRANSFER_WRITE,
+                                dst_stage: vk::PipelineStageFlags::COMPUTE_SHADER,
+                                dst_access: vk::AccessFlags::SHADER_READ,
+                                buffers: vec![b.dev[s].buffer],
+                            },
+                        ],
+                    )?;
+                }
+                b.upload_cbs = cbs;
+            }
+        }
+        // Initial values of seeded buffers.
+        let mut fills = Vec::new();
+        let mut filled = Vec::new();
+        for (i, pb) in plan.buffers.iter().enumerate() {
+            if pb.role == BufferRole::State {
+                let word = match pb.init {
+                    Some(v) => fill_word(&pb.ty, v)?,
+                    None => 0,
+                };
+                let dst = self.bufs[i].dev[0].buffer;
+                fills.push(Cmd::Fill { dst, word });
+                filled.push(dst);
+            }
+        }
+        if !fills.is_empty() {
+            fills.push(Cmd::Barrier {
+                src_stage: vk::PipelineStageFlags::TRANSFER,
+                src_access: vk::AccessFlags::TRANSFER_WRITE,
+                dst_stage: vk::PipelineStageFlags::COMPUTE_SHADER
+                    | vk::PipelineStageFlags::TRANSFER
+                    | vk::PipelineStageFlags::HOST,
+                dst_access: vk::AccessFlags::SHADER_READ
+                    | vk::AccessFlags::SHADER_WRITE
+                    | vk::AccessFlags::TRANSFER_READ
+                    | vk::AccessFlags::HOST_READ,
+                buffers: filled,
+            });
+            let cb = gpu.allocate_command_buffers(self.cmd_pool, 1)?;
+            gpu.record(cb[0], &fills)?;
+            let q = gpu.queue_for(self.priority);
+            gpu.submit(q, &cb, &[], &[(self.init_sem, 1)])?;
+            gpu.wait_timelines(&[(self.init_sem, 1)])?;
+        }
+        Ok(())
+    }
+
+    /// The slot of `buffer` a binding with `access` uses in phase `ph`.
+    fn slot_for(&self, buffer: usize, access: Access, ph: u64) -> usize {
+        let b = &self.bufs[buffer];
+        let v = match access {
+            Access::In => ph,
+            Access::Sticky => 0,
+            Access::Out => ph + b.init_versions,
+        };
+        (v % u64::from(b.slots)) as usize
+    }
+
+    /// The commands of one firing of ptask `t` in phase `ph`: the dispatch,
+    /// then making host-read outputs visible to the host (copying them to
+    /// their readback buffers on the staging path).
+    fn ptask_cmds(
+        &self,
+        plan: &Plan,
+        t: usize,
+        ph: u64,
+        sets: &[vk::DescriptorSet],
+        push: &[u8],
+    ) -> Vec<Cmd> {
+        let p = &plan.ptasks[t];
+        let pt = &self.ptasks[t];
+        let mut cmds = vec![Cmd::Dispatch {
+            pipeline: pt.pipeline,
+            layout: pt.layout,
+            set: sets[ph as usize],
+            push: push.to_vec(),
+            groups: p.workgroups,
+        }];
+        for bd in &p.bindings {
+            let b = &self.bufs[bd.buffer];
+            if bd.access != Access::Out || !b.host_reader {
+                continue;
+            }
+            let s = self.slot_for(bd.buffer, Access::Out, ph);
+            if b.host.is_empty() {
+                cmds.push(Cmd::Barrier {
+                    src_stage: vk::PipelineStageFlags::COMPUTE_SHADER,
+                    src_access: vk::AccessFlags::SHADER_WRITE,
+                    dst_stage: vk::PipelineStageFlags::HOST,
+                    dst_access: vk::AccessFlags::HOST_READ,
+                    buffers: vec![b.dev[s].buffer],
+                });
+            } else {
+                cmds.push(Cmd::Barrier {
+                    src_stage: vk::PipelineStageFlags::COMPUTE_SHADER,
+                    src_access: vk::AccessFlags::SHADER_WRITE,
+                    dst_stage: vk::PipelineStageFlags::TRANSFER,
+                    dst_access: vk::AccessFlags::TRANSFER_READ,
+                    buffers: vec![b.dev[s].buffer],
+                });
+                cmds.push(Cmd::Copy {
+                    src: b.dev[s].buffer,
+                    dst: b.host[s].buffer,
+                    size: b.size,
+                });
+                cmds.push(Cmd::Barrier {
+                    src_stage: vk::PipelineStageFlags::TRANSFER,
+                    src_access: vk::AccessFlags::TRANSFER_WRITE,
+                    dst_stage: vk::PipelineStageFlags::HOST,
+                    dst_access: vk::AccessFlags::HOST_READ,
+                    buffers: vec![b.host[s].buffer],
+                });
+            }
+        }
+        cmds
+    }
+
+    /// True if version `v` of buffer `b` may be written: every consumer has
+    /// consumed the version that occupied its slot.
+    fn room(&self, b: usize, v: u64) -> bool {
+        let buf = &self.bufs[b];
+        let slots = u64::from(buf.slots);
+        if v < slots {
+            return true;
+        }
+        let old = v - slots;
+        if buf.in_readers.iter().any(|&c| self.ptasks[c].fired <= old) {
+            return false;
+        }
+        !(buf.host_reader && buf.host_next <= old)
+    }
+
+    /// True if ptask `t` can fire now.
+    pub(crate) fn ptask_ready(&self, t: usize) -> bool {
+        let pt = &self.ptasks[t];
+        let n = pt.fired;
+        pt.bindings.iter().all(|&(b, acc)| match acc {
+            Access::In => self.bufs[b].produced > n,
+            Access::Sticky => self.bufs[b].produced > 0,
+            Access::Out => self.room(b, n + self.bufs[b].init_versions),
+        })
+    }
+
+    /// True if a whole frame can be submitted as one command buffer.
+    pub(crate) fn frame_ready(&self) -> bool {
+        if !self.frame_path || self.ptasks.is_empty() {
+            return false;
+        }
+        let n = self.ptasks[0].fired;
+        if self.ptasks.iter().any(|p| p.fired != n) {
+            return false;
+        }
+        self.bufs.iter().enumerate().all(|(i, b)| {
+            if b.producer.is_none() {
+                let need_in = !b.in_readers.is_empty() && b.produced <= n;
+                let need_sticky = !b.sticky_readers.is_empty() && b.produced == 0;
+                !(need_in || need_sticky)
+            } else {
+                self.room(i, n + b.init_versions)
+            }
+        })
+    }
+
+    /// The waits a read of version `v` of buffer `b` needs.
+    fn read_waits(&self, b: usize, v: u64, w: &mut Waits) {
+        let buf = &self.bufs[b];
+        if v < buf.init_versions {
+            return;
+        }
+        if let Some(p) = buf.producer {
+            w.add(self.ptasks[p].sem, v - buf.init_versions + 1);
+        } else if buf.upload_sem != vk::Semaphore::null() {
+            w.add(buf.upload_sem, v + 1);
+        }
+    }
+
+    /// The waits before overwriting the slot of version `v` of buffer `b`
+    /// (the GPU readers of the previous occupant must be done).
+    fn war_waits(&self, b: usize, v: u64, w: &mut Waits) {
+        let buf = &self.bufs[b];
+        let slots = u64::from(buf.slots);
+        if v >= slots {
+            let old = v - slots;
+            for &c in &buf.in_readers {
+                w.add(self.ptasks[c].sem, old + 1);
+            }
+        }
+        for &c in &buf.sticky_readers {
+            let f = self.ptasks[c].fired;
+            if f > 0 {
+                w.add(self.ptasks[c].sem, f);
+            }
+        }
+    }
+
+    /// Submits firing of ptask `t` (must be ready).
+    pub(crate) fn fire_ptask(&mut self, t: usize) -> Result<()> {
+        let n = self.ptasks[t].fired;
+        let mut w = Waits::default();
+        if n > 0 {
+            w.add(self.ptasks[t].sem, n);
+        }
+        for &(b, acc) in &self.ptasks[t].bindings {
+            match acc {
+                Access::In => self.read_waits(b, n, &mut w),
+                Access::Sticky => self.read_waits(b, self.bufs[b].produced - 1, &mut w),
+                Access::Out => self.war_waits(b, n + self.bufs[b].init_versions, &mut w),
+            }
+        }
+        let cb = self.ptasks[t].cbs[(n % self.phases) as usize];
+        let q = self.gpu.queue_for(self.priority);
+        let sig = [(self.ptasks[t].sem, n + 1)];
+        self.gpu.submit(q, &[cb], &w.list(), &sig)?;
+        let now = Instant::now();
+        let pt = &mut self.ptasks[t];
+        pt.fired += 1;
+        pt.pending.push_back((n + 1, now));
+        let since = pt.ready_since.take().unwrap_or(now);
+        pt.stats.ready_to_submit.push(now - since);
+        let outs: Vec<usize> = pt
+            .bindings
+            .iter()
+            .filter(|(_, a)| *a == Access::Out)
+            .map(|(b, _)| *b)
+            .collect();
+        for b in outs {
+            self.bufs[b].produced += 1;
+        }
+        Ok(())
+    }
+
+    /// Submits one whole frame (must be `frame_ready`).
+    pub(crate) fn fire_frame(&mut self) -> Result<()> {
+        let n = self.ptasks[0].fired;
+        let mut w = Waits::default();
+        for pt in &self.ptasks {
+            if n > 0 {
+                w.add(pt.sem, n);
+            }
+        }
+        for (i, b) in self.bufs.iter().enumerate() {
+            if b.producer.is_none() && b.upload_sem != vk::Semaphore::null() {
+                if !b.in_readers.is_empty() {
+                    self.read_waits(i, n, &mut w);
+                }
+                if !b.sticky_readers.is_empty() {
+                    self.read_waits(i, b.produced - 1, &mut w);
+                }
+            }
+        }
+        let sig: Vec<(vk::Semaphore, u64)> = self.ptasks.iter().map(|p| (p.sem, n + 1)).collect();
+        let cb = self.frame_cbs[(n % self.phases) as usize];
+        let q = self.gpu.queue_for(self.priority);
+        self.gpu.submit(q, &[cb], &w.list(), &sig)?;
+        let now = Instant::now();
+        for pt in &mut self.ptasks {
+            pt.fired += 1;
+            pt.pending.push_back((n + 1, now));
+            let since = pt.ready_since.take().unwrap_or(now);
+            pt.stats.ready_to_submit.push(now - since);
+        }
+        for b in &mut self.bufs {
+            if b.producer.is_some() {
+                b.produced += 1;
+            }
+        }
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// Records completions observed now (host clock) for the stats.
+    pub(crate) fn poll(&mut self) -> Result<()> {
+        let now = Instant::now();
+        for pt in &mut self.ptasks {
+            if pt.pending.is_empty() {
+                continue;
+            }
+            let v = self.gpu.timeline_value(pt.sem)?;
+            while let Some(&(val, at)) = pt.pending.front() {
+                if val > v {
+                    break;
+                }
+                pt.pending.pop_front();
+                pt.stats.submit_to_done.push(now - at);
+                pt.stats.firings += 1;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn input(&self, port: &str) -> Result<(usize, usize)> {
+        match self.inputs.iter().position(|(p, _)| p.name == port) {
+            Some(i) => Ok((i, self.inputs[i].1)),
+            None => Err(self.unknown("input", port)),
+        }
+    }
+
+    pub(crate) fn output(&self, port: &str) -> Result<(usize, usize)> {
+        match self.outputs.iter().position(|(p, _)| p.name == port) {
+            Some(i) => Ok((i, self.outputs[i].1)),
+            None => Err(self.unknown("output", port)),
+        }
+    }
+
+    fn unknown(&self, dir: &'static str, port: &str) -> RuntimeError {
+        let other = if dir == "input" {
+            &self.outputs
+        } else {
+            &self.inputs
+        };
+        let hint = if other.iter().any(|(p, _)| p.name == port) {
+            format!(
+                " (`{port}` is an {})",
+                if dir == "input" { "output" } else { "input" }
+            )
+        } else {
+            let list = if dir == "input" {
+                &self.inputs
+            } else {
+                &self.outputs
+            };
+            let names: Vec<&str> = list.iter().map(|(p, _)| p.name.as_str()).collect();
+            format!(" ({dir}s: {})", names.join(", "))
+        };
+        RuntimeError::UnknownPort {
+            graph: self.name.clone(),
+            dir,
+            port: port.to_string(),
+            hint,
+        }
+    }
+
+    /// True if input buffer `b` can take another version now.
+    pub(crate) fn input_has_room(&self, b: usize) -> bool {
+        self.room(b, self.bufs[b].produced)
+    }
+
+    /// Writes the next version of input buffer `b` (must have room).
+    pub(crate) fn write_input(&mut self, b: usize, bytes: &[u8]) -> Result<()> {
+        let v = self.bufs[b].produced;
+        let slots = u64::from(self.bufs[b].slots);
+        let s = (v % slots) as usize;
+        let mut w = Waits::default();
+        self.war_waits(b, v, &mut w);
+        let staged = self.bufs[b].upload_sem != vk::Semaphore::null();
+        if staged {
+            // The staging slot's previous upload must be done before we overwrite it.
+            if v >= slots {
+                let mut hw = Waits::default();
+                hw.add(self.bufs[b].upload_sem, v - slots + 1);
+                self.gpu.wait_timelines(&hw.list())?;
+            }
+            let dst = self.bufs[b].host[s]
+                .mapped_mut()
+                .ok_or_else(|| RuntimeError::OutOfMemory("staging buffer is not mapped".into()))?;
+            dst.copy_from_slice(bytes);
+            if v > 0 {
+                w.add(self.bufs[b].upload_sem, v);
+            }
+            let q = self.gpu.queue_for(self.priority);
+            let cb = self.bufs[b].upload_cbs[s];
+            self.gpu
+                .submit(q, &[cb], &w.list(), &[(self.bufs[b].upload_sem, v + 1)])?;
+        } else {
+            self.gpu.wait_timelines(&w.list())?;
+            let dst = self.bufs[b].dev[s]
+                .mapped_mut()
+                .ok_or_else(|| RuntimeError::OutOfMemory("input buffer is not mapped".into()))?;
+            dst.copy_from_slice(bytes);
+        }
+        self.bufs[b].produced += 1;
+        Ok(())
+    }
+
+    /// True if output buffer `b` holds a version the host has not read.
+    pub(crate) fn output_available(&self, b: usize) -> bool {
+        self.bufs[b].produced > self.bufs[b].host_next
+    }
+
+    /// Reads the next version of output buffer `b` into `dst` (must be available).
+    pub(crate) fn read_output(&mut self, b: usize, dst: &mut [u8]) -> Result<()> {
+        let v = self.bufs[b].host_next;
+        let mut w = Waits::default();
+        self.read_waits(b, v, &mut w);
+        self.gpu.wait_timelines(&w.list())?;
+        let buf = &self.bufs[b];
+        let s = (v % u64::from(buf.slots)) as usize;
+        let src = if buf.host.is_empty() {
+            buf.dev[s].mapped()
+        } else {
+            buf.host[s].mapped()
+        }
+        .ok_or_else(|| RuntimeError::OutOfMemory("output buffer is not mapped".into()))?;
+        dst.copy_from_slice(src);
+        self.bufs[b].host_next += 1;
+        Ok(())
+    }
+
+    /// Skips the next version of output buffer `b` without reading it.
+    pub(crate) fn discard_output(&mut self, b: usize) -> Result<()> {
+        let v = self.bufs[b].host_next;
+        let mut w = Waits::default();
+        self.read_waits(b, v, &mut w);
+        self.gpu.wait_timelines(&w.list())?;
+        self.bufs[b].host_next += 1;
+        Ok(())
+    }
+
+    /// Inputs with no data for the frame output buffer `out` needs next.
+    pub(crate) fn starved_inputs(&self, out: usize) -> Vec<String> {
+        let ob = &self.bufs[out];
+        let frame = ob.host_next.saturating_sub(ob.init_versions);
+        self.inputs
+            .iter()
+            .filter(|(_, b)| {
+                let buf = &self.bufs[*b];
+                if buf.in_readers.is_empty() {
+                    buf.produced == 0
+                } else {
+                    buf.produced <= frame
+                }
+            })
+            .map(|(p, _)| p.name.clone())
+            .collect()
+    }
+
+    /// Blocks until every submitted firing is done.
+    pub(crate) fn wait_all(&self) -> Result<()> {
+        let mut w = Waits::default();
+        for p in &self.ptasks {
+            if p.fired > 0 {
+                w.add(p.sem, p.fired);
+            }
+        }
+        for b in &self.bufs {
+            if b.upload_sem != vk::Semaphore::null() && b.produced > 0 {
+                w.add(b.upload_sem, b.produced);
+            }
+        }
+        self.gpu.wait_timelines(&w.list())
+    }
+
+    /// True if some firing was submitted and has not been observed done.
+    pub(crate) fn busy(&self) -> bool {
+        self.ptasks.iter().any(|p| !p.pending.is_empty())
+    }
+}
+
+impl Drop for GraphRt {
+    fn drop(&mut self) {
+        if self.wait_all().is_err() {
+            self.gpu.wait_idle();
+        }
+        let gpu = self.gpu.clone();
+        for p in &self.ptasks {
+            if p.sem != vk::Semaphore::null() {
+                gpu.destroy_semaphore(p.sem);
+            }
+            gpu.destroy_pipeline(p.pipeline, p.layout, p.set_layout);
+        }
+        for b in &mut self.bufs {
+            if b.upload_sem != vk::Semaphore::null() {
+                gpu.destroy_semaphore(b.upload_sem);
+            }
+            for m in b.dev.iter_mut().chain(b.host.iter_mut()) {
+                gpu.destroy_buffer(m);
+            }
+        }
+        if self.init_sem != vk::Semaphore::null() {
+            gpu.destroy_semaphore(self.init_sem);
+        }
+        if self.desc_pool != vk::DescriptorPool::null() {
+            gpu.destroy_descriptor_pool(self.desc_pool);
+        }
+        if self.cmd_pool != vk::CommandPool::null() {
+            gpu.destroy_command_pool(self.cmd_pool);
+        }
+    }
+}
+
+/// Semaphore waits, deduplicated (the highest value per semaphore).
+#[derive(Default)]
+struct Waits(HashMap<vk::Semaphore, u64>);
+
+impl Waits {
+    fn add(&mut self, s: vk::Semaphore, v: u64) {
+        let e = self.0.entry(s).or_insert(0);
+        *e = (*e).max(v);
+    }
+    fn list(&self) -> Vec<(vk::Semaphore, u64)> {
+        self.0.iter().map(|(s, v)| (*s, *v)).collect()
+    }
+}
+
+/// Checks the device against the plan's requirements.
+fn check_requirements(gpu: &Gpu, plan: &Plan) -> Result<()> {
+    let info = &gpu.info;
+    let r = &plan.requirements;
+    let missing = |feature: String| RuntimeError::MissingFeature {
+        device: info.name.clone(),
+        feature,
+    };
+    if r.storage_8bit && !info.storage_8bit {
+        return Err(missing(
+            "storageBuffer8BitAccess (the plan has u8 ports)".into(),
+        ));
+    }
+    if r.storage_16bit && !info.storage_16bit {
+        return Err(missing(
+            "storageBuffer16BitAccess (the plan has u16 ports)".into(),
+        ));
+    }
+    for (need, have, name) in [
+        (r.shader_int8, info.shader_int8, "shaderInt8"),
+        (r.shader_int16, info.shader_int16, "shaderInt16"),
+        (r.shader_int64, info.shader_int64, "shaderInt64"),
+        (r.shader_float16, info.shader_float16, "shaderFloat16"),
+        (r.shader_float64, info.shader_float64, "shaderFloat64"),
+    ] {
+        if need && !have {
+            return Err(missing(format!("{name} (a kernel of the plan uses it)")));
+        }
+    }
+    for (i, (&need, &have)) in r
+        .max_workgroups
+        .iter()
+        .zip(&info.max_workgroup_count)
+        .enumerate()
+    {
+        if need > have {
+            return Err(missing(format!(
+                "{need} workgroups in dimension {i} (maxComputeWorkGroupCount is {have})"
+            )));
+        }
+    }
+    if r.max_buffer_bytes > info.max_storage_buffer_range {
+        return Err(missing(format!(
+            "a storage buffer range of {} bytes (maxStorageBufferRange is {})",
+            r.max_buffer_bytes, info.max_storage_buffer_range
+        )));
+    }
+    let push = plan
+        .ptasks
+        .iter()
+        .map(|p| p.push_constant_size)
+        .max()
+        .unwrap_or(0)
+        .max(r.push_constant_bytes);
+    if push > info.max_push_constants_size {
+        return Err(missing(format!(
+            "{push} bytes of push constants (maxPushConstantsSize is {})",
+            info.max_push_constants_size
+        )));
+    }
+    for p in &plan.ptasks {
+        let inv =
+            u64::from(p.local_size[0]) * u64::from(p.local_size[1]) * u64::from(p.local_size[2]);
+        if inv > u64::from(info.max_workgroup_invocations) {
+            return Err(missing(format!(
+                "{inv} invocations per workgroup for ptask `{}` (maxComputeWorkGroupInvocations is {})",
+                p.name, info.max_workgroup_invocations
+            )));
+        }
+        for (i, (&g, &m)) in p
+            .workgroups
+            .iter()
+            .zip(&info.max_workgroup_count)
+            .enumerate()
+        {
+            if g > m {
+                return Err(missing(format!(
+                    "{g} workgroups in dimension {i} for ptask `{}` (maxComputeWorkGroupCount is {m})",
+                    p.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Per-ptask statistics: firings and latencies (host clocks).
+
+use std::time::Duration;
+
+/// Latencies and counts of one ptask.
+#[derive(Clone, Debug, Default)]
+pub struct PtaskStats {
+    /// Firings observed complete.
+    pub firings: u64,
+    /// Time from "ready" (first seen ready by the executor) to submission.
+    pub ready_to_submit: Vec<Duration>,
+    /// Time from submission to completion as observed by the host (an upper
+    /// bound: completion is observed when the runtime polls or waits).
+    pub submit_to_done: Vec<Duration>,
+}
+
+/// Summary of a latency sample.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct Latency {
+    /// Mean in microseconds.
+    pub mean_us: f64,
+    /// 99th percentile in microseconds.
+    pub p99_us: f64,
+}
+
+impl Latency {
+    /// Summarises durations (zero if empty).
+    pub fn of(samples: &[Duration]) -> Latency {
+        if samples.is_empty() {
+            return Latency::default();
+        }
+        let mut us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
+        us.sort_by(|a, b| a.total_cmp(b));
+        let mean = us.iter().sum::<f64>() / us.len() as f64;
+        let idx = ((us.len() as f64 * 0.99).ceil() as usize).clamp(1, us.len()) - 1;
+        Latency {
+            mean_us: mean,
+            p99_us: us[idx],
+        }
+    }
+}
+
+/// A ptask's summary row, as `ptc run` prints it.
+#[derive(Clone, Debug)]
+pub struct PtaskSummary {
+    /// Graph name.
+    pub graph: String,
+    /// Ptask name.
+    pub ptask: String,
+    /// Completed firings.
+    pub firings: u64,
+    /// Ready → submitted.
+    pub ready_to_submit: Latency,
+    /// Submitted → done.
+    pub submit_to_done: Latency,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_mean_and_p99() {
+        let s: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        let l = Latency::of(&s);
+        assert!((l.mean_us - 50.5).abs() < 1e-9);
+        assert!((l.p99_us - 99.0).abs() < 1e-9);
+        assert_eq!(Latency::of(&[]), Latency::default());
+    }
+}

@@ -1,0 +1,155 @@
+//! `ptc compile` on the real binary: every shipped graph compiles to a plan
+//! that loads back identically; errors give the documented exit codes and
+//! never leave a (half-)written plan behind.
+
+use ptc_compiler::{check_file, Options, Plan};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ptc-compile-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+fn ptc(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ptc"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run ptc");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn graphs(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).expect("graphs dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            graphs(&p, out);
+        } else if p.extension().is_some_and(|e| e == "pt") {
+            out.push(p);
+        }
+    }
+}
+
+fn count(d: &Path) -> usize {
+    std::fs::read_dir(d).expect("dir").count()
+}
+
+#[test]
+fn every_graph_compiles_to_a_plan_that_loads_back_identically() {
+    let mut files = Vec::new();
+    graphs(&root().join("graphs"), &mut files);
+    files.sort();
+    assert!(files.len() >= 2, "{files:?}");
+    let d = scratch("all");
+    for f in &files {
+        let rel = f.strip_prefix(root()).expect("under root");
+        let out = d.join("plan.yaml");
+        let (code, err) = ptc(&[
+            "compile",
+            &rel.to_string_lossy(),
+            "-o",
+            &out.to_string_lossy(),
+        ]);
+        assert_eq!(code, 0, "{}: {err}", rel.display());
+        let text = std::fs::read_to_string(&out).expect("plan written");
+        let plan = Plan::from_yaml(&text).expect("plan loads");
+        assert_eq!(Plan::from_yaml(&plan.to_yaml()).as_ref(), Ok(&plan));
+        // The same plan as the library pipeline produces.
+        let report = check_file(f, &Options::default());
+        let mut lib = report.plan.expect("library plan");
+        lib.source = plan.source.clone();
+        assert_eq!(lib, plan, "{}", rel.display());
+        assert_eq!(count(&d), 1, "temporary file left behind");
+    }
+}
+
+#[test]
+fn saxpy2_plan_has_the_expected_shape() {
+    let d = scratch("saxpy");
+    let out = d.join("s.yaml");
+    let (code, err) = ptc(&["compile", "graphs/saxpy2.pt", "-o", &out.to_string_lossy()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("wrote"), "{err}");
+    let p = Plan::from_yaml(&std::fs::read_to_string(&out).expect("read")).expect("valid");
+    let b: Vec<_> = p
+        .buffers
+        .iter()
+        .map(|b| (b.name.as_str(), b.aliases.join(",")))
+        .collect();
+    let want = [
+        ("x", "x,scale.a"),
+        ("y", "y,add.b"),
+        ("scale.b", "scale.b,add.a"),
+        ("add.c", "add.c,z"),
+    ];
+    assert_eq!(
+        b,
+        want.iter()
+            .map(|(a, b)| (*a, b.to_string()))
+            .collect::<Vec<_>>()
+    );
+    let order: Vec<_> = p
+        .schedule
+        .iter()
+        .map(|d| p.ptasks[d.ptask].name.as_str())
+        .collect();
+    assert_eq!(order, vec!["scale", "add"]);
+    assert_eq!(p.ptasks[0].workgroups, [4096, 1, 1]);
+    assert_eq!(p.spirv_words(0).expect("spirv")[0], 0x0723_0203);
+    // `-o -` writes the same plan to stdout.
+    let o = Command::new(env!("CARGO_BIN_EXE_ptc"))
+        .args(["compile", "graphs/saxpy2.pt", "-o", "-"])
+        .current_dir(root())
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8(o.stdout).expect("utf-8");
+    assert_eq!(Plan::from_yaml(&text), Ok(p));
+}
+
+#[test]
+fn errors_exit_1_and_keep_the_old_plan() {
+    let d = scratch("bad");
+    let src = d.join("bad.pt");
+    let text = std::fs::read_to_string(root().join("graphs/saxpy2.pt")).expect("saxpy2");
+    std::fs::write(&src, text.replace("scale.b -> add.a;", "scale.b -> add.q;")).expect("write");
+    let out = d.join("plan.yaml");
+    std::fs::write(&out, "old").expect("old plan");
+    let (code, err) = ptc(&[
+        "compile",
+        &src.to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+        "--kernel-path",
+        &root().to_string_lossy(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no plan written"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).expect("old"), "old");
+    assert_eq!(count(&d), 2);
+}
+
+#[test]
+fn io_problems_exit_2() {
+    let d = scratch("io");
+    let p = d.join("p.yaml");
+    let (code, _) = ptc(&["compile", "graphs/nope.pt", "-o", &p.to_string_lossy()]);
+    assert_eq!(code, 2);
+    let bad = d.join("no/such/dir/p.yaml");
+    let (code, err) = ptc(&["compile", "graphs/saxpy2.pt", "-o", &bad.to_string_lossy()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot write"), "{err}");
+    assert_eq!(count(&d), 0);
+    let (code, _) = ptc(&["compile", "graphs/saxpy2.pt"]);
+    assert_eq!(code, 2, "missing -o is a usage error");
+}
