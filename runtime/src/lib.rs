@@ -27,6 +27,7 @@
 //!
 //! Every `unsafe` Vulkan call lives in the private `vk` module.
 
+pub mod driver;
 mod error;
 mod graph;
 pub mod io;
@@ -40,7 +41,8 @@ pub use ptc_compiler::Plan;
 pub use runtime::{Fifo, GraphId, ReadyWork, Runtime, RuntimeOptions, SchedulePolicy};
 pub use stats::{Latency, PtaskStats, PtaskSummary};
 pub use vk::{
-    list_devices, CounterSnapshot, DeviceInfo, DeviceKind, QueueFamilyInfo, ValidationLog,
+    default_device, list_devices, CounterSnapshot, DeviceInfo, DeviceKind, QueueFamilyInfo,
+    ValidationLog,
 };
 
 pub mod gesture_ref;

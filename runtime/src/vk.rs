@@ -1132,6 +1132,15 @@ pub(crate) enum Cmd {
     },
 }
 
+/// Index of the device the runtime picks by default (first discrete GPU,
+/// else integrated, virtual, CPU), among devices with a compute queue.
+pub fn default_device(devs: &[DeviceInfo]) -> Option<usize> {
+    devs.iter()
+        .filter(|d| d.queue_families.iter().any(|f| f.compute))
+        .min_by_key(|d| d.kind)
+        .map(|d| d.index)
+}
+
 /// Lists every device the loader reports (for `ptc devices`).
 pub fn list_devices() -> Result<Vec<DeviceInfo>, RuntimeError> {
     let ctx = Context::new(false)?;

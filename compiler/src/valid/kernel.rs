@@ -104,6 +104,7 @@ fn kernel_error(pt: &ir::Ptask, path: &std::path::Path, e: &KernelError) -> Diag
         KernelError::Compile(msgs) => {
             let n = msgs.len();
             let first = msgs.first().map(|m| m.message.as_str()).unwrap_or("");
+            let first = first.strip_prefix("error:").unwrap_or(first).trim();
             let mut d = Diagnostic::new(
                 Code::KernelCompile,
                 format!(
@@ -163,6 +164,18 @@ pub fn glsl_elem(e: &ElemType) -> String {
         },
         ElemType::Struct(n) => n.clone(),
     }
+}
+
+/// The GLSL declaration of a struct element type (`None` for other types).
+fn glsl_struct(e: &ElemType, structs: &impl StructTable) -> Option<String> {
+    let ElemType::Struct(n) = e else { return None };
+    let l = structs.struct_layout(n)?;
+    let fields: Vec<String> = l
+        .fields
+        .iter()
+        .map(|f| format!("{} {};", glsl_elem(&f.ty), f.name))
+        .collect();
+    Some(format!("struct {n} {{ {} }};", fields.join(" ")))
 }
 
 fn glsl_scalar(s: Scalar) -> &'static str {
@@ -258,6 +271,8 @@ pub fn check_interface(module: &ir::Module, pt: &ir::Ptask, iface: &Interface) -
             .filter(|b| b.set == 0 && b.binding as usize == i)
             .collect();
         let b = match found.as_slice() {
+            // Declared in another set: reported above.
+            [] if iface.bindings.iter().any(|b| b.binding as usize == i) => continue,
             [] => {
                 d.push(
                     Diagnostic::new(
@@ -452,9 +467,12 @@ fn check_element(
                 format!("`{elem}`: {want} bytes per element; the kernel uses {stride}"),
             )
             .help(format!(
-                "make the element types agree: declare `{} {}[]` in the kernel, or change the port's element type",
+                "make the element types agree: declare `{} {}[]` in the kernel{}, or change the port's element type",
                 glsl_elem(elem),
-                arr.member
+                arr.member,
+                glsl_struct(elem, &module.structs)
+                    .map(|s| format!(" with `{s}`"))
+                    .unwrap_or_default()
             )),
         );
         return;

@@ -131,7 +131,7 @@ impl PlanBuilder {
             size,
             role,
             slots,
-            aliases: vec![name.into()],
+            aliases: Vec::new(),
             init: None,
         });
         self.plan_buffers.len() - 1
@@ -145,6 +145,7 @@ impl PlanBuilder {
 
     pub fn input(&mut self, name: &str, ty: PortType) -> usize {
         let b = self.buffer(name, ty, BufferRole::Input, 2);
+        self.plan_buffers[b].aliases.push(name.into());
         self.inputs.push(GraphInput {
             name: name.into(),
             buffer: b,
@@ -154,6 +155,7 @@ impl PlanBuilder {
     }
 
     pub fn output_of(&mut self, name: &str, buffer: usize) {
+        self.plan_buffers[buffer].aliases.push(name.into());
         self.outputs.push(GraphOutput {
             name: name.into(),
             buffer,
@@ -185,6 +187,12 @@ impl PlanBuilder {
                 value: *v,
             })
             .collect();
+        for (port, _, b) in bindings {
+            let ep = format!("{name}.{port}");
+            if !self.plan_buffers[*b].aliases.contains(&ep) {
+                self.plan_buffers[*b].aliases.push(ep);
+            }
+        }
         self.ptasks.push(PtaskPlan {
             name: name.into(),
             kernel: format!("kernels/{kernel}"),
@@ -244,6 +252,19 @@ impl PlanBuilder {
             source: None,
             requirements: Requirements {
                 max_buffer_bytes: max,
+                push_constant_bytes: self
+                    .ptasks
+                    .iter()
+                    .map(|p| p.push_constant_size)
+                    .max()
+                    .unwrap_or(0),
+                max_workgroups: [0, 1, 2].map(|d| {
+                    self.ptasks
+                        .iter()
+                        .map(|p| p.workgroups[d])
+                        .max()
+                        .unwrap_or(1)
+                }),
                 ..Default::default()
             },
             structs: Vec::new(),
