@@ -497,7 +497,12 @@ impl super::FrameSource for CameraSource {
             });
         }
         let t = self.next as f64 / f64::from(self.cam.cfg.fps);
-        render_into(&self.cam.cfg, self.cam.script.pose_at(t), self.next, &mut self.scratch);
+        render_into(
+            &self.cam.cfg,
+            self.cam.script.pose_at(t),
+            self.next,
+            &mut self.scratch,
+        );
         for (d, v) in dst.chunks_exact_mut(2).zip(&self.scratch) {
             d.copy_from_slice(&v.to_le_bytes());
         }

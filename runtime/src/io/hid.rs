@@ -154,7 +154,11 @@ pub struct HidPortSink {
 impl HidPortSink {
     /// Opens the virtual pointer for output `port` (must hold gesture events).
     pub fn open(port: &crate::PortInfo) -> crate::Result<HidPortSink> {
-        if !port.layout.as_ref().is_some_and(super::jsonl::is_gesture_event) {
+        if !port
+            .layout
+            .as_ref()
+            .is_some_and(super::jsonl::is_gesture_event)
+        {
             return Err(crate::RuntimeError::WrongType {
                 port: port.name.clone(),
                 why: format!(
@@ -163,7 +167,8 @@ impl HidPortSink {
                 ),
             });
         }
-        let sink = HidSink::open().map_err(|e| crate::RuntimeError::Io(format!("output `{}`: {e}", port.name)))?;
+        let sink = HidSink::open()
+            .map_err(|e| crate::RuntimeError::Io(format!("output `{}`: {e}", port.name)))?;
         Ok(HidPortSink { sink })
     }
 }

@@ -148,7 +148,10 @@ impl<W: Write + Send> super::FrameSink for JsonlPortSink<W> {
             s.write_frame(frame_index, t_ms, bytes).map_err(err)?;
         } else if let Some((out, ty)) = &mut self.raw {
             let s = ty.elem.scalar().unwrap_or(Scalar::U8);
-            let mut line = format!("{{\"frame\":{frame_index},\"t_ms\":{},\"values\":[", num_f64(t_ms));
+            let mut line = format!(
+                "{{\"frame\":{frame_index},\"t_ms\":{},\"values\":[",
+                num_f64(t_ms)
+            );
             for (i, c) in bytes.chunks_exact(s.size() as usize).enumerate() {
                 if i > 0 {
                     line.push(',');
@@ -156,7 +159,9 @@ impl<W: Write + Send> super::FrameSink for JsonlPortSink<W> {
                 line.push_str(&scalar(c, 0, s));
             }
             line.push_str("]}\n");
-            out.write_all(line.as_bytes()).and_then(|_| out.flush()).map_err(err)?;
+            out.write_all(line.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(err)?;
         }
         Ok(())
     }
