@@ -39,6 +39,7 @@ pub fn parse(src: &str) -> Parsed {
         pos: 0,
         diags: Vec::new(),
         errors: 0,
+        unterminated: std::cell::Cell::new(false),
     };
     let file = p.file();
     Parsed {
@@ -60,6 +61,8 @@ struct Driver<'s> {
     pos: usize,
     diags: Vec<Diagnostic>,
     errors: usize,
+    /// An unterminated block comment swallowed the rest of the file.
+    unterminated: std::cell::Cell<bool>,
 }
 
 fn sp(pair: &Pair<'_, Rule>, base: usize) -> Span {
@@ -342,7 +345,8 @@ impl Driver<'_> {
     }
 
     /// Reports a failed item parse and moves to where parsing can resume.
-    fn fail(&mut self, e: pest::error::Error<Rule>, item_start: usize, level: Level) {
+    /// Returns the position of the error.
+    fn fail(&mut self, e: pest::error::Error<Rule>, item_start: usize, level: Level) -> usize {
         let rel = match e.location {
             pest::error::InputLocation::Pos(p) => p,
             pest::error::InputLocation::Span((s, _)) => s,
@@ -350,7 +354,13 @@ impl Driver<'_> {
         let at = (item_start + rel).min(self.src.len());
         let d = self.describe(&e, item_start, at, level);
         self.push(d);
-        self.pos = self.resume_point(item_start, at, level);
+        self.pos = if self.errors > MAX_SYNTAX_ERRORS {
+            // Stop: each further error would cost a scan of the rest.
+            self.src.len()
+        } else {
+            self.resume_point(item_start, at, level)
+        };
+        at
     }
 
     fn describe(
@@ -365,6 +375,7 @@ impl Driver<'_> {
         let (found, found_span) = token_at(src, at);
         // Unterminated block comment: everything after it is a comment.
         if rest.starts_with("/*") {
+            self.unterminated.set(true);
             return Diagnostic::new(Code::Syntax, "unterminated block comment")
                 .primary(Span::new(at, at + 2), "this comment is never closed")
                 .help("close it with `*/` (block comments do not nest)");
@@ -445,9 +456,15 @@ impl Driver<'_> {
         } else {
             let mut names: Vec<&str> = Vec::new();
             for r in &positives {
-                let f = friendly(*r);
+                let f = match *r {
+                    Rule::clause => "`from`",
+                    other => friendly(other),
+                };
                 if !names.contains(&f) {
                     names.push(f);
+                }
+                if *r == Rule::clause && !names.contains(&"`to`") {
+                    names.push("`to`");
                 }
             }
             let wants_semi = positives.contains(&Rule::semi);
@@ -464,6 +481,9 @@ impl Driver<'_> {
                     "`{word}` is a keyword and cannot be used as a name"
                 ));
             }
+        }
+        if help.is_none() && (rest.starts_with("*/") || src[..at].trim_end().ends_with("*/")) {
+            help = Some("block comments do not nest: the first `*/` ends the comment".into());
         }
         if help.is_none()
             && rest
@@ -499,7 +519,8 @@ impl Driver<'_> {
                 return at;
             }
         }
-        let mut i = at;
+        // Scan from the item's start so that braces it opened are matched.
+        let mut i = start;
         let mut depth = 0usize;
         while i < bytes.len() {
             match bytes[i] {
@@ -566,7 +587,22 @@ impl Driver<'_> {
                         _ => {}
                     }
                 }
-                Err(e) => self.fail(e, start, Level::Top),
+                Err(e) => {
+                    let is_graph = first_word(self.src, start).0 == "graph";
+                    let at = self.fail(e, start, Level::Top);
+                    // A broken graph header: still parse (and check) the body.
+                    if is_graph {
+                        if let Some(open) = open_brace_after(self.src, at) {
+                            let name = second_word(self.src, start).unwrap_or(Ident {
+                                name: String::new(),
+                                span: Span::new(start, start + 5),
+                            });
+                            self.pos = open + 1;
+                            let g = self.graph_body(name, None, start);
+                            file.graphs.push(g);
+                        }
+                    }
+                }
             }
         }
         file
@@ -586,16 +622,17 @@ impl Driver<'_> {
         loop {
             self.skip_trivia();
             if self.pos >= self.src.len() {
-                let d = Diagnostic::new(
-                    Code::Syntax,
-                    format!(
-                        "expected `}}` to close graph `{}`, found end of file",
-                        g.name.name
-                    ),
-                )
-                .primary(Span::new(self.pos, self.pos), "the file ends here")
-                .secondary(g.name.span, "this graph is never closed");
-                self.push(d);
+                if !self.unterminated.get() {
+                    let d = Diagnostic::new(
+                        Code::Syntax,
+                        format!(
+                            "graph `{}` is never closed: expected `}}` before the end of the file",
+                            g.name.name
+                        ),
+                    )
+                    .primary(g.name.span, "this graph's `{` has no matching `}`");
+                    self.push(d);
+                }
                 g.body_errors = true;
                 break;
             }
@@ -626,21 +663,25 @@ impl Driver<'_> {
                 }
                 Err(e) => {
                     g.body_errors = true;
-                    // Remember the name of a broken port/ptask declaration.
-                    let rest = self.rest();
-                    for kw in ["input", "output", "ptask"] {
-                        if let Some(after) = rest.strip_prefix(kw) {
-                            let after = after.trim_start();
-                            let n: String = after
-                                .chars()
-                                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                                .collect();
-                            if !n.is_empty() {
-                                g.broken_names.push(n);
-                            }
+                    // Remember the name a broken declaration was giving,
+                    // so that uses of it are not reported as unknown.
+                    let name = second_word(self.src, istart);
+                    if let Some(n) = &name {
+                        g.broken_names.push(n.name.clone());
+                    }
+                    let is_ptask = first_word(self.src, istart).0 == "ptask";
+                    let at = self.fail(e, istart, Level::Graph);
+                    // A broken ptask header: parse its body for its errors.
+                    if is_ptask {
+                        if let Some(open) = open_brace_after(self.src, at) {
+                            let name = name.unwrap_or(Ident {
+                                name: String::new(),
+                                span: Span::new(istart, istart + 5),
+                            });
+                            self.pos = open + 1;
+                            let _ = self.ptask_body(name, istart);
                         }
                     }
-                    self.fail(e, istart, Level::Graph);
                 }
             }
         }
@@ -662,16 +703,17 @@ impl Driver<'_> {
         loop {
             self.skip_trivia();
             if self.pos >= self.src.len() {
-                let d = Diagnostic::new(
-                    Code::Syntax,
-                    format!(
-                        "expected `}}` to close ptask `{}`, found end of file",
-                        t.name.name
-                    ),
-                )
-                .primary(Span::new(self.pos, self.pos), "the file ends here")
-                .secondary(t.name.span, "this ptask is never closed");
-                self.push(d);
+                if !self.unterminated.get() {
+                    let d = Diagnostic::new(
+                        Code::Syntax,
+                        format!(
+                            "ptask `{}` is never closed: expected `}}` before the end of the file",
+                            t.name.name
+                        ),
+                    )
+                    .primary(t.name.span, "this ptask's `{` has no matching `}`");
+                    self.push(d);
+                }
                 t.body_errors = true;
                 break;
             }
@@ -696,6 +738,49 @@ impl Driver<'_> {
         t.span = Span::new(start, self.pos);
         t
     }
+}
+
+/// The word (ASCII identifier characters) at `pos`, and its end.
+fn first_word(src: &str, pos: usize) -> (&str, usize) {
+    let rest = &src[pos..];
+    let len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    (&rest[..len], pos + len)
+}
+
+/// The identifier after the first word at `pos` (`ptask NAME`), if any.
+fn second_word(src: &str, pos: usize) -> Option<Ident> {
+    let (w, end) = first_word(src, pos);
+    if w.is_empty() {
+        return None;
+    }
+    let rest = &src[end..];
+    let skip = rest.len() - rest.trim_start().len();
+    let start = end + skip;
+    let (name, nend) = first_word(src, start);
+    let ok = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+    ok.then(|| Ident {
+        name: name.to_string(),
+        span: Span::new(start, nend),
+    })
+}
+
+/// The `{` that opens a block after a broken header at `from`, if one
+/// comes before any `;` or `}`.
+fn open_brace_after(src: &str, from: usize) -> Option<usize> {
+    for (i, b) in src.as_bytes()[from.min(src.len())..].iter().enumerate() {
+        match b {
+            b'{' => return Some(from + i),
+            b';' | b'}' => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 fn struct_decl(pair: Pair<'_, Rule>, base: usize) -> StructDecl {

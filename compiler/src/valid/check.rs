@@ -40,6 +40,8 @@ pub fn check(path: &Path, source: &str, opts: &Options) -> (Option<ir::Module>, 
         struct_spans: HashMap::new(),
         broken_structs: HashSet::new(),
         kernel_cache: HashMap::new(),
+        suggest_budget: std::cell::Cell::new(200),
+        noisy: HashSet::new(),
     };
     let module = cx.module(&parsed.file, syntax_errors);
     (module, cx.diags)
@@ -92,6 +94,12 @@ struct Checker<'a> {
     /// Structs declared with errors: their uses are not reported again.
     broken_structs: HashSet<String>,
     kernel_cache: HashMap<String, Result<PathBuf, Vec<PathBuf>>>,
+    /// "Did you mean" searches left: each costs a pass over the candidates,
+    /// so a file with thousands of unknown names stays linear.
+    suggest_budget: std::cell::Cell<usize>,
+    /// Endpoints whose declaration already has an error: the flow rules
+    /// (unconnected, unread, unused) say nothing more about them.
+    noisy: HashSet<Endpoint>,
 }
 
 /// What a graph-scope name refers to.
@@ -102,6 +110,19 @@ enum GraphName {
 }
 
 impl Checker<'_> {
+    fn suggest<'c>(
+        &self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> Option<String> {
+        let left = self.suggest_budget.get();
+        if left == 0 {
+            return None;
+        }
+        self.suggest_budget.set(left - 1);
+        suggest(name, candidates).map(str::to_string)
+    }
+
     fn emit(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
@@ -284,7 +305,7 @@ impl Checker<'_> {
                         "vectors are written with a component type: `{}<f32>`",
                         n.name
                     ));
-                } else if let Some(s) = suggest(&n.name, cands.iter().copied()) {
+                } else if let Some(s) = self.suggest(&n.name, cands.iter().copied()) {
                     d = d.help(format!("did you mean `{s}`?"));
                 } else {
                     d = d.help("types are u8, u16, u32, i32, f32, vec2/3/4<f32|u32|i32> or a declared struct");
@@ -313,7 +334,7 @@ impl Checker<'_> {
                             format!("unknown vector component type `{}`", scalar.name),
                         )
                         .primary(scalar.span, "not f32, u32 or i32");
-                        if let Some(s) = suggest(&scalar.name, ["f32", "u32", "i32"]) {
+                        if let Some(s) = self.suggest(&scalar.name, ["f32", "u32", "i32"]) {
                             d = d.help(format!("did you mean `{s}`?"));
                         } else {
                             d = d.help("vector components are f32, u32 or i32");
@@ -481,7 +502,15 @@ impl Checker<'_> {
             (int, NumVal::Float(_)) => {
                 self.emit(
                     bad(
-                        format!("`{}` is not a whole number, but {what} is a {int}", n.text),
+                        format!(
+                            "`{}` is not a whole number, but {what} is {} {int}",
+                            n.text,
+                            if int.name().starts_with('u') {
+                                "a"
+                            } else {
+                                "an"
+                            }
+                        ),
                         "not a whole number",
                     )
                     .help("write a whole number, or make it an f32"),
@@ -523,23 +552,38 @@ impl Checker<'_> {
         let mut names: HashMap<&str, (GraphName, Span)> = HashMap::new();
         let mut ports = Vec::with_capacity(g.ports.len());
         for (i, p) in g.ports.iter().enumerate() {
+            let before = self.diags.len();
             if let Some((_, first)) = names.get(p.name.name.as_str()) {
                 let first = *first;
                 self.dup(&p.name, first);
             } else {
                 names.insert(&p.name.name, (GraphName::Port(i), p.name.span));
             }
-            ports.push(self.graph_port(p));
+            let port = self.graph_port(p);
+            let failed = is_placeholder(&port.ty);
+            ports.push(port);
+            if self.diags.len() > before || failed {
+                self.noisy.insert(Endpoint::Graph(i));
+            }
         }
         let mut ptasks = Vec::with_capacity(g.ptasks.len());
         for (i, t) in g.ptasks.iter().enumerate() {
-            if let Some((_, first)) = names.get(t.name.name.as_str()) {
+            let dup = if let Some((_, first)) = names.get(t.name.name.as_str()) {
                 let first = *first;
                 self.dup(&t.name, first);
+                true
             } else {
                 names.insert(&t.name.name, (GraphName::Ptask(i), t.name.span));
+                false
+            };
+            ptasks.push(self.ptask(i, t));
+            if dup {
+                // Channels name the first ptask of that name; this one's
+                // ports cannot be connected.
+                for p in 0..t.ports.len() {
+                    self.noisy.insert(Endpoint::Ptask(i, p));
+                }
             }
-            ptasks.push(self.ptask(t));
         }
 
         let mut flow = Flow::new(&ports, &ptasks);
@@ -547,6 +591,23 @@ impl Checker<'_> {
         for c in &g.channels {
             let from = self.endpoint(c, &c.from, &names, g, &ports, &ptasks, true);
             let to = self.endpoint(c, &c.to, &names, g, &ports, &ptasks, false);
+            // An end that did not resolve still names something: keep the
+            // flow rules quiet about it.
+            for (end, r) in [(&from, &c.from), (&to, &c.to)] {
+                if end.is_none() {
+                    match names.get(r.first.name.as_str()) {
+                        Some((GraphName::Port(i), _)) => {
+                            flow.touched.insert(Endpoint::Graph(*i));
+                        }
+                        Some((GraphName::Ptask(t), _)) => {
+                            for p in 0..ptasks[*t].ports.len() {
+                                flow.touched.insert(Endpoint::Ptask(*t, p));
+                            }
+                        }
+                        None => {}
+                    }
+                }
+            }
             match (from, to) {
                 (Some(from), Some(to)) => {
                     flow.read(&from);
@@ -588,7 +649,7 @@ impl Checker<'_> {
             channels,
             span: g.span,
         };
-        if !g.body_errors {
+        if !g.body_errors && !g.ptasks.iter().any(|t| t.body_errors) {
             self.flow_rules(&graph, &flow);
         }
         graph
@@ -679,7 +740,7 @@ impl Checker<'_> {
                         )
                         .primary(n.span, "unknown argument");
                         let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
-                        d = match suggest(&n.name, names.iter().copied()) {
+                        d = match self.suggest(&n.name, names.iter().copied()) {
                             Some(s) => d.help(format!("did you mean `{s}`?")),
                             None if names.is_empty() => {
                                 d.help(format!("`{what}` takes no arguments"))
@@ -864,7 +925,7 @@ impl Checker<'_> {
                 let mut d =
                     Diagnostic::new(Code::InvalidEndpoint, format!("unknown source `{other}`"))
                         .primary(c.name.span, "not a source");
-                d = match suggest(other, SOURCES.iter().copied()) {
+                d = match self.suggest(other, SOURCES.iter().copied()) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
                     None if SINKS.contains(&other) => d.help(format!(
                         "`{other}` is a sink (for outputs); sources are camera, file, random, zeros and stdin"
@@ -901,7 +962,7 @@ impl Checker<'_> {
                 let mut d =
                     Diagnostic::new(Code::InvalidEndpoint, format!("unknown sink `{other}`"))
                         .primary(c.name.span, "not a sink");
-                d = match suggest(other, SINKS.iter().copied()) {
+                d = match self.suggest(other, SINKS.iter().copied()) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
                     None if SOURCES.contains(&other) => d.help(format!(
                         "`{other}` is a source (for inputs); sinks are stdout, file(\"x\"), null and hid"
@@ -916,10 +977,11 @@ impl Checker<'_> {
 
     // ----------------------------------------------------------------- ptasks
 
-    fn ptask(&mut self, t: &ast::PtaskDecl) -> Ptask {
+    fn ptask(&mut self, index: usize, t: &ast::PtaskDecl) -> Ptask {
         let mut names: HashMap<&str, Span> = HashMap::new();
         let mut ports = Vec::with_capacity(t.ports.len());
-        for p in &t.ports {
+        for (pi, p) in t.ports.iter().enumerate() {
+            let before = self.diags.len();
             if let Some(first) = names.get(p.name.name.as_str()) {
                 let first = *first;
                 self.dup(&p.name, first);
@@ -951,6 +1013,9 @@ impl Checker<'_> {
                         ),
                     }
                 }
+            }
+            if self.diags.len() > before || ty.is_none() {
+                self.noisy.insert(Endpoint::Ptask(index, pi));
             }
             ports.push(Port {
                 name: p.name.clone(),
@@ -1187,7 +1252,7 @@ impl Checker<'_> {
                 let mut d = Diagnostic::new(Code::UnknownName, format!("unknown name `{first}`"))
                     .primary(r.first.span, "not declared in this graph");
                 let cands: Vec<&str> = names.keys().copied().collect();
-                if let Some(s) = suggest(first, cands) {
+                if let Some(s) = self.suggest(first, cands) {
                     d = d.help(format!("did you mean `{s}`?"));
                 } else {
                     d = d.help("declare it with `input`, `output` or `ptask`");
@@ -1255,7 +1320,7 @@ impl Checker<'_> {
                         .primary(second.span, "no such port");
                         let cands: Vec<&str> =
                             t.ports.iter().map(|p| p.name.name.as_str()).collect();
-                        if let Some(s) = suggest(&second.name, cands) {
+                        if let Some(s) = self.suggest(&second.name, cands) {
                             d = d.help(format!("did you mean `{s}`?"));
                         } else if !t.ports.is_empty() {
                             d = d.help(format!(
@@ -1359,6 +1424,9 @@ impl Checker<'_> {
         for (ti, t) in g.ptasks.iter().enumerate() {
             for (pi, p) in t.ports.iter().enumerate() {
                 let ep = Endpoint::Ptask(ti, pi);
+                if self.noisy.contains(&ep) || flow.touched.contains(&ep) {
+                    continue;
+                }
                 match p.kind {
                     PortKind::In | PortKind::Sticky => {
                         let seeded_sticky = p.kind == PortKind::Sticky && p.init.is_some();
@@ -1402,6 +1470,9 @@ impl Checker<'_> {
         }
         for (i, p) in g.ports.iter().enumerate() {
             let ep = Endpoint::Graph(i);
+            if self.noisy.contains(&ep) || flow.touched.contains(&ep) {
+                continue;
+            }
             match p.dir {
                 GraphPortDir::Input if !flow.read.contains(&ep) => self.emit(
                     Diagnostic::new(
@@ -1468,14 +1539,16 @@ impl Checker<'_> {
             let Some(&first) = chans.first() else {
                 continue;
             };
-            let mut d = Diagnostic::new(
-                Code::UnseededCycle,
+            let msg = if names.len() == 1 {
+                format!("ptask {} feeds itself with no initial value", names[0])
+            } else {
                 format!(
                     "ptasks {} form a cycle with no initial value",
                     names.join(", ")
-                ),
-            )
-            .primary(g.channels[first].span, "this channel is on the cycle");
+                )
+            };
+            let mut d = Diagnostic::new(Code::UnseededCycle, msg)
+                .primary(g.channels[first].span, "this channel is on the cycle");
             for &c in &chans[1..] {
                 d = d.secondary(g.channels[c].span, "so is this one");
             }
@@ -1601,6 +1674,8 @@ struct Flow {
     written: HashMap<Endpoint, Span>,
     /// Destination → its (first) source.
     writer: HashMap<Endpoint, Endpoint>,
+    /// Endpoints named by a channel whose other parts did not resolve.
+    touched: HashSet<Endpoint>,
 }
 
 impl Flow {
@@ -1609,6 +1684,7 @@ impl Flow {
             read: HashSet::new(),
             written: HashMap::new(),
             writer: HashMap::new(),
+            touched: HashSet::new(),
         }
     }
 
