@@ -16,6 +16,8 @@ pub enum Target {
     Param(usize, usize),
     /// A ptask.
     Ptask(usize),
+    /// A struct type, by index into [`Module::structs`].
+    Struct(usize),
 }
 
 fn contains(span: Span, offset: usize) -> bool {
@@ -75,18 +77,98 @@ pub fn target_at(m: &Module, text: &str, offset: usize) -> Option<(Target, Span)
             }
         }
     }
+    // A struct name (in a type or its declaration): matched by the word.
+    let word = word_at(text, offset)?;
+    let i = m
+        .structs
+        .iter()
+        .position(|st| st.name == text[word.start..word.end])?;
+    Some((Target::Struct(i), word))
+}
+
+/// The identifier around byte `offset`, if any.
+fn word_at(text: &str, offset: usize) -> Option<Span> {
+    let bytes = text.as_bytes();
+    if offset > bytes.len() {
+        return None;
+    }
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut start = offset;
+    while start > 0 && is_word(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = offset;
+    while end < bytes.len() && is_word(bytes[end]) {
+        end += 1;
+    }
+    (start < end).then_some(Span::new(start, end))
+}
+
+/// The span of `name` in its `struct name {` declaration.
+fn struct_decl(text: &str, name: &str) -> Option<Span> {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for (i, _) in text.match_indices("struct") {
+        if text[..i].chars().next_back().is_some_and(is_word) {
+            continue;
+        }
+        let rest = &text[i + "struct".len()..];
+        let trimmed = rest.trim_start();
+        if trimmed.len() == rest.len() {
+            continue; // `structs`, `struct_x`, ...
+        }
+        if trimmed.starts_with(name) && !trimmed[name.len()..].chars().next().is_some_and(is_word) {
+            let start = text.len() - trimmed.len();
+            return Some(Span::new(start, start + name.len()));
+        }
+    }
     None
 }
 
-/// The span of the declaring name of `target`.
-pub fn definition(m: &Module, target: Target) -> Option<Span> {
+/// The span of the declaring name of `target` (`text` is the module's
+/// source, searched for struct declarations, which the IR has no spans for).
+pub fn definition(m: &Module, text: &str, target: Target) -> Option<Span> {
     let g = &m.graph;
     Some(match target {
+        Target::Struct(i) => struct_decl(text, &m.structs.get(i)?.name)?,
         Target::GraphPort(i) => g.ports.get(i)?.name.span,
         Target::PtaskPort(p, i) => g.ptasks.get(p)?.ports.get(i)?.name.span,
         Target::Param(p, i) => g.ptasks.get(p)?.params.get(i)?.name.span,
         Target::Ptask(p) => g.ptasks.get(p)?.name.span,
     })
+}
+
+/// Every place `target` is named: its declaration (if `declaration`) and
+/// each channel end that uses it (for a ptask, the ptask part of its ports'
+/// channel ends), in source order.
+pub fn references(m: &Module, text: &str, target: Target, declaration: bool) -> Vec<Span> {
+    let mut out = Vec::new();
+    if declaration {
+        out.extend(definition(m, text, target));
+    }
+    for c in &m.graph.channels {
+        for (ep, span) in [(&c.from, c.from_span), (&c.to, c.to_span)] {
+            let hit = match (target, ep) {
+                (Target::GraphPort(i), Endpoint::Graph(j)) => i == *j,
+                (Target::PtaskPort(p, i), Endpoint::Ptask(q, j)) => p == *q && i == *j,
+                (Target::Ptask(p), Endpoint::Ptask(q, _)) => p == *q,
+                _ => false,
+            };
+            if !hit {
+                continue;
+            }
+            // Re-resolve the span of the part that names the target.
+            let probe = match target {
+                Target::Ptask(_) => span.start,
+                _ => span.end,
+            };
+            if let Some((_, part)) = target_at(m, text, probe) {
+                out.push(part);
+            }
+        }
+    }
+    out.sort_by_key(|s| s.start);
+    out.dedup();
+    out
 }
 
 /// The keyword of a ptask port kind.
@@ -200,6 +282,15 @@ pub fn signature(m: &Module, target: Target) -> Option<String> {
             let t = g.ptasks.get(p)?;
             format!("ptask {} {{ kernel {:?}; }}", t.name.name, t.kernel)
         }
+        Target::Struct(i) => {
+            let st = m.structs.get(i)?;
+            let fields: Vec<String> = st
+                .fields
+                .iter()
+                .map(|f| format!("{}: {}", f.name, f.ty))
+                .collect();
+            format!("struct {} {{ {} }}", st.name, fields.join(", "))
+        }
     })
 }
 
@@ -253,6 +344,20 @@ pub fn hover(m: &Module, target: Target) -> Option<String> {
                 "push constant of ptask `{}` · offset {offset} · {} bytes",
                 t.name.name,
                 param.ty.size()
+            )
+        }
+        Target::Struct(i) => {
+            let st = m.structs.get(i)?;
+            let offsets: Vec<String> = st
+                .fields
+                .iter()
+                .map(|f| format!("`{}` @ {}", f.name, f.offset))
+                .collect();
+            format!(
+                "std430 layout: {} · size {} bytes, align {}",
+                offsets.join(", "),
+                st.size,
+                st.align
             )
         }
         Target::Ptask(p) => {
@@ -438,5 +543,169 @@ pub fn symbols(m: &Module) -> Symbol {
         span: g.span,
         name_span: g.name.span,
         children,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ptc_compiler::{check_source, Options};
+    use std::path::Path;
+
+    const SRC: &str = "struct Event { kind: u32, x: f32, y: f32, t: f32 }
+graph g priority 7 {
+    input  cam: u16[4, 8] from camera(fps: 120);
+    input  cal: f32[4] from zeros;
+    output ev: Event[16] to stdout;
+    ptask p {
+        kernel \"kernels/none.comp\";
+        in     img: u16[4, 8];
+        sticky c: f32[4];
+        param  a: u32 = 3;
+        param  b: f32 = 0.5;
+        out    o: Event[16];
+    }
+    cam -> p . img;
+    cal -> p.c;
+    p.o -> ev;
+}
+";
+
+    fn module() -> Module {
+        let opts = Options {
+            skip_kernels: true,
+            ..Options::default()
+        };
+        let r = check_source(Path::new("g.pt"), SRC.to_string(), &opts);
+        r.module
+            .unwrap_or_else(|| panic!("no module: {:#?}", r.diagnostics))
+    }
+
+    fn offset(needle: &str, nth: usize) -> usize {
+        SRC.match_indices(needle)
+            .nth(nth)
+            .map(|(i, _)| i)
+            .expect("needle present")
+    }
+
+    #[test]
+    fn endpoint_with_spaces_splits_ptask_and_port() {
+        let m = module();
+        let at = offset("p . img", 0);
+        let (t, span) = target_at(&m, SRC, at).expect("ptask part");
+        assert_eq!(t, Target::Ptask(0));
+        assert_eq!(&SRC[span.start..span.end], "p");
+        let (t, span) = target_at(&m, SRC, at + 5).expect("port part");
+        assert_eq!(t, Target::PtaskPort(0, 0));
+        assert_eq!(&SRC[span.start..span.end], "img");
+        let def = definition(&m, SRC, t).expect("declared");
+        assert_eq!(def.start, offset("img:", 0));
+    }
+
+    #[test]
+    fn struct_hover_and_definition_by_name() {
+        let m = module();
+        let at = offset("Event[16]", 0) + 2;
+        let (t, span) = target_at(&m, SRC, at).expect("struct");
+        assert_eq!(&SRC[span.start..span.end], "Event");
+        let h = hover(&m, t).expect("hover");
+        assert!(
+            h.contains("struct Event { kind: u32, x: f32, y: f32, t: f32 }"),
+            "{h}"
+        );
+        assert!(h.contains("`t` @ 12 · size 16 bytes, align 4"), "{h}");
+        let def = definition(&m, SRC, t).expect("declared");
+        assert_eq!(def, Span::new(7, 12));
+        // A word that is no struct: nothing.
+        assert_eq!(target_at(&m, SRC, offset("priority", 0) + 1), None);
+    }
+
+    #[test]
+    fn references_of_ports_ptasks_and_graph_ports() {
+        let m = module();
+        let words = |v: Vec<Span>| -> Vec<(usize, &str)> {
+            v.into_iter()
+                .map(|s| (s.start, &SRC[s.start..s.end]))
+                .collect()
+        };
+        // Port `img`: its declaration and the `img` of `p . img`.
+        let r = references(&m, SRC, Target::PtaskPort(0, 0), true);
+        assert_eq!(
+            words(r),
+            [(offset("img:", 0), "img"), (offset("img;", 0), "img")]
+        );
+        // Ptask `p` without its declaration: the three channel ends naming it.
+        let r = references(&m, SRC, Target::Ptask(0), false);
+        assert_eq!(
+            words(r),
+            [
+                (offset("p . img", 0), "p"),
+                (offset("p.c", 0), "p"),
+                (offset("p.o", 0), "p")
+            ]
+        );
+        // Graph output `ev`.
+        let r = references(&m, SRC, Target::GraphPort(2), true);
+        assert_eq!(
+            words(r),
+            [(offset("ev:", 0), "ev"), (offset("ev;", 0), "ev")]
+        );
+    }
+
+    #[test]
+    fn hover_texts() {
+        let m = module();
+        let h = hover(&m, Target::GraphPort(0)).expect("hover");
+        assert!(
+            h.contains("input cam: u16[4, 8] from camera(fps: 120)"),
+            "{h}"
+        );
+        assert!(h.contains("64 bytes"), "{h}");
+        let h = hover(&m, Target::PtaskPort(0, 1)).expect("hover");
+        assert!(h.contains("sticky c: f32[4]"), "{h}");
+        assert!(h.contains("binding 1"), "{h}");
+        let h = hover(&m, Target::PtaskPort(0, 2)).expect("hover");
+        assert!(h.contains("out o: Event[16]"), "{h}");
+        assert!(h.contains("256 bytes"), "{h}");
+        let h = hover(&m, Target::Param(0, 1)).expect("hover");
+        assert!(h.contains("param b: f32 = 0.5"), "{h}");
+        assert!(h.contains("offset 4"), "{h}");
+        let h = hover(&m, Target::GraphPort(2)).expect("hover");
+        assert!(h.contains("output ev: Event[16] to stdout"), "{h}");
+    }
+
+    #[test]
+    fn completion_after_dot_and_elsewhere() {
+        let m = module();
+        let text = SRC.replace("    p.o -> ev;", "    p.o -> ev;\n    cal -> p.");
+        let after_dot = text.rfind("p.").expect("p.") + 2;
+        let c = complete(&m, &text, after_dot);
+        let labels: Vec<&str> = c.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels, ["img", "c", "o"]);
+        assert_eq!(c[1].detail, "sticky f32[4]");
+        // With a typed prefix the client filters; the candidates are the same.
+        let text2 = format!("{}i", &text[..after_dot]);
+        assert_eq!(complete(&m, &text2, text2.len()).len(), 3);
+        // Unknown ptask: nothing.
+        assert!(complete(&m, "q.", 2).is_empty());
+        // Elsewhere: ptasks and graph ports.
+        let c = complete(&m, SRC, 0);
+        let labels: Vec<&str> = c.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels, ["p", "cam", "cal", "ev"]);
+    }
+
+    #[test]
+    fn outline_nests_ports_and_params_in_source_order() {
+        let m = module();
+        let s = symbols(&m);
+        assert_eq!(s.name, "g");
+        let names: Vec<&str> = s.children.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["cam", "cal", "ev", "p"]);
+        let p: Vec<&str> = s.children[3]
+            .children
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(p, ["img", "c", "a", "b", "o"]);
     }
 }
