@@ -177,6 +177,7 @@ fn initialize_advertises_capabilities_and_exits_cleanly() {
     let caps = &r["result"]["capabilities"];
     assert_eq!(caps["hoverProvider"], true, "{r}");
     assert_eq!(caps["definitionProvider"], true);
+    assert_eq!(caps["referencesProvider"], true);
     assert_eq!(caps["documentSymbolProvider"], true);
     assert_eq!(
         caps["completionProvider"]["triggerCharacters"],
@@ -431,6 +432,28 @@ fn hover_definition_completion_and_outline() {
     );
     assert_eq!(r["result"]["range"], range(4, 11, 4, 12));
 
+    // References of ptask `add` (cursor on its declaration): the three
+    // channel ends naming it, plus the declaration when asked.
+    let r = c.request(
+        "textDocument/references",
+        json!({"textDocument": doc, "position": pos(7, 11), "context": {"includeDeclaration": true}}),
+    );
+    let starts: Vec<Value> = r["result"]
+        .as_array()
+        .expect("locations")
+        .iter()
+        .map(|l| l["range"]["start"].clone())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            pos(7, 10),
+            at(&text, 10, "add", 1, 0),
+            at(&text, 11, "add", 1, 0),
+            at(&text, 12, "add", 1, 0)
+        ]
+    );
+
     // Document outline: graph → inputs/outputs and ptasks → ports and params.
     let r = c.request("textDocument/documentSymbol", json!({"textDocument": doc}));
     let graph = &r["result"][0];
@@ -475,4 +498,58 @@ fn hover_definition_completion_and_outline() {
         "{diags:#?}"
     );
     assert_eq!(c.finish(), 0);
+}
+
+#[test]
+fn kernel_edit_on_disk_rechecks_open_graphs() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lsp_kernel_edit");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let kernel = dir.join("k.comp");
+    let good = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("kernels/scale.comp"),
+    )
+    .expect("read scale.comp");
+    // The kernel writes its input: the checker must flag the `in` port.
+    std::fs::write(&kernel, good.replace("readonly buffer A", "buffer A")).expect("write");
+    let graph = dir.join("g.pt");
+    let text = "// one stage
+graph one {
+    input  x: f32[1024];
+    output z: f32[1024];
+    ptask scale { kernel \"k.comp\"; in a: f32[1024]; param k: f32 = 2.0; out b: f32[1024]; }
+    x -> scale.a;
+    scale.b -> z;
+}
+";
+    std::fs::write(&graph, text).expect("write");
+    let uri = format!("file://{}", graph.display());
+    let mut c = Client::start();
+    c.initialize();
+    open(&mut c, &uri, text);
+    let diags = c.diagnostics(&uri);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0]["code"], "ptc::writable_input");
+
+    std::fs::write(&kernel, &good).expect("write");
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": format!("file://{}", kernel.display()), "type": 2}]}),
+    );
+    assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
+    assert_eq!(c.finish(), 0);
+}
+
+#[test]
+fn broken_framing_ends_the_server_without_a_panic() {
+    let mut c = Client::start();
+    c.initialize();
+    // A header without Content-Length cannot be resynchronised: the server
+    // stops reading and exits with 1 (not a panic's 101).
+    let stdin = c.stdin.as_mut().expect("stdin");
+    stdin
+        .write_all(b"Content-Type: nonsense\r\n\r\n{}")
+        .expect("write");
+    stdin.flush().expect("flush");
+    c.stdin = None;
+    assert_eq!(c.exit_code(), 1);
 }

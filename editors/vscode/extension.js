@@ -33,6 +33,8 @@ function activate(context) {
     {
       documentSelector: [{ language: "ptask" }],
       initializationOptions: { kernelPaths: cfg.get("kernelPaths", []) },
+      // Re-check open graphs when a kernel changes on disk.
+      synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/*.{comp,glsl}") },
     }
   );
   client.start();

@@ -137,6 +137,40 @@ pub fn definition(m: &Module, text: &str, target: Target) -> Option<Span> {
     })
 }
 
+/// Every place `target` is named: its declaration (if `declaration`) and
+/// each channel end that uses it (for a ptask, the ptask part of its ports'
+/// channel ends), in source order.
+pub fn references(m: &Module, text: &str, target: Target, declaration: bool) -> Vec<Span> {
+    let mut out = Vec::new();
+    if declaration {
+        out.extend(definition(m, text, target));
+    }
+    for c in &m.graph.channels {
+        for (ep, span) in [(&c.from, c.from_span), (&c.to, c.to_span)] {
+            let hit = match (target, ep) {
+                (Target::GraphPort(i), Endpoint::Graph(j)) => i == *j,
+                (Target::PtaskPort(p, i), Endpoint::Ptask(q, j)) => p == *q && i == *j,
+                (Target::Ptask(p), Endpoint::Ptask(q, _)) => p == *q,
+                _ => false,
+            };
+            if !hit {
+                continue;
+            }
+            // Re-resolve the span of the part that names the target.
+            let probe = match target {
+                Target::Ptask(_) => span.start,
+                _ => span.end,
+            };
+            if let Some((_, part)) = target_at(m, text, probe) {
+                out.push(part);
+            }
+        }
+    }
+    out.sort_by_key(|s| s.start);
+    out.dedup();
+    out
+}
+
 /// The keyword of a ptask port kind.
 pub fn kind_str(k: PortKind) -> &'static str {
     match k {
@@ -584,6 +618,38 @@ graph g priority 7 {
         assert_eq!(def, Span::new(7, 12));
         // A word that is no struct: nothing.
         assert_eq!(target_at(&m, SRC, offset("priority", 0) + 1), None);
+    }
+
+    #[test]
+    fn references_of_ports_ptasks_and_graph_ports() {
+        let m = module();
+        let words = |v: Vec<Span>| -> Vec<(usize, &str)> {
+            v.into_iter()
+                .map(|s| (s.start, &SRC[s.start..s.end]))
+                .collect()
+        };
+        // Port `img`: its declaration and the `img` of `p . img`.
+        let r = references(&m, SRC, Target::PtaskPort(0, 0), true);
+        assert_eq!(
+            words(r),
+            [(offset("img:", 0), "img"), (offset("img;", 0), "img")]
+        );
+        // Ptask `p` without its declaration: the three channel ends naming it.
+        let r = references(&m, SRC, Target::Ptask(0), false);
+        assert_eq!(
+            words(r),
+            [
+                (offset("p . img", 0), "p"),
+                (offset("p.c", 0), "p"),
+                (offset("p.o", 0), "p")
+            ]
+        );
+        // Graph output `ev`.
+        let r = references(&m, SRC, Target::GraphPort(2), true);
+        assert_eq!(
+            words(r),
+            [(offset("ev:", 0), "ev"), (offset("ev;", 0), "ev")]
+        );
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! `Content-Length` framing).
 //!
 //! Features: diagnostics (the same codes and messages as `ptc check`,
-//! kernels included) on open, save and — debounced — while typing; hover on
+//! kernels included) on open, save and — debounced — while typing, and
+//! again when the client reports changed files (`workspace/
+//! didChangeWatchedFiles`, e.g. an edited kernel); hover on
 //! ports, params, ptasks and channel endpoints (type, shape, kind, binding,
 //! size); go to definition from a channel endpoint to the port or ptask;
+//! find references (the channel ends that use a port, ptask or graph port);
 //! completion of port names after `ptask.`; a document outline (graph →
 //! ptasks → ports).
 //!
@@ -306,6 +309,9 @@ impl<W: Write> Server<W> {
             req::GotoDefinition::METHOD => serde_json::from_value(r.params)
                 .map_err(invalid_params)
                 .map(|p| self.definition(p)),
+            req::References::METHOD => serde_json::from_value(r.params)
+                .map_err(invalid_params)
+                .map(|p| self.references(p)),
             req::Completion::METHOD => serde_json::from_value(r.params)
                 .map_err(invalid_params)
                 .map(|p| self.completion(p)),
@@ -408,6 +414,14 @@ impl<W: Write> Server<W> {
                 };
                 if self.docs.remove(&p.text_document.uri).is_some() {
                     self.publish(p.text_document.uri, Vec::new(), None)?;
+                }
+                Ok(())
+            }
+            // A kernel (or any watched file) changed on disk: re-check every
+            // open graph after the debounce, since kernel diagnostics may change.
+            note::DidChangeWatchedFiles::METHOD => {
+                for doc in self.docs.values_mut() {
+                    doc.dirty = true;
                 }
                 Ok(())
             }
@@ -523,6 +537,30 @@ impl<W: Write> Server<W> {
         to_value(GotoDefinitionResponse::Scalar(Location { uri, range }))
     }
 
+    fn references(&mut self, p: lsp_types::ReferenceParams) -> Value {
+        let tdp = p.text_document_position;
+        let uri = tdp.text_document.uri;
+        let Some(doc) = self.fresh(&uri) else {
+            return Value::Null;
+        };
+        let Some(m) = &doc.module else {
+            return Value::Null;
+        };
+        let offset = doc.index.offset(&doc.text, tdp.position);
+        let Some((target, _)) = analysis::target_at(m, &doc.text, offset) else {
+            return Value::Null;
+        };
+        let locations: Vec<Location> =
+            analysis::references(m, &doc.text, target, p.context.include_declaration)
+                .into_iter()
+                .map(|span| Location {
+                    uri: uri.clone(),
+                    range: doc.index.range(&doc.text, span),
+                })
+                .collect();
+        to_value(locations)
+    }
+
     fn completion(&mut self, p: lsp_types::CompletionParams) -> Value {
         let tdp = p.text_document_position;
         // No re-check here: completion is typed mid-edit, when the text
@@ -580,6 +618,7 @@ fn initialize_result() -> InitializeResult {
             )),
             hover_provider: Some(HoverProviderCapability::Simple(true)),
             definition_provider: Some(OneOf::Left(true)),
+            references_provider: Some(OneOf::Left(true)),
             completion_provider: Some(CompletionOptions {
                 trigger_characters: Some(vec![".".into()]),
                 ..Default::default()

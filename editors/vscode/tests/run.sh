@@ -8,4 +8,6 @@ npm ci --no-audit --no-fund --loglevel=error
 echo "== grammar scope tests"
 npx --no-install vscode-tmgrammar-test -g syntaxes/ptask.tmLanguage.json "tests/**/*.test.pt"
 echo "== extension manifest and tokenizer tests"
+node --check extension.js
+node --check tools/render-sample.js
 node --test tests/extension.test.js
