@@ -125,6 +125,7 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
         validate: args.validate || RuntimeOptions::from_env().validate,
         device: args.device.clone().or(RuntimeOptions::from_env().device),
         force_staging: args.force_staging || RuntimeOptions::from_env().force_staging,
+        ..Default::default()
     };
     // Sources and sinks first: bad data is reported before any device work.
     let ports = port_infos(&plan);

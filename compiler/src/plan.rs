@@ -433,9 +433,13 @@ impl Plan {
                 ));
             }
         }
+        let mut decoded = std::collections::HashSet::new();
         for p in &self.ptasks {
             let what = format!("ptask `{}`", p.name);
-            decode_spirv(&p.spirv).map_err(|why| invalid(format!("{what}: spirv"), why))?;
+            // Ptasks sharing a kernel share its text: decode each text once.
+            if decoded.insert(p.spirv.as_str()) {
+                decode_spirv(&p.spirv).map_err(|why| invalid(format!("{what}: spirv"), why))?;
+            }
             for b in &p.bindings {
                 let buf = self.buffers.get(b.buffer).ok_or_else(|| {
                     invalid(

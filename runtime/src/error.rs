@@ -109,6 +109,9 @@ pub enum RuntimeError {
     /// A lock was poisoned by a panic in another thread.
     #[error("internal lock poisoned")]
     Poisoned,
+    /// The scheduler refused a call (bad priority, unknown graph or ptask).
+    #[error("scheduler: {0}")]
+    Sched(#[from] crate::sched::SchedError),
 }
 
 impl RuntimeError {

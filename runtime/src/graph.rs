@@ -96,6 +96,30 @@ pub(crate) struct GraphRt {
     pub(crate) frames: u64,
     /// When false, every ptask is submitted separately (for benchmarks).
     pub(crate) frame_path: bool,
+    /// Timestamp pairs (begin, end) for measuring each submission's GPU
+    /// time; null where the queue has no timestamps.
+    ts_pool: vk::QueryPool,
+    /// Per ring slot: (begin, end) command buffers, recorded once.
+    ts_cbs: Vec<[vk::CommandBuffer; 2]>,
+    /// Slot in use by a submission whose timestamps were not read yet.
+    ts_busy: Vec<bool>,
+    ts_next: usize,
+}
+
+/// Timestamp ring slots per graph (a submission finding its slot still
+/// busy runs untimed and is charged its host-observed time instead).
+const TS_SLOTS: usize = 32;
+
+/// A submission, tracked until it completes.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Fired {
+    /// Timeline point signalled when it completes.
+    pub(crate) sem: vk::Semaphore,
+    pub(crate) value: u64,
+    /// Timestamp ring slot, if timed.
+    pub(crate) ts: Option<usize>,
+    /// Host time of the submit.
+    pub(crate) at: Instant,
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -151,6 +175,10 @@ impl GraphRt {
             init_sem: vk::Semaphore::null(),
             frames: 0,
             frame_path: true,
+            ts_pool: vk::QueryPool::null(),
+            ts_cbs: Vec::new(),
+            ts_busy: Vec::new(),
+            ts_next: 0,
         };
         // From here on, `g`'s Drop releases whatever was created if we fail.
         g.build(plan)?;
@@ -415,6 +443,24 @@ impl GraphRt {
             gpu.record(*cb, &cmds)?;
         }
         self.frame_cbs = fcbs;
+        if gpu.has_timestamps() {
+            self.ts_pool = gpu.create_timestamp_pool(2 * TS_SLOTS as u32)?;
+            let cbs = gpu.allocate_command_buffers(self.cmd_pool, 2 * TS_SLOTS as u32)?;
+            for (i, pair) in cbs.chunks_exact(2).enumerate() {
+                for (k, cb) in pair.iter().enumerate() {
+                    gpu.record(
+                        *cb,
+                        &[Cmd::Timestamp {
+                            pool: self.ts_pool,
+                            query: 2 * i as u32 + k as u32,
+                            begin: k == 0,
+                        }],
+                    )?;
+                }
+                self.ts_cbs.push([pair[0], pair[1]]);
+            }
+            self.ts_busy = vec![false; TS_SLOTS];
+        }
         if staging {
             for b in self.bufs.iter_mut().filter(|b| b.host_writer) {
                 b.upload_sem = gpu.create_timeline()?;
@@ -625,8 +671,62 @@ impl GraphRt {
         }
     }
 
-    /// Submits firing of ptask `t` (must be ready).
-    pub(crate) fn fire_ptask(&mut self, t: usize) -> Result<()> {
+    /// Takes a free timestamp slot, if any.
+    fn take_ts(&mut self) -> Option<usize> {
+        let i = self.ts_next;
+        if *self.ts_busy.get(i)? {
+            return None;
+        }
+        self.ts_busy[i] = true;
+        self.ts_next = (i + 1) % self.ts_busy.len();
+        Some(i)
+    }
+
+    /// Submits `cb` on scheduler queue `queue`, bracketed by timestamps
+    /// when a slot is free.
+    fn submit_timed(
+        &mut self,
+        queue: usize,
+        cb: vk::CommandBuffer,
+        waits: &[(vk::Semaphore, u64)],
+        sig: &[(vk::Semaphore, u64)],
+    ) -> Result<Option<usize>> {
+        let ts = self.take_ts();
+        let q = self.gpu.sched_queue(queue);
+        let r = match ts.and_then(|i| self.ts_cbs.get(i)) {
+            Some([b, e]) => self.gpu.submit(q, &[*b, cb, *e], waits, sig),
+            None => self.gpu.submit(q, &[cb], waits, sig),
+        };
+        if let Err(e) = r {
+            if let Some(i) = ts {
+                self.ts_busy[i] = false;
+            }
+            return Err(e);
+        }
+        Ok(ts)
+    }
+
+    /// The GPU time of a completed submission's timestamp slot (frees it).
+    pub(crate) fn gpu_time(&mut self, slot: Option<usize>) -> Result<Option<u64>> {
+        let Some(i) = slot else { return Ok(None) };
+        let r = self.gpu.timestamp_delta(self.ts_pool, 2 * i as u32);
+        if let Some(b) = self.ts_busy.get_mut(i) {
+            *b = false;
+        }
+        r
+    }
+
+    /// True if firing ptask `t` delivers a graph output.
+    pub(crate) fn ptask_ends_frame(&self, t: usize) -> bool {
+        self.ptasks.get(t).is_some_and(|p| {
+            p.bindings
+                .iter()
+                .any(|&(b, acc)| acc == Access::Out && self.outputs.iter().any(|(_, ob)| *ob == b))
+        })
+    }
+
+    /// Submits firing of ptask `t` (must be ready) on scheduler queue `queue`.
+    pub(crate) fn fire_ptask(&mut self, t: usize, queue: usize) -> Result<Fired> {
         let n = self.ptasks[t].fired;
         let mut w = Waits::default();
         if n > 0 {
@@ -640,9 +740,8 @@ impl GraphRt {
             }
         }
         let cb = self.ptasks[t].cbs[(n % self.phases) as usize];
-        let q = self.gpu.queue_for(self.priority);
         let sig = [(self.ptasks[t].sem, n + 1)];
-        self.gpu.submit(q, &[cb], &w.list(), &sig)?;
+        let ts = self.submit_timed(queue, cb, &w.list(), &sig)?;
         let now = Instant::now();
         let pt = &mut self.ptasks[t];
         pt.fired += 1;
@@ -658,11 +757,16 @@ impl GraphRt {
         for b in outs {
             self.bufs[b].produced += 1;
         }
-        Ok(())
+        Ok(Fired {
+            sem: self.ptasks[t].sem,
+            value: n + 1,
+            ts,
+            at: now,
+        })
     }
 
-    /// Submits one whole frame (must be `frame_ready`).
-    pub(crate) fn fire_frame(&mut self) -> Result<()> {
+    /// Submits one whole frame (must be `frame_ready`) on scheduler queue `queue`.
+    pub(crate) fn fire_frame(&mut self, queue: usize) -> Result<Fired> {
         let n = self.ptasks[0].fired;
         let mut w = Waits::default();
         for pt in &self.ptasks {
@@ -682,8 +786,7 @@ impl GraphRt {
         }
         let sig: Vec<(vk::Semaphore, u64)> = self.ptasks.iter().map(|p| (p.sem, n + 1)).collect();
         let cb = self.frame_cbs[(n % self.phases) as usize];
-        let q = self.gpu.queue_for(self.priority);
-        self.gpu.submit(q, &[cb], &w.list(), &sig)?;
+        let ts = self.submit_timed(queue, cb, &w.list(), &sig)?;
         let now = Instant::now();
         for pt in &mut self.ptasks {
             pt.fired += 1;
@@ -697,7 +800,12 @@ impl GraphRt {
             }
         }
         self.frames += 1;
-        Ok(())
+        Ok(Fired {
+            sem: self.ptasks[0].sem,
+            value: n + 1,
+            ts,
+            at: now,
+        })
     }
 
     /// Records completions observed now (host clock) for the stats.
@@ -884,6 +992,9 @@ impl Drop for GraphRt {
             self.gpu.wait_idle();
         }
         let gpu = self.gpu.clone();
+        if self.ts_pool != vk::QueryPool::null() {
+            gpu.destroy_query_pool(self.ts_pool);
+        }
         for p in &self.ptasks {
             if p.sem != vk::Semaphore::null() {
                 gpu.destroy_semaphore(p.sem);

@@ -38,7 +38,7 @@ mod vk;
 pub use error::{Result, RuntimeError};
 pub use graph::PortInfo;
 pub use ptc_compiler::Plan;
-pub use runtime::{Fifo, GraphId, ReadyWork, Runtime, RuntimeOptions, SchedulePolicy};
+pub use runtime::{GraphId, Runtime, RuntimeOptions};
 pub use stats::{Latency, PtaskStats, PtaskSummary};
 pub use vk::{
     default_device, list_devices, CounterSnapshot, DeviceInfo, DeviceKind, QueueFamilyInfo,

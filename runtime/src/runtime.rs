@@ -2,7 +2,10 @@
 //! the ready work of all of them.
 
 use crate::error::{Result, RuntimeError};
-use crate::graph::{GraphRt, PortInfo};
+use crate::graph::{Fired, GraphRt, PortInfo};
+use crate::sched::arbiter::{Arbiter, ReadyItem};
+use crate::sched::stats::StatsReport;
+use crate::sched::{GraphKey, GraphSpec, JobId, SchedConfig};
 use crate::stats::{Latency, PtaskSummary};
 use crate::vk::{Context, CounterSnapshot, DeviceInfo, Gpu, ValidationLog};
 use ptc_compiler::Plan;
@@ -21,6 +24,9 @@ pub struct RuntimeOptions {
     /// Use staging buffers and copies for graph inputs/outputs even where the
     /// device offers device-local host-visible memory.
     pub force_staging: bool,
+    /// Scheduling policy and its tunables (mode `priority` by default; see
+    /// [`crate::sched`]). `queues` is overridden by what the device offers.
+    pub sched: SchedConfig,
 }
 
 impl RuntimeOptions {
@@ -36,6 +42,7 @@ impl RuntimeOptions {
             validate: on("PTC_VALIDATE"),
             device: std::env::var("PTC_DEVICE").ok().filter(|s| !s.is_empty()),
             force_staging: on("PTC_FORCE_STAGING"),
+            sched: SchedConfig::default(),
         }
     }
 }
@@ -44,47 +51,19 @@ impl RuntimeOptions {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GraphId(pub(crate) usize);
 
-/// A unit of ready work offered to the [`SchedulePolicy`].
-#[derive(Copy, Clone, Debug)]
-pub struct ReadyWork {
-    /// The graph.
-    pub graph: GraphId,
-    /// `Some(i)`: ptask `i` fires alone; `None`: a whole frame of the graph
-    /// (every ptask once, one command buffer).
-    pub ptask: Option<usize>,
-    /// Effective priority (the ptask's, else the graph's).
-    pub priority: u32,
-    /// When the work was first seen ready.
-    pub ready_since: Instant,
-}
-
-/// Chooses which ready work to submit next. The runtime calls
-/// [`SchedulePolicy::pick`] with every ready item of every open graph.
-pub trait SchedulePolicy: Send {
-    /// Returns the index in `ready` (non-empty) to submit next.
-    fn pick(&mut self, ready: &[ReadyWork]) -> usize;
-}
-
-/// First come, first served: the work that has been ready longest.
-#[derive(Clone, Debug, Default)]
-pub struct Fifo;
-
-impl SchedulePolicy for Fifo {
-    fn pick(&mut self, ready: &[ReadyWork]) -> usize {
-        ready
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, w)| w.ready_since)
-            .map(|(i, _)| i)
-            .unwrap_or(0)
-    }
+/// A submission the scheduler is waiting on.
+struct InFlight {
+    graph: GraphId,
+    job: JobId,
+    fired: Fired,
 }
 
 /// A Vulkan device executing any number of open graphs.
 pub struct Runtime {
     // Declared before `gpu`: graphs are destroyed first.
     graphs: Vec<Option<GraphRt>>,
-    policy: Box<dyn SchedulePolicy>,
+    arb: Arbiter,
+    inflight: Vec<InFlight>,
     gpu: Arc<Gpu>,
     log: ValidationLog,
 }
@@ -95,17 +74,41 @@ impl Runtime {
         let ctx = Arc::new(Context::new(options.validate)?);
         let log = ctx.log();
         let gpu = Gpu::new(ctx, options.device.as_deref(), options.force_staging)?;
+        let arb = Arbiter::new(SchedConfig {
+            queues: gpu.sched_queue_count(),
+            ..options.sched.clone()
+        })?;
         Ok(Runtime {
             graphs: Vec::new(),
-            policy: Box::new(Fifo),
+            arb,
+            inflight: Vec::new(),
             gpu: Arc::new(gpu),
             log,
         })
     }
 
-    /// Replaces the scheduling policy (default [`Fifo`]).
-    pub fn set_policy(&mut self, policy: Box<dyn SchedulePolicy>) {
-        self.policy = policy;
+    /// The scheduler's statistics so far (`--stats`; schema in
+    /// [`crate::sched::stats`]).
+    pub fn sched_report(&self) -> StatsReport {
+        self.arb.scheduler().report(self.arb.now())
+    }
+
+    /// The scheduler's Chrome trace so far (enable with
+    /// `RuntimeOptions::sched.trace_limit`).
+    pub fn trace_json(&self) -> serde_json::Value {
+        self.arb.scheduler().trace_json()
+    }
+
+    /// Counts a frame a paced source dropped because the graph's input was full.
+    pub fn frame_dropped(&mut self, id: GraphId) {
+        self.arb
+            .scheduler_mut()
+            .frame_dropped(GraphKey(id.0 as u64));
+    }
+
+    /// Number of scheduler queues (compute queues of the graphs' family).
+    pub fn sched_queue_count(&self) -> usize {
+        self.gpu.sched_queue_count()
     }
 
     /// The chosen device.
@@ -138,9 +141,34 @@ impl Runtime {
     /// command buffer it will ever use.
     pub fn open_graph(&mut self, plan: &Plan) -> Result<GraphId> {
         let g = GraphRt::open(self.gpu.clone(), plan)?;
+        let id = GraphId(self.graphs.len());
+        let rate_hz = plan
+            .inputs
+            .iter()
+            .filter_map(|i| match i.source {
+                ptc_compiler::plan::Source::Camera { fps, .. }
+                | ptc_compiler::plan::Source::Random { fps, .. }
+                | ptc_compiler::plan::Source::Zeros { fps } => fps,
+                _ => None,
+            })
+            .map(f64::from)
+            .fold(None, |a: Option<f64>, f| Some(a.map_or(f, |a| a.max(f))));
+        self.arb.open(
+            GraphKey(id.0 as u64),
+            GraphSpec {
+                name: plan.graph.clone(),
+                priority: plan.priority,
+                rate_hz,
+                ptasks: plan
+                    .ptasks
+                    .iter()
+                    .map(|p| (p.name.clone(), p.priority))
+                    .collect(),
+            },
+        )?;
         // Reuse a terminated graph's id slot only at the end: ids stay unique.
         self.graphs.push(Some(g));
-        Ok(GraphId(self.graphs.len() - 1))
+        Ok(id)
     }
 
     fn graph(&self, id: GraphId) -> Result<&GraphRt> {
@@ -185,6 +213,32 @@ impl Runtime {
             )));
         }
         self.graph_mut(id)?.priority = priority;
+        self.arb
+            .scheduler_mut()
+            .set_priority(GraphKey(id.0 as u64), priority)?;
+        Ok(())
+    }
+
+    /// Sets (or with `None` clears) the priority override of the graph's
+    /// ptask named `ptask`.
+    pub fn set_ptask_priority(
+        &mut self,
+        id: GraphId,
+        ptask: &str,
+        priority: Option<u32>,
+    ) -> Result<()> {
+        let g = self.graph_mut(id)?;
+        let t = g
+            .ptasks
+            .iter()
+            .position(|p| p.name == ptask)
+            .ok_or_else(|| RuntimeError::InvalidPlan(format!("no ptask `{ptask}`")))?;
+        self.arb
+            .scheduler_mut()
+            .set_ptask_priority(GraphKey(id.0 as u64), t, priority)?;
+        if let Some(p) = self.graphs.get_mut(id.0).and_then(|g| g.as_mut()) {
+            p.ptasks[t].priority = priority;
+        }
         Ok(())
     }
 
@@ -222,9 +276,7 @@ impl Runtime {
                 });
             }
         }
-        if !self.graph(id)?.input_has_room(b) {
-            self.step()?;
-        }
+        self.progress_until(|rt| Ok(rt.graph(id)?.input_has_room(b)))?;
         let g = self.graph_mut(id)?;
         if !g.input_has_room(b) {
             return Err(RuntimeError::InputFull {
@@ -288,9 +340,7 @@ impl Runtime {
     }
 
     fn ensure_output(&mut self, id: GraphId, port: &str, b: usize) -> Result<()> {
-        if !self.graph(id)?.output_available(b) {
-            self.step()?;
-        }
+        self.progress_until(|rt| Ok(rt.graph(id)?.output_available(b)))?;
         let g = self.graph(id)?;
         if !g.output_available(b) {
             let missing = g.starved_inputs(b);
@@ -306,39 +356,102 @@ impl Runtime {
         Ok(())
     }
 
-    /// Submits ready work of every open graph until none is ready; returns
-    /// the number of submissions. Does not wait for the GPU.
+    /// Runs [`Runtime::step`] and waits for completions until `cond` holds
+    /// or no progress is possible (nothing ready that may be submitted and
+    /// nothing in flight).
+    fn progress_until(&mut self, cond: impl Fn(&Runtime) -> Result<bool>) -> Result<()> {
+        loop {
+            if cond(self)? {
+                return Ok(());
+            }
+            let n = self.step()?;
+            if cond(self)? || (n == 0 && self.inflight.is_empty()) {
+                return Ok(());
+            }
+            if n == 0 {
+                // The scheduler holds ready work back until something completes.
+                self.wait_any(u64::MAX)?;
+            }
+        }
+    }
+
+    /// Observes completed submissions: charges their GPU time (timestamp
+    /// queries; the host-observed time where unavailable) to the scheduler.
+    fn reap(&mut self) -> Result<usize> {
+        let mut done = 0;
+        let mut i = 0;
+        while i < self.inflight.len() {
+            let f = &self.inflight[i];
+            if self.gpu.timeline_value(f.fired.sem)? < f.fired.value {
+                i += 1;
+                continue;
+            }
+            let f = self.inflight.swap_remove(i);
+            let gpu_ns = match self.graphs.get_mut(f.graph.0).and_then(|g| g.as_mut()) {
+                Some(g) => g.gpu_time(f.fired.ts)?,
+                None => None,
+            };
+            self.arb.completed(f.job, f.fired.at, gpu_ns, None)?;
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Blocks until some submitted work completes or `timeout_ns` passes;
+    /// returns the number of completions observed (0: nothing in flight or
+    /// timed out).
+    pub fn wait_any(&mut self, timeout_ns: u64) -> Result<usize> {
+        let n = self.reap()?;
+        if n > 0 || self.inflight.is_empty() {
+            return Ok(n);
+        }
+        let points: Vec<_> = self
+            .inflight
+            .iter()
+            .map(|f| (f.fired.sem, f.fired.value))
+            .collect();
+        self.gpu.wait_any(&points, timeout_ns)?;
+        self.reap()
+    }
+
+    /// Submits the ready work of every open graph that the scheduler lets
+    /// through now (see [`crate::sched`]; it may hold work back until
+    /// earlier submissions complete); returns the number of submissions.
+    /// Does not wait for the GPU.
     pub fn step(&mut self) -> Result<usize> {
         let mut n = 0;
         let mut ready = Vec::new();
         loop {
+            self.reap()?;
             ready.clear();
             let now = Instant::now();
             for (gi, slot) in self.graphs.iter_mut().enumerate() {
                 let Some(g) = slot else { continue };
+                let key = GraphKey(gi as u64);
                 if g.frame_ready() {
                     let mut since = now;
                     for p in &mut g.ptasks {
                         let s = *p.ready_since.get_or_insert(now);
                         since = since.min(s);
                     }
-                    ready.push(ReadyWork {
-                        graph: GraphId(gi),
+                    ready.push(ReadyItem {
+                        graph: key,
                         ptask: None,
-                        priority: g.priority,
-                        ready_since: since,
+                        since,
+                        ends_frame: true,
                     });
                     continue;
                 }
                 for t in 0..g.ptasks.len() {
                     if g.ptask_ready(t) {
+                        let ends_frame = g.ptask_ends_frame(t);
                         let p = &mut g.ptasks[t];
                         let since = *p.ready_since.get_or_insert(now);
-                        ready.push(ReadyWork {
-                            graph: GraphId(gi),
+                        ready.push(ReadyItem {
+                            graph: key,
                             ptask: Some(t),
-                            priority: p.priority.unwrap_or(g.priority),
-                            ready_since: since,
+                            since,
+                            ends_frame,
                         });
                     }
                 }
@@ -346,12 +459,25 @@ impl Runtime {
             if ready.is_empty() {
                 break;
             }
-            let k = self.policy.pick(&ready).min(ready.len() - 1);
-            let w = ready[k];
-            let g = self.graph_mut(w.graph)?;
-            match w.ptask {
-                Some(t) => g.fire_ptask(t)?,
-                None => g.fire_frame()?,
+            let Some((_, pick)) = self.arb.pick(&ready)? else {
+                break;
+            };
+            let gid = GraphId(pick.graph.0 as usize);
+            let g = self.graph_mut(gid)?;
+            let fired = match pick.ptask {
+                Some(t) => g.fire_ptask(t, pick.queue),
+                None => g.fire_frame(pick.queue),
+            };
+            match fired {
+                Ok(fired) => self.inflight.push(InFlight {
+                    graph: gid,
+                    job: pick.job,
+                    fired,
+                }),
+                Err(e) => {
+                    self.arb.submit_failed(pick.job)?;
+                    return Err(e);
+                }
             }
             n += 1;
         }
@@ -361,10 +487,17 @@ impl Runtime {
         Ok(n)
     }
 
-    /// Submits all ready work and waits until the GPU finished everything
-    /// submitted (of all graphs).
+    /// Submits all ready work (as the scheduler allows) and waits until the
+    /// GPU finished everything submitted (of all graphs).
     pub fn run_until_idle(&mut self) -> Result<usize> {
-        let n = self.step()?;
+        let mut n = 0;
+        loop {
+            n += self.step()?;
+            if self.inflight.is_empty() {
+                break;
+            }
+            self.wait_any(u64::MAX)?;
+        }
         for g in self.graphs.iter_mut().flatten() {
             g.wait_all()?;
             g.poll()?;
@@ -374,10 +507,11 @@ impl Runtime {
 
     /// True if any graph has submitted work not yet observed complete.
     pub fn busy(&self) -> bool {
-        self.graphs.iter().flatten().any(|g| g.busy())
+        !self.inflight.is_empty() || self.graphs.iter().flatten().any(|g| g.busy())
     }
 
-    /// Waits for the graph's work and releases all its resources.
+    /// Waits for the graph's work and releases all its resources; the other
+    /// graphs keep running.
     pub fn terminate(&mut self, id: GraphId) -> Result<()> {
         let slot = self
             .graphs
@@ -385,6 +519,27 @@ impl Runtime {
             .ok_or(RuntimeError::NoSuchGraph(id.0))?;
         let g = slot.take().ok_or(RuntimeError::NoSuchGraph(id.0))?;
         let r = g.wait_all();
+        // Its submissions are complete now (or the device is lost): let the
+        // scheduler account for them before the graph's resources go.
+        let mut mine = Vec::new();
+        let mut i = 0;
+        while i < self.inflight.len() {
+            if self.inflight[i].graph == id {
+                mine.push(self.inflight.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        let mut g = g;
+        for f in mine {
+            let gpu_ns = if r.is_ok() {
+                g.gpu_time(f.fired.ts)?
+            } else {
+                None
+            };
+            self.arb.completed(f.job, f.fired.at, gpu_ns, None)?;
+        }
+        self.arb.close(GraphKey(id.0 as u64))?;
         drop(g);
         r
     }

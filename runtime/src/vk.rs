@@ -137,6 +137,8 @@ pub struct QueueFamilyInfo {
     pub count: u32,
     /// True if the family supports compute.
     pub compute: bool,
+    /// Meaningful bits of its timestamps (0: no timestamp queries).
+    pub timestamp_valid_bits: u32,
 }
 
 /// What `ptc devices` prints about one device.
@@ -182,6 +184,8 @@ pub struct DeviceInfo {
     pub shader_float64: bool,
     /// A memory type that is device-local and host-visible exists.
     pub device_local_host_visible: bool,
+    /// Nanoseconds per timestamp tick (`limits.timestampPeriod`).
+    pub timestamp_period: f32,
     raw_api: u32,
     maintenance4: bool,
 }
@@ -356,6 +360,7 @@ impl Context {
                     flags: names.join("|"),
                     count: f.queue_count,
                     compute: f.queue_flags.contains(vk::QueueFlags::COMPUTE),
+                    timestamp_valid_bits: f.timestamp_valid_bits,
                 }
             })
             .collect();
@@ -389,6 +394,7 @@ impl Context {
             shader_float16: f12.shader_float16 == vk::TRUE,
             shader_float64: base.shader_float64 == vk::TRUE,
             device_local_host_visible: dlhv,
+            timestamp_period: lim.timestamp_period,
             raw_api: api,
             maintenance4: has13 && f13.maintenance4 == vk::TRUE,
         }
@@ -529,7 +535,12 @@ impl Gpu {
         // Queue selection lives here: every queue of every compute family.
         let fams: Vec<&QueueFamilyInfo> =
             info.queue_families.iter().filter(|f| f.compute).collect();
-        let prios: Vec<Vec<f32>> = fams.iter().map(|f| vec![1.0; f.count as usize]).collect();
+        // Queue i of a family gets Vulkan priority 1 - i/n: the scheduler
+        // puts the highest-priority graphs on queue 0.
+        let prios: Vec<Vec<f32>> = fams
+            .iter()
+            .map(|f| crate::sched::vk_queue_priorities(f.count as usize))
+            .collect();
         let qinfos: Vec<vk::DeviceQueueCreateInfo> = fams
             .iter()
             .zip(&prios)
@@ -624,6 +635,93 @@ impl Gpu {
         // invariant: Gpu::new only succeeds on a device with a compute family,
         // and every family has at least one queue.
         &self.queues[0]
+    }
+
+    /// Number of queues the scheduler may submit graph work to: the queues
+    /// of the family graph command pools are created for (the first
+    /// compute family), in Vulkan-priority order.
+    pub(crate) fn sched_queue_count(&self) -> usize {
+        let fam = self.queues[0].family;
+        self.queues.iter().take_while(|q| q.family == fam).count()
+    }
+
+    /// Scheduler queue `i` (clamped to the available ones).
+    pub(crate) fn sched_queue(&self, i: usize) -> &QueueRef {
+        // invariant: `Gpu::new` fails unless there is at least one queue,
+        // and the first `sched_queue_count()` queues share the first family.
+        &self.queues[i.min(self.sched_queue_count() - 1)]
+    }
+
+    /// True if the graph queues support timestamp queries.
+    pub(crate) fn has_timestamps(&self) -> bool {
+        let fam = self.queues[0].family;
+        self.info.timestamp_period > 0.0
+            && self
+                .info
+                .queue_families
+                .iter()
+                .any(|f| f.index == fam && f.timestamp_valid_bits > 0)
+    }
+
+    /// A query pool of `n` timestamp queries.
+    pub(crate) fn create_timestamp_pool(&self, n: u32) -> Result<vk::QueryPool, RuntimeError> {
+        let info = vk::QueryPoolCreateInfo::default()
+            .query_type(vk::QueryType::TIMESTAMP)
+            .query_count(n);
+        // SAFETY: a live device; the create-info is a local.
+        let p = unsafe { self.device.create_query_pool(&info, None) }
+            .map_err(vk_err("creating a timestamp query pool"))?;
+        self.count_alloc(1);
+        Ok(p)
+    }
+
+    /// Destroys a query pool (its users must be complete).
+    pub(crate) fn destroy_query_pool(&self, p: vk::QueryPool) {
+        // SAFETY: the caller waited for every submission using `p`.
+        unsafe { self.device.destroy_query_pool(p, None) };
+    }
+
+    /// GPU nanoseconds between timestamp queries `first` and `first + 1`,
+    /// or `None` if they are not both available yet.
+    pub(crate) fn timestamp_delta(
+        &self,
+        pool: vk::QueryPool,
+        first: u32,
+    ) -> Result<Option<u64>, RuntimeError> {
+        let mut data = [[0u64; 2]; 2];
+        // SAFETY: `pool` is a live timestamp pool with at least first + 2
+        // queries; `data` holds 2 (value, availability) pairs of u64.
+        let r = unsafe {
+            self.device.get_query_pool_results(
+                pool,
+                first,
+                &mut data,
+                vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WITH_AVAILABILITY,
+            )
+        };
+        match r {
+            Ok(()) | Err(vk::Result::NOT_READY) => {}
+            Err(e) => return Err(vk_err("reading timestamps")(e)),
+        }
+        if data[0][1] == 0 || data[1][1] == 0 {
+            return Ok(None);
+        }
+        let fam = self.queues[0].family;
+        let bits = self
+            .info
+            .queue_families
+            .iter()
+            .find(|f| f.index == fam)
+            .map_or(64, |f| f.timestamp_valid_bits);
+        let mask = if bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
+        let ticks = data[1][0].wrapping_sub(data[0][0]) & mask;
+        Ok(Some(
+            (ticks as f64 * f64::from(self.info.timestamp_period)) as u64,
+        ))
     }
 
     /// Number of compute queues available.
@@ -761,6 +859,30 @@ impl Gpu {
             Err(vk::Result::TIMEOUT) => Err(RuntimeError::Timeout(
                 "the GPU did not finish within 120 s".into(),
             )),
+            Err(e) => Err(vk_err("waiting for the GPU")(e)),
+        }
+    }
+
+    /// Waits until any of the timeline points is reached or `timeout_ns`
+    /// passes; returns whether one was reached.
+    pub(crate) fn wait_any(
+        &self,
+        points: &[(vk::Semaphore, u64)],
+        timeout_ns: u64,
+    ) -> Result<bool, RuntimeError> {
+        if points.is_empty() {
+            return Ok(false);
+        }
+        let sems: Vec<vk::Semaphore> = points.iter().map(|w| w.0).collect();
+        let vals: Vec<u64> = points.iter().map(|w| w.1).collect();
+        let info = vk::SemaphoreWaitInfo::default()
+            .flags(vk::SemaphoreWaitFlags::ANY)
+            .semaphores(&sems)
+            .values(&vals);
+        // SAFETY: live timeline semaphores; arrays outlive the call.
+        match unsafe { self.device.wait_semaphores(&info, timeout_ns) } {
+            Ok(()) => Ok(true),
+            Err(vk::Result::TIMEOUT) => Ok(false),
             Err(e) => Err(vk_err("waiting for the GPU")(e)),
         }
     }
@@ -1023,6 +1145,20 @@ impl Gpu {
             Cmd::Fill { dst, word } => {
                 d.cmd_fill_buffer(cb, *dst, 0, vk::WHOLE_SIZE, *word);
             }
+            Cmd::Timestamp { pool, query, begin } => {
+                if *begin {
+                    // Resets the pair (begin, end) this submission will write.
+                    d.cmd_reset_query_pool(cb, *pool, *query, 2);
+                    d.cmd_write_timestamp(cb, vk::PipelineStageFlags::TOP_OF_PIPE, *pool, *query);
+                } else {
+                    d.cmd_write_timestamp(
+                        cb,
+                        vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                        *pool,
+                        *query,
+                    );
+                }
+            }
         }
     }
 
@@ -1129,6 +1265,12 @@ pub(crate) enum Cmd {
     Fill {
         dst: vk::Buffer,
         word: u32,
+    },
+    /// Writes a timestamp; `begin` also resets queries `query..query + 2`.
+    Timestamp {
+        pool: vk::QueryPool,
+        query: u32,
+        begin: bool,
     },
 }
 

@@ -140,8 +140,13 @@ impl Arbiter {
     ) -> Result<(), SchedError> {
         let now = self.now();
         let ns = gpu_ns.unwrap_or_else(|| now.saturating_sub(self.at(submitted)));
-        let start = gpu_start.map(|t| self.at(t));
-        self.sched.completed(job, GpuTime { ns, start }, now)
+        // Without a calibrated device clock, a timed job is drawn as ending
+        // when its completion was observed.
+        let start = gpu_start
+            .map(|t| self.at(t))
+            .or_else(|| gpu_ns.map(|g| now.saturating_sub(g).max(self.at(submitted))));
+        let timed = gpu_ns.is_some();
+        self.sched.completed(job, GpuTime { ns, start, timed }, now)
     }
 }
 

@@ -74,6 +74,8 @@
 //!   queue.
 //!
 //! So a job of the top priority level waits for at most one background batch.
+//! A graph that is the only open one is limited by
+//! [`SchedConfig::fifo_depth`] only (nothing to protect).
 //!
 //! # Queues
 //!
@@ -284,6 +286,8 @@ pub struct GpuTime {
     pub ns: Nanos,
     /// When it started executing, on the scheduler's clock, if known (trace).
     pub start: Option<Nanos>,
+    /// `ns` comes from device timestamps (else from host clocks).
+    pub timed: bool,
 }
 
 struct GraphState {
@@ -596,6 +600,7 @@ impl Scheduler {
             ends_frame: j.spec.ends_frame,
             queue: j.queue,
             weight: j.weight,
+            timed: gpu.timed,
         };
         self.stats.record(&rec);
         self.trace.record(&rec, gpu.start, self.name_of(&rec));
@@ -738,8 +743,11 @@ impl Scheduler {
             return false;
         }
         let q = self.inflight_per_queue.get(g.queue).copied().unwrap_or(0);
+        let alone = self.graphs.values().filter(|g| g.open).count() <= 1;
         match self.config.mode {
             SchedMode::Fifo => q < self.config.fifo_depth,
+            // Nobody to protect: keep the device as full as fifo would.
+            SchedMode::Priority if alone => q < self.config.fifo_depth,
             SchedMode::Priority => {
                 q < self.config.queue_depth
                     && g.inflight < self.config.graph_inflight

@@ -219,6 +219,7 @@ impl Sim {
                     GpuTime {
                         ns: cost,
                         start: Some(r.start),
+                        timed: true,
                     },
                     self.now,
                 )?;

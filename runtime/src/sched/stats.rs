@@ -16,6 +16,7 @@
 //!     "rate_hz": f64 | null,        // source rate, if paced
 //!     "open": bool,                 // false once terminated
 //!     "firings": u64,               // jobs completed (ptask dispatches or frame batches)
+//!     "timed_firings": u64,         // of which GPU time came from timestamp queries
 //!     "gpu_ns": u64,                // GPU time charged to the graph
 //!     "gpu_share": f64,             // gpu_ns / top-level gpu_ns
 //!     "frames": u64,                // frames delivered (jobs that end a frame)
@@ -71,11 +72,14 @@ pub struct JobRecord {
     pub queue: usize,
     /// Priority it was charged at.
     pub weight: u32,
+    /// `gpu_ns` was measured with device timestamps.
+    pub timed: bool,
 }
 
 #[derive(Default)]
 struct PtaskStats {
     firings: u64,
+    timed: u64,
     gpu_ns: u64,
     wait: Histogram,
     exec: Histogram,
@@ -160,6 +164,9 @@ pub struct GraphReport {
     pub open: bool,
     /// Completed jobs.
     pub firings: u64,
+    /// Jobs whose GPU time came from device timestamp queries (the others
+    /// were charged their host-observed submit→done time).
+    pub timed_firings: u64,
     /// GPU time used.
     pub gpu_ns: u64,
     /// Fraction of all GPU time.
@@ -233,6 +240,7 @@ fn share(part: u64, total: u64) -> f64 {
 impl PtaskStats {
     fn add(&mut self, r: &JobRecord) {
         self.firings += 1;
+        self.timed += u64::from(r.timed);
         self.gpu_ns += r.gpu_ns;
         self.wait.record(r.submitted.saturating_sub(r.ready));
         self.exec.record(r.done.saturating_sub(r.submitted));
@@ -387,6 +395,7 @@ impl StatsCollector {
                     rate_hz: g.rate_hz,
                     open: g.open,
                     firings: g.all.firings,
+                    timed_firings: g.all.timed,
                     gpu_ns: g.all.gpu_ns,
                     gpu_share: share(g.all.gpu_ns, total),
                     frames: g.frames,

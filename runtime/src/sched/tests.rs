@@ -330,6 +330,7 @@ fn high_priority_waits_for_at_most_one_background_batch() {
         GpuTime {
             ns: MS,
             start: None,
+            timed: true,
         },
         MS,
     )
@@ -341,6 +342,7 @@ fn high_priority_waits_for_at_most_one_background_batch() {
         GpuTime {
             ns: MS,
             start: None,
+            timed: true,
         },
         2 * MS,
     )
@@ -416,6 +418,7 @@ fn ptask_priority_override_is_charged_at_its_own_priority() {
         GpuTime {
             ns: 4000,
             start: None,
+            timed: true,
         },
         10,
     )
@@ -427,6 +430,7 @@ fn ptask_priority_override_is_charged_at_its_own_priority() {
         GpuTime {
             ns: 4000,
             start: None,
+            timed: true,
         },
         20,
     )
@@ -502,7 +506,11 @@ fn bad_calls_are_errors_not_panics() {
             0,
         )
         .unwrap();
-    let gpu = GpuTime { ns: 1, start: None };
+    let gpu = GpuTime {
+        ns: 1,
+        start: None,
+        timed: true,
+    };
     assert_eq!(
         s.completed(j, gpu, 1),
         Err(SchedError::BadJob(j.0, "submitted"))

@@ -38,6 +38,7 @@ pub fn runtime(force_staging: bool) -> Option<(Runtime, ValidationLog)> {
         validate: true,
         device: None,
         force_staging,
+        ..Default::default()
     };
     match Runtime::new(&opts) {
         Ok(rt) => {

@@ -450,3 +450,32 @@ fn u8_struct_fields_and_kernel_features_set_requirements() {
     assert!(p.requirements.shader_int16);
     assert_eq!(buf(&p, "x").1.size, 4 * 8);
 }
+
+#[test]
+fn passthrough_and_unused_inputs_keep_their_buffers() {
+    let mut mb = Mb::new("g");
+    let x = mb.input("x", f32s(&[8]));
+    let _unused = mb.input("unused", f32s(&[4]));
+    let y = mb.output("y", f32s(&[8]));
+    let z = mb.output("z", f32s(&[8]));
+    mb.ptask(
+        "p",
+        "k",
+        &[(In, "a", f32s(&[8]), None), (Out, "b", f32s(&[8]), None)],
+        &[],
+    );
+    let pa = mb.ep("p", "a");
+    let pb = mb.ep("p", "b");
+    mb.connect(Endpoint::Graph(x), pa);
+    mb.connect(Endpoint::Graph(x), Endpoint::Graph(y));
+    mb.connect(pb, Endpoint::Graph(z));
+    let p = lower_ok(&mb, &[[8, 1, 1]]);
+    let (xi, xb) = buf(&p, "x");
+    assert_eq!(xb.aliases, vec!["x", "p.a", "y"]);
+    assert_eq!(xb.role, BufferRole::Input);
+    assert_eq!(p.outputs[0].buffer, xi);
+    let (ui, ub) = buf(&p, "unused");
+    assert_eq!((ub.role, ub.aliases.len()), (BufferRole::Input, 1));
+    assert_eq!(p.inputs[1].buffer, ui);
+    assert_eq!(p.schedule[0].barriers, vec![]);
+}
