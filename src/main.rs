@@ -108,6 +108,16 @@ enum Command {
         /// Extra directory to resolve `kernel "..."` paths against (repeatable).
         #[arg(long = "kernel-path", value_name = "DIR")]
         kernel_paths: Vec<PathBuf>,
+        /// Hand trajectory for `from camera(...)` inputs (keyframes, see README).
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
+        /// Send gesture Event outputs to a virtual pointer (Linux uinput).
+        #[arg(long)]
+        hid: bool,
+        /// After the run, write a PNG of the last camera frame as the gesture
+        /// pipeline sees it (filtered depth, hand box, centroid).
+        #[arg(long, value_name = "OUT.png")]
+        preview: Option<PathBuf>,
     },
     /// List the Vulkan devices ptc can use.
     Devices,
@@ -162,6 +172,9 @@ fn main() -> ExitCode {
             device,
             force_staging,
             kernel_paths,
+            script,
+            hid,
+            preview,
         } => run::run(
             run::RunArgs {
                 file,
@@ -172,6 +185,9 @@ fn main() -> ExitCode {
                 device,
                 force_staging,
                 kernel_paths,
+                script,
+                hid,
+                preview,
             },
             &plain_render,
         ),
