@@ -75,12 +75,14 @@ enum Command {
         #[arg(long = "kernel-path", value_name = "DIR")]
         kernel_paths: Vec<PathBuf>,
     },
-    /// Run a graph (.pt) or a compiled plan (.yaml) on the GPU.
+    /// Run graphs (.pt) or compiled plans (.yaml) on the GPU; several at
+    /// once share it by priority.
     ///
     /// Exit code 0 ok, 1 bad input (graph, plan or data), 2 usage, I/O or device errors.
     Run {
-        /// The .pt file or plan .yaml.
-        file: PathBuf,
+        /// The .pt files or plan .yaml files (one graph each, run concurrently).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
         /// Feed input PORT from FILE (.npy checked against the port, else raw
         /// little-endian frames); overrides the graph's `from` clause. Repeatable.
         #[arg(long = "input", value_name = "PORT=FILE")]
@@ -104,6 +106,8 @@ enum Command {
         /// Extra directory to resolve `kernel "..."` paths against (repeatable).
         #[arg(long = "kernel-path", value_name = "DIR")]
         kernel_paths: Vec<PathBuf>,
+        #[command(flatten)]
+        sched: run::SchedArgs,
     },
     /// List the Vulkan devices ptc can use.
     Devices,
@@ -148,7 +152,7 @@ fn main() -> ExitCode {
             compile::run(&file, &output, &opts, plain_render)
         }
         Command::Run {
-            file,
+            files,
             inputs,
             outputs,
             frames,
@@ -156,9 +160,10 @@ fn main() -> ExitCode {
             device,
             force_staging,
             kernel_paths,
+            sched,
         } => run::run(
             run::RunArgs {
-                file,
+                files,
                 inputs,
                 outputs,
                 frames,
@@ -166,6 +171,7 @@ fn main() -> ExitCode {
                 device,
                 force_staging,
                 kernel_paths,
+                sched,
             },
             &plain_render,
         ),
