@@ -4,8 +4,10 @@
 //! Exit codes: 0 clean (warnings allowed), 1 errors in the input (or
 //! warnings with `--deny-warnings`), 2 usage or I/O errors.
 
+mod lsp;
+
 use clap::{Parser, Subcommand, ValueEnum};
-use ptc_compiler::diag::{render, Code, Severity};
+use ptc_compiler::diag::{render, sarif, Code, Severity};
 use ptc_compiler::{check_file, Options, Report};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -31,6 +33,8 @@ enum Format {
     Json,
     /// GitHub Actions workflow annotations.
     Github,
+    /// One SARIF 2.1.0 log for all files (GitHub code scanning, IDEs).
+    Sarif,
 }
 
 #[derive(Subcommand)]
@@ -111,6 +115,8 @@ enum Command {
     },
     /// List the Vulkan devices ptc can use.
     Devices,
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
 }
 
 fn main() -> ExitCode {
@@ -176,6 +182,7 @@ fn main() -> ExitCode {
             &plain_render,
         ),
         Command::Devices => run::devices(),
+        Command::Lsp => ExitCode::from(lsp::run()),
     }
 }
 
@@ -193,6 +200,7 @@ fn render(report: &Report, format: Format, color: bool) -> String {
         ),
         Format::Json => render::json(p, s, d),
         Format::Github => render::github(p, s, d),
+        Format::Sarif => sarif::render(&[(p.as_path(), s.as_str(), d.as_slice())]),
     }
 }
 
@@ -208,6 +216,7 @@ fn check(files: &[PathBuf], format: Format, deny_warnings: bool, opts: &Options)
     let color = format == Format::Human && std::io::stdout().is_terminal();
     let mut stdout = std::io::stdout().lock();
     let (mut errors, mut warnings, mut io) = (0usize, 0usize, false);
+    let mut reports = Vec::new();
     for f in files {
         let report = check_file(f, opts);
         for d in &report.diagnostics {
@@ -219,8 +228,26 @@ fn check(files: &[PathBuf], format: Format, deny_warnings: bool, opts: &Options)
                 io = true;
             }
         }
+        if format == Format::Sarif {
+            // One log for all files, written at the end.
+            reports.push(report);
+            continue;
+        }
         // A closed pipe (`ptc check ... | head`) is not an error worth a panic.
         let _ = stdout.write_all(render(&report, format, color).as_bytes());
+    }
+    if format == Format::Sarif {
+        let entries: Vec<_> = reports
+            .iter()
+            .map(|r| {
+                (
+                    r.path.as_path(),
+                    r.source.as_str(),
+                    r.diagnostics.as_slice(),
+                )
+            })
+            .collect();
+        let _ = writeln!(stdout, "{}", sarif::render(&entries));
     }
     let _ = stdout.flush();
     if format == Format::Human {

@@ -471,7 +471,7 @@ impl Plan {
                         format!("push constant `{}` is misaligned", c.name),
                     ));
                 }
-                end = end.max(c.offset + c.ty.size());
+                end = end.max(c.offset.saturating_add(c.ty.size()));
             }
             if end > p.push_constant_size || p.push_constant_size > 256 {
                 return Err(invalid(

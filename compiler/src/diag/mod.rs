@@ -3,6 +3,7 @@
 //! via miette, JSON, GitHub annotations, SARIF) all work from this one type.
 
 pub mod render;
+pub mod sarif;
 
 use crate::ir::Span;
 use std::path::PathBuf;

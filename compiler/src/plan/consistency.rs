@@ -161,7 +161,10 @@ impl Plan {
                     }
                 }
             }
-            let total: u64 = p.local_size.iter().map(|&v| u64::from(v)).product();
+            let total: u64 = p
+                .local_size
+                .iter()
+                .fold(1u64, |a, &v| a.saturating_mul(u64::from(v)));
             if total > 1024
                 || p.local_size[0] > 1024
                 || p.local_size[1] > 1024
@@ -191,7 +194,7 @@ impl Plan {
                         format!("push constant `{}` overlaps the previous one", c.name),
                     ));
                 }
-                end = c.offset + c.ty.size();
+                end = c.offset.saturating_add(c.ty.size());
                 if !value_fits(c.value, c.ty) {
                     return Err(invalid(
                         what,

@@ -252,3 +252,70 @@ fn embedded_spirv_must_match_the_plan() {
     p.ptasks[0].spirv = encode_spirv(&[0x0723_0203, 0x0001_0500, 0, 8, 0]);
     assert!(err(&p).starts_with("ptask `scale`: spirv: "), "{}", err(&p));
 }
+
+#[test]
+fn extreme_numbers_are_errors_not_panics() {
+    let mut p = saxpy_plan();
+    p.ptasks[0].push_constants[0].offset = u32::MAX - 3;
+    assert_eq!(
+        err(&p),
+        "ptask `scale`: push_constant_size does not cover its members (or exceeds 256 bytes)"
+    );
+    let mut p = saxpy_plan();
+    p.buffers[0].ty.shape = vec![u64::MAX, 4];
+    assert_eq!(err(&p), "buffer #0 `x`: size overflows");
+    let mut p = saxpy_plan();
+    p.ptasks[0].local_size = [u32::MAX, u32::MAX, u32::MAX];
+    assert!(err(&p).contains("local_size"), "{}", err(&p));
+    let text = saxpy_plan()
+        .to_yaml()
+        .replace("size: 4194304", "size: 99999999999999999999999");
+    assert!(matches!(Plan::from_yaml(&text), Err(PlanError::Syntax(_))));
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn numbers_in(text: &str) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_alphanumeric()) {
+                let s = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                out.push((s, i));
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+        /// Replacing any number of a valid plan with an arbitrary one, or
+        /// truncating it anywhere, gives a plan or an error, never a panic;
+        /// whatever loads passes validation again.
+        #[test]
+        fn edited_plans_never_panic(pick in any::<prop::sample::Index>(), v in any::<u64>(), cut in any::<prop::sample::Index>(), truncate in any::<bool>()) {
+            let text = gesture_plan().to_yaml();
+            let edited = if truncate {
+                let mut at = cut.index(text.len());
+                while !text.is_char_boundary(at) { at -= 1; }
+                text[..at].to_string()
+            } else {
+                let nums = numbers_in(&text);
+                let (s, e) = nums[pick.index(nums.len())];
+                format!("{}{v}{}", &text[..s], &text[e..])
+            };
+            if let Ok(p) = Plan::from_yaml(&edited) {
+                prop_assert!(p.validate().is_ok());
+            }
+        }
+    }
+}

@@ -369,7 +369,7 @@ pub fn check_interface(module: &ir::Module, pt: &ir::Ptask, iface: &Interface) -
                 .help("declare e.g. `layout(local_size_x = 256) in;`"),
         ),
         Ok(ls) => {
-            let total: u64 = ls.iter().map(|&v| u64::from(v)).product();
+            let total: u64 = ls.iter().fold(1u64, |a, &v| a.saturating_mul(u64::from(v)));
             let bad_dim = ls
                 .iter()
                 .zip(MAX_LOCAL_SIZE)
