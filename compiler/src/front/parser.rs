@@ -23,6 +23,20 @@ struct PtParser;
 /// mostly be consequences of the first ones.
 const MAX_SYNTAX_ERRORS: usize = 50;
 
+/// Bytes of input handed to pest per item (see `Driver::window`).
+const WINDOW: usize = 64 * 1024;
+
+// invariant: a successful parse of a non-silent rule yields its pair; this
+// error only exists to keep that path panic-free.
+fn empty_parse() -> pest::error::Error<Rule> {
+    pest::error::Error::new_from_pos(
+        pest::error::ErrorVariant::CustomError {
+            message: "empty parse".into(),
+        },
+        pest::Position::from_start(""),
+    )
+}
+
 /// The result of parsing: the tree of everything that parsed, and the
 /// syntax errors.
 #[derive(Debug)]
@@ -294,36 +308,86 @@ fn item_context(word: &str, level: Level) -> &'static str {
     }
 }
 
-impl Driver<'_> {
+impl<'s> Driver<'s> {
     fn rest(&self) -> &str {
         &self.src[self.pos..]
     }
 
+    /// The text pest is given for one item: at most [`WINDOW`] bytes (or
+    /// all of the rest). pest scans the whole input it is given to build an
+    /// error message, so a window keeps each error's cost independent of the
+    /// file size; an item that reaches the window's end is parsed again with
+    /// the whole rest.
+    fn window(&self, full: bool) -> &'s str {
+        let rest = &self.src[self.pos..];
+        if full || rest.len() <= WINDOW {
+            return rest;
+        }
+        let mut cut = WINDOW;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        &rest[..cut]
+    }
+
     fn skip_trivia(&mut self) {
-        if let Ok(mut pairs) = PtParser::parse(Rule::trivia, self.rest()) {
-            if let Some(p) = pairs.next() {
-                self.pos += p.as_span().end();
+        loop {
+            let mut text = self.window(false);
+            let Ok(mut pairs) = PtParser::parse(Rule::trivia, text) else {
+                return;
+            };
+            let mut end = pairs.next().map_or(0, |p| p.as_span().end());
+            if text[end..].starts_with("/*") && text.len() < self.src.len() - self.pos {
+                // A block comment that may close beyond the window.
+                text = self.window(true);
+                let Ok(mut pairs) = PtParser::parse(Rule::trivia, text) else {
+                    return;
+                };
+                end = pairs.next().map_or(0, |p| p.as_span().end());
+            }
+            self.pos += end;
+            // Stop unless the trivia ran to the window's end (more may follow).
+            if end < text.len() || end == 0 {
+                return;
             }
         }
     }
 
     /// Parses `rule` at the current position; on success advances past it.
-    fn item(&mut self, rule: Rule) -> Result<Pair<'_, Rule>, pest::error::Error<Rule>> {
-        let src: &str = self.src;
-        let mut pairs = PtParser::parse(rule, &src[self.pos..])?;
-        match pairs.next() {
-            Some(p) => {
-                self.pos += p.as_span().end();
-                Ok(p)
+    fn item(&mut self, rule: Rule) -> Result<Pair<'s, Rule>, pest::error::Error<Rule>> {
+        let text = self.window(false);
+        let result = match PtParser::parse(rule, text) {
+            Ok(mut pairs) => match pairs.next() {
+                Some(p)
+                    if p.as_span().end() < text.len()
+                        || text.len() == self.src.len() - self.pos =>
+                {
+                    Ok(p)
+                }
+                // The item reaches the window's end: parse it whole.
+                _ => PtParser::parse(rule, self.window(true))
+                    .and_then(|mut p| p.next().ok_or_else(empty_parse)),
+            },
+            Err(e) => {
+                let at = match e.location {
+                    pest::error::InputLocation::Pos(p) => p,
+                    pest::error::InputLocation::Span((s, _)) => s,
+                };
+                // Truncated by the window (or a string that may close
+                // beyond it): parse the whole rest.
+                let cut = text.len() < self.src.len() - self.pos;
+                if cut && (at >= text.len() || text[at.min(text.len())..].starts_with('"')) {
+                    PtParser::parse(rule, self.window(true))
+                        .and_then(|mut p| p.next().ok_or_else(empty_parse))
+                } else {
+                    Err(e)
+                }
             }
-            // invariant: a successful parse of a non-silent rule yields its pair
-            None => Err(pest::error::Error::new_from_pos(
-                pest::error::ErrorVariant::CustomError {
-                    message: "empty parse".into(),
-                },
-                pest::Position::from_start(""),
-            )),
+        };
+        if let Ok(p) = &result {
+            self.pos += p.as_span().end();
         }
+        result
     }
 
     fn push(&mut self, d: Diagnostic) {

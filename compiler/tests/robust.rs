@@ -1,0 +1,169 @@
+//! Hostile input: deep nesting, huge inputs, odd encodings. Nothing panics
+//! or overflows the stack, and the diagnostics point at the right place.
+
+use ptc_compiler::diag::render::LineIndex;
+use ptc_compiler::diag::Code;
+use ptc_compiler::{check_source, Options};
+use std::path::Path;
+
+fn check(text: String) -> ptc_compiler::Report {
+    let opts = Options {
+        kernel_paths: Vec::new(),
+        skip_kernels: true,
+    };
+    check_source(Path::new("robust.pt"), text, &opts)
+}
+
+fn codes(r: &ptc_compiler::Report) -> Vec<Code> {
+    r.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn deeply_nested_input_does_not_overflow_the_stack() {
+    let n = 100_000;
+    let cases = [
+        format!("{}{}", "/*".repeat(n), " */".repeat(n)),
+        format!(
+            "graph g {{ input x: f32{}{}; }}",
+            "[".repeat(n),
+            "]".repeat(n)
+        ),
+        format!("graph g {{ {}{} }}", "{".repeat(n), "}".repeat(n)),
+        format!(
+            "graph g {{ input x: f32[4] from camera{}{}; }}",
+            "(".repeat(n),
+            ")".repeat(n)
+        ),
+        format!(
+            "graph g {{ input x: {}f32{}[4]; }}",
+            "vec4<".repeat(n),
+            ">".repeat(n)
+        ),
+        format!("{}graph g {{}}", "\"".repeat(n)),
+        format!("graph g {{ ptask p {{ {} }} }}", "ptask q { ".repeat(n)),
+    ];
+    for text in cases {
+        let r = check(text);
+        assert!(codes(&r).contains(&Code::Syntax), "{:?}", codes(&r));
+        // Errors are capped, not one per nesting level.
+        assert!(r.diagnostics.len() <= 60, "{}", r.diagnostics.len());
+    }
+}
+
+#[test]
+fn nested_block_comments_do_not_nest() {
+    let r = check("/* a /* b */ c */\ngraph g { }".into());
+    let d = &r.diagnostics[0];
+    assert_eq!(d.code, Code::Syntax);
+    assert!(d.help.as_deref().unwrap_or("").contains("do not nest"));
+    let s = d.primary_span().unwrap();
+    assert_eq!(&r.source[s.start..s.end], "c");
+}
+
+#[test]
+fn many_errors_in_a_large_file_stay_fast_and_capped() {
+    // 2 MB of broken items on one line: each error must not rescan the file.
+    let text = "graph g { ".to_string() + &"@;".repeat(1_000_000) + "}";
+    let r = check(text);
+    let n = r.diagnostics.len();
+    assert!((2..=60).contains(&n), "{n}");
+    assert!(r
+        .diagnostics
+        .iter()
+        .any(|d| d.message.contains("too many syntax errors")));
+}
+
+#[test]
+fn crlf_and_multibyte_positions_are_right() {
+    let text = "// ünïcödé 日本\r\ngraph g {\r\n    input x: f32[4]; /* 🚀 */ output y: f32[4];\r\n    x -> 🚀;\r\n}\r\n";
+    let r = check(text.to_string());
+    let d = r
+        .diagnostics
+        .iter()
+        .find(|d| d.code == Code::Syntax)
+        .expect("a syntax error at the rocket");
+    let s = d.primary_span().unwrap();
+    assert_eq!(&r.source[s.start..s.end], "🚀");
+    let idx = LineIndex::new(&r.source);
+    assert_eq!(idx.line_col(s.start), (4, 10));
+    // The rest of the graph still checked: the input and output exist.
+    let m = r.module.expect("module");
+    assert_eq!(m.graph.ports.len(), 2);
+}
+
+#[test]
+fn byte_order_mark_and_empty_and_whitespace_only() {
+    let r = check("\u{FEFF}graph g { input x: f32[1]; output y: f32[1]; x -> y; }".into());
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    for text in ["", "   \n\t\r\n", "// only a comment"] {
+        let r = check(text.into());
+        assert_eq!(codes(&r), vec![Code::GraphCount]);
+    }
+}
+
+#[test]
+fn all_errors_in_a_file_are_reported() {
+    let text = "graph g priority 0 {
+        input x: flaot[4];
+        output y: f32[0];
+        ptask p { in a: f32[4]; out b: f32[4]; }
+        x -> p.a;
+        p.b -> q;
+        z -> y;
+    }";
+    let r = check(text.into());
+    let c = codes(&r);
+    for want in [
+        Code::InvalidPriority,
+        Code::UnknownType,
+        Code::InvalidShape,
+        Code::InvalidPtask,
+        Code::UnknownName,
+    ] {
+        assert!(c.contains(&want), "{want:?} missing from {c:?}");
+    }
+    assert_eq!(c.iter().filter(|c| **c == Code::UnknownName).count(), 2);
+}
+
+#[test]
+fn generated_large_graph_checks_clean() {
+    let mut s = String::from("graph big {\n    input x: f32[256];\n    output y: f32[256];\n");
+    let n = 2000;
+    for i in 0..n {
+        s.push_str(&format!(
+            "    ptask t{i} {{ kernel \"kernels/scale.comp\"; in a: f32[256]; param k: f32 = 1.0; out b: f32[256]; }}\n"
+        ));
+    }
+    s.push_str("    x -> t0.a;\n");
+    for i in 1..n {
+        s.push_str(&format!("    t{}.b -> t{i}.a;\n", i - 1));
+    }
+    s.push_str(&format!("    t{}.b -> y;\n}}\n", n - 1));
+    let opts = Options::default();
+    let r = check_source(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../graphs/big.pt"),
+        s,
+        &Options {
+            skip_kernels: true,
+            ..opts
+        },
+    );
+    assert!(r.diagnostics.is_empty(), "{:?}", &r.diagnostics[..1]);
+    let m = r.module.unwrap();
+    assert_eq!(m.graph.ptasks.len(), n);
+    assert_eq!(m.graph.channels.len(), n + 1);
+}
+
+#[test]
+fn items_and_comments_longer_than_the_parse_window() {
+    let pad = " ".repeat(200_000);
+    let comment = format!("/*{}*/", "x".repeat(200_000));
+    let text = format!(
+        "{comment}\ngraph g {{\n    input x: f32[{pad}4];\n    output y: f32[4] to file(\"{}\");\n    x -> y;\n}}\n",
+        "p".repeat(100_000)
+    );
+    let r = check(text);
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    let m = r.module.unwrap();
+    assert_eq!(m.graph.ports[0].ty.shape, vec![4]);
+}
