@@ -38,6 +38,8 @@ enum Format {
 }
 
 #[derive(Subcommand)]
+// Parsed once per process: the size of the `Run` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Check .pt files and report diagnostics.
     Check {
@@ -112,6 +114,16 @@ enum Command {
         kernel_paths: Vec<PathBuf>,
         #[command(flatten)]
         sched: run::SchedArgs,
+        /// Hand trajectory for `from camera(...)` inputs (keyframes, see README).
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
+        /// Send gesture Event outputs to a virtual pointer (Linux uinput).
+        #[arg(long)]
+        hid: bool,
+        /// After the run, write a PNG of the last camera frame as the gesture
+        /// pipeline sees it (filtered depth, hand box, centroid).
+        #[arg(long, value_name = "OUT.png")]
+        preview: Option<PathBuf>,
     },
     /// List the Vulkan devices ptc can use.
     Devices,
@@ -167,6 +179,9 @@ fn main() -> ExitCode {
             force_staging,
             kernel_paths,
             sched,
+            script,
+            hid,
+            preview,
         } => run::run(
             run::RunArgs {
                 files,
@@ -178,6 +193,9 @@ fn main() -> ExitCode {
                 force_staging,
                 kernel_paths,
                 sched,
+                script,
+                hid,
+                preview,
             },
             &plain_render,
         ),

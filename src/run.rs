@@ -66,6 +66,12 @@ pub struct RunArgs {
     pub force_staging: bool,
     pub kernel_paths: Vec<PathBuf>,
     pub sched: SchedArgs,
+    /// `--script`: camera script for `from camera` inputs.
+    pub script: Option<PathBuf>,
+    /// `--hid`: gesture Event outputs go to a virtual pointer.
+    pub hid: bool,
+    /// `--preview`: PNG of the last camera frame as the gesture pipeline sees it.
+    pub preview: Option<PathBuf>,
 }
 
 /// A failure with its exit code.
@@ -182,6 +188,22 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
     let mut plans = Vec::new();
     for f in &args.files {
         plans.push(load_plan(f, &args.kernel_paths, render)?);
+    }
+    // --script/--hid apply to the graphs they fit; an error only if none does.
+    let mut fitted = 0;
+    let mut first_err = None;
+    for plan in &mut plans {
+        match apply_gesture_flags(plan, &args) {
+            Ok(()) => fitted += 1,
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if fitted == 0 {
+        if let Some(e) = first_err {
+            return Err(e);
+        }
     }
     let mode: SchedMode = args
         .sched
@@ -331,6 +353,25 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
         b.finish_and_clear();
     }
     let log = rt.validation_log();
+    if let Some(out) = &args.preview {
+        let cam = plans
+            .iter()
+            .zip(&args.files)
+            .zip(&summaries)
+            .find(|((p, _), _)| {
+                p.inputs
+                    .iter()
+                    .any(|gi| matches!(gi.source, Source::Camera { .. }))
+            });
+        let ((plan, file), summary) = cam.ok_or_else(|| {
+            Fail(
+                2,
+                "--preview needs a graph with a `from camera` input".into(),
+            )
+        })?;
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        write_preview(plan, &base, &summary.pushed, out)?;
+    }
     for (plan, summary) in plans.iter().zip(&summaries) {
         eprintln!(
             "ran `{}` on {} in {:.3} s: {}",
@@ -509,4 +550,89 @@ pub fn devices() -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// Applies `--script` (camera inputs) and `--hid` (Event outputs).
+fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
+    if let Some(script) = &args.script {
+        let mut any = false;
+        for gi in &mut plan.inputs {
+            if let Source::Camera { script: s, .. } = &mut gi.source {
+                // An absolute path: it is relative to the working directory.
+                let abs = std::path::absolute(script)
+                    .map_err(|e| Fail(2, format!("--script {}: {e}", script.display())))?;
+                *s = Some(abs);
+                any = true;
+            }
+        }
+        if !any {
+            return Err(Fail(
+                2,
+                format!(
+                    "--script: graph `{}` has no `from camera` input",
+                    plan.graph
+                ),
+            ));
+        }
+    }
+    if args.hid {
+        let mut any = false;
+        for go in &mut plan.outputs {
+            let layout = match &plan.buffers[go.buffer].ty.elem {
+                ptc_compiler::types::ElemType::Struct(n) => {
+                    plan.structs.iter().find(|s| &s.name == n)
+                }
+                _ => None,
+            };
+            if layout.is_some_and(ptc_runtime::io::jsonl::is_gesture_event) {
+                go.sink = Sink::Hid;
+                any = true;
+            }
+        }
+        if !any {
+            return Err(Fail(
+                2,
+                format!(
+                    "--hid: graph `{}` has no output of gesture Event elements",
+                    plan.graph
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `--preview`: the last camera frame through the CPU reference of the
+/// gesture kernels, with the plan's xform/detect parameters.
+fn write_preview(
+    plan: &Plan,
+    base: &Path,
+    pushed: &[(String, u64)],
+    out: &Path,
+) -> Result<(), Fail> {
+    let cam = plan.inputs.iter().find_map(|gi| match &gi.source {
+        Source::Camera { fps, script } => Some((gi.name.as_str(), *fps, script.clone())),
+        _ => None,
+    });
+    let Some((port, fps, script)) = cam else {
+        return Err(Fail(
+            2,
+            "--preview needs a graph with a `from camera` input".into(),
+        ));
+    };
+    let n = pushed
+        .iter()
+        .find(|(p, _)| p == port)
+        .map_or(0, |(_, n)| *n);
+    let last = n.saturating_sub(1);
+    ptc_runtime::io::preview::preview_camera_frame(
+        plan,
+        fps,
+        script.map(|s| base.join(s)).as_deref(),
+        last,
+        out,
+    )
+    .map_err(|e| Fail(2, e))?;
+    eprintln!("wrote preview of frame {last} to {}", out.display());
+    Ok(())
 }
