@@ -8,7 +8,7 @@
 //!    own graph, each intermediate pulled to the host and pushed back
 //!    (the paper's Fig. 3). Reported as round-trip / zero-copy (goal >= 2).
 //!
-//! Chains: `graphs/matmul3.pt` (3 x 256^3 matrix multiplies) and a 64-ptask
+//! Chains: `graphs/matmul3.pt` at 128 x 128 (3 matrix multiplies) and a 64-ptask
 //! chain of `kernels/scale.comp` over 64 Ki floats.
 //!
 //!     cargo bench -p ptc-runtime --bench overhead [-- --quick]
@@ -559,7 +559,7 @@ fn main() -> Result<(), String> {
     let mut rt = Runtime::new(&RuntimeOptions::from_env()).map_err(|e| e.to_string())?;
     let device = rt.device().name.clone();
     let workloads = vec![
-        matmul_workload(256, if quick { 2 } else { 10 })?,
+        matmul_workload(128, if quick { 3 } else { 10 })?,
         chain_workload(64, 65536, if quick { 5 } else { 50 })?,
     ];
     println!("device: {device}");

@@ -40,6 +40,17 @@ pub struct PortInfo {
     pub bytes: u64,
     /// Ping-pong depth.
     pub slots: u32,
+    /// The element struct's std430 layout, if elements are structs (lets
+    /// sinks such as `to stdout` decode them).
+    pub layout: Option<ptc_compiler::types::StructLayout>,
+}
+
+fn struct_layout(plan: &Plan, ty: &PortType) -> Option<ptc_compiler::types::StructLayout> {
+    use ptc_compiler::types::StructTable;
+    match &ty.elem {
+        ElemType::Struct(n) => plan.structs.struct_layout(n).cloned(),
+        _ => None,
+    }
 }
 
 pub(crate) struct BufRt {
@@ -74,7 +85,13 @@ pub(crate) struct PtaskRt {
     bindings: Vec<(usize, Access)>,
     pub(crate) priority: Option<u32>,
     pub(crate) ready_since: Option<Instant>,
-    pending: VecDeque<(u64, Instant)>,
+    /// Submitted, not yet seen complete: (semaphore, value, submit time).
+    pending: VecDeque<(vk::Semaphore, u64, Instant)>,
+    /// Where recent firings signal completion: (firing, semaphore, value).
+    /// A firing alone signals the ptask's own timeline (`solo` counts
+    /// them); a whole frame signals the graph's `frame_sem` once.
+    carriers: VecDeque<(u64, vk::Semaphore, u64)>,
+    solo: u64,
     pub(crate) stats: PtaskStats,
 }
 
@@ -92,6 +109,8 @@ pub(crate) struct GraphRt {
     cmd_pool: vk::CommandPool,
     desc_pool: vk::DescriptorPool,
     init_sem: vk::Semaphore,
+    /// Signalled once per whole-frame submission (value = frames done).
+    frame_sem: vk::Semaphore,
     /// Whole-frame submissions (each fires every ptask once).
     pub(crate) frames: u64,
     /// When false, every ptask is submitted separately (for benchmarks).
@@ -121,6 +140,10 @@ pub(crate) struct Fired {
     /// Host time of the submit.
     pub(crate) at: Instant,
 }
+
+/// Recent firings per ptask whose completion point is remembered (more
+/// than the deepest slot ring plus one, so every wait finds its firing).
+const CARRIERS: usize = 32;
 
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
@@ -173,6 +196,7 @@ impl GraphRt {
             cmd_pool: vk::CommandPool::null(),
             desc_pool: vk::DescriptorPool::null(),
             init_sem: vk::Semaphore::null(),
+            frame_sem: vk::Semaphore::null(),
             frames: 0,
             frame_path: true,
             ts_pool: vk::QueryPool::null(),
@@ -309,6 +333,7 @@ impl GraphRt {
                 ty: pb.ty.clone(),
                 bytes: pb.size,
                 slots: self.bufs[gi.buffer].slots,
+                layout: struct_layout(plan, &pb.ty),
             };
             self.inputs.push((info, gi.buffer));
         }
@@ -319,6 +344,7 @@ impl GraphRt {
                 ty: pb.ty.clone(),
                 bytes: pb.size,
                 slots: self.bufs[go.buffer].slots,
+                layout: struct_layout(plan, &pb.ty),
             };
             self.outputs.push((info, go.buffer));
         }
@@ -334,6 +360,7 @@ impl GraphRt {
             * phases;
         self.desc_pool = gpu.create_descriptor_pool(nsets as u32, nbind as u32)?;
         self.init_sem = gpu.create_timeline()?;
+        self.frame_sem = gpu.create_timeline()?;
         // Pipelines, sets, semaphores.
         let mut sets_per_ptask: Vec<Vec<vk::DescriptorSet>> = Vec::new();
         for (t, p) in plan.ptasks.iter().enumerate() {
@@ -353,6 +380,8 @@ impl GraphRt {
                 priority: p.priority,
                 ready_since: None,
                 pending: VecDeque::new(),
+                carriers: VecDeque::new(),
+                solo: 0,
                 stats: PtaskStats::default(),
             };
             // Push the ptask first so Drop cleans up partial state.
@@ -639,6 +668,21 @@ impl GraphRt {
         })
     }
 
+    /// Waits until firing `k` of ptask `t` (already submitted) is done. A
+    /// ptask's firings complete in order (each waits on the previous), so a
+    /// firing older than the carrier window is done once the oldest kept is.
+    fn wait_firing(&self, t: usize, k: u64, w: &mut Waits) {
+        let c = &self.ptasks[t].carriers;
+        let hit = c
+            .iter()
+            .rev()
+            .find(|(f, _, _)| *f == k)
+            .or_else(|| c.front().filter(|(f, _, _)| *f > k));
+        if let Some(&(_, sem, value)) = hit {
+            w.add(sem, value);
+        }
+    }
+
     /// The waits a read of version `v` of buffer `b` needs.
     fn read_waits(&self, b: usize, v: u64, w: &mut Waits) {
         let buf = &self.bufs[b];
@@ -646,7 +690,7 @@ impl GraphRt {
             return;
         }
         if let Some(p) = buf.producer {
-            w.add(self.ptasks[p].sem, v - buf.init_versions + 1);
+            self.wait_firing(p, v - buf.init_versions, w);
         } else if buf.upload_sem != vk::Semaphore::null() {
             w.add(buf.upload_sem, v + 1);
         }
@@ -660,13 +704,13 @@ impl GraphRt {
         if v >= slots {
             let old = v - slots;
             for &c in &buf.in_readers {
-                w.add(self.ptasks[c].sem, old + 1);
+                self.wait_firing(c, old, w);
             }
         }
         for &c in &buf.sticky_readers {
             let f = self.ptasks[c].fired;
             if f > 0 {
-                w.add(self.ptasks[c].sem, f);
+                self.wait_firing(c, f - 1, w);
             }
         }
     }
@@ -730,7 +774,7 @@ impl GraphRt {
         let n = self.ptasks[t].fired;
         let mut w = Waits::default();
         if n > 0 {
-            w.add(self.ptasks[t].sem, n);
+            self.wait_firing(t, n - 1, &mut w);
         }
         for &(b, acc) in &self.ptasks[t].bindings {
             match acc {
@@ -740,12 +784,18 @@ impl GraphRt {
             }
         }
         let cb = self.ptasks[t].cbs[(n % self.phases) as usize];
-        let sig = [(self.ptasks[t].sem, n + 1)];
+        let (sem, value) = (self.ptasks[t].sem, self.ptasks[t].solo + 1);
+        let sig = [(sem, value)];
         let ts = self.submit_timed(queue, cb, &w.list(), &sig)?;
         let now = Instant::now();
         let pt = &mut self.ptasks[t];
         pt.fired += 1;
-        pt.pending.push_back((n + 1, now));
+        pt.pending.push_back((sem, value, now));
+        pt.solo = value;
+        pt.carriers.push_back((n, sem, value));
+        if pt.carriers.len() > CARRIERS {
+            pt.carriers.pop_front();
+        }
         let since = pt.ready_since.take().unwrap_or(now);
         pt.stats.ready_to_submit.push(now - since);
         let outs: Vec<usize> = pt
@@ -758,8 +808,8 @@ impl GraphRt {
             self.bufs[b].produced += 1;
         }
         Ok(Fired {
-            sem: self.ptasks[t].sem,
-            value: n + 1,
+            sem,
+            value,
             ts,
             at: now,
         })
@@ -769,9 +819,9 @@ impl GraphRt {
     pub(crate) fn fire_frame(&mut self, queue: usize) -> Result<Fired> {
         let n = self.ptasks[0].fired;
         let mut w = Waits::default();
-        for pt in &self.ptasks {
-            if n > 0 {
-                w.add(pt.sem, n);
+        if n > 0 {
+            for t in 0..self.ptasks.len() {
+                self.wait_firing(t, n - 1, &mut w);
             }
         }
         for (i, b) in self.bufs.iter().enumerate() {
@@ -784,13 +834,18 @@ impl GraphRt {
                 }
             }
         }
-        let sig: Vec<(vk::Semaphore, u64)> = self.ptasks.iter().map(|p| (p.sem, n + 1)).collect();
+        let (sem, value) = (self.frame_sem, self.frames + 1);
+        let sig = [(sem, value)];
         let cb = self.frame_cbs[(n % self.phases) as usize];
         let ts = self.submit_timed(queue, cb, &w.list(), &sig)?;
         let now = Instant::now();
         for pt in &mut self.ptasks {
             pt.fired += 1;
-            pt.pending.push_back((n + 1, now));
+            pt.pending.push_back((sem, value, now));
+            pt.carriers.push_back((n, sem, value));
+            if pt.carriers.len() > CARRIERS {
+                pt.carriers.pop_front();
+            }
             let since = pt.ready_since.take().unwrap_or(now);
             pt.stats.ready_to_submit.push(now - since);
         }
@@ -801,8 +856,8 @@ impl GraphRt {
         }
         self.frames += 1;
         Ok(Fired {
-            sem: self.ptasks[0].sem,
-            value: n + 1,
+            sem,
+            value,
             ts,
             at: now,
         })
@@ -815,9 +870,8 @@ impl GraphRt {
             if pt.pending.is_empty() {
                 continue;
             }
-            let v = self.gpu.timeline_value(pt.sem)?;
-            while let Some(&(val, at)) = pt.pending.front() {
-                if val > v {
+            while let Some(&(sem, val, at)) = pt.pending.front() {
+                if self.gpu.timeline_value(sem)? < val {
                     break;
                 }
                 pt.pending.pop_front();
@@ -968,9 +1022,12 @@ impl GraphRt {
     pub(crate) fn wait_all(&self) -> Result<()> {
         let mut w = Waits::default();
         for p in &self.ptasks {
-            if p.fired > 0 {
-                w.add(p.sem, p.fired);
+            if p.solo > 0 {
+                w.add(p.sem, p.solo);
             }
+        }
+        if self.frames > 0 {
+            w.add(self.frame_sem, self.frames);
         }
         for b in &self.bufs {
             if b.upload_sem != vk::Semaphore::null() && b.produced > 0 {
@@ -1009,8 +1066,10 @@ impl Drop for GraphRt {
                 gpu.destroy_buffer(m);
             }
         }
-        if self.init_sem != vk::Semaphore::null() {
-            gpu.destroy_semaphore(self.init_sem);
+        for s in [self.init_sem, self.frame_sem] {
+            if s != vk::Semaphore::null() {
+                gpu.destroy_semaphore(s);
+            }
         }
         if self.desc_pool != vk::DescriptorPool::null() {
             gpu.destroy_descriptor_pool(self.desc_pool);
