@@ -235,6 +235,12 @@ fn port_infos(plan: &Plan) -> (Vec<ptc_runtime::PortInfo>, Vec<ptc_runtime::Port
             ty: pb.ty.clone(),
             bytes: pb.size,
             slots: pb.slots,
+            layout: match &pb.ty.elem {
+                ptc_compiler::types::ElemType::Struct(n) => {
+                    plan.structs.iter().find(|s| &s.name == n).cloned()
+                }
+                _ => None,
+            },
         }
     };
     (

@@ -40,6 +40,17 @@ pub struct PortInfo {
     pub bytes: u64,
     /// Ping-pong depth.
     pub slots: u32,
+    /// The element struct's std430 layout, if elements are structs (lets
+    /// sinks such as `to stdout` decode them).
+    pub layout: Option<ptc_compiler::types::StructLayout>,
+}
+
+fn struct_layout(plan: &Plan, ty: &PortType) -> Option<ptc_compiler::types::StructLayout> {
+    use ptc_compiler::types::StructTable;
+    match &ty.elem {
+        ElemType::Struct(n) => plan.structs.struct_layout(n).cloned(),
+        _ => None,
+    }
 }
 
 pub(crate) struct BufRt {
@@ -322,6 +333,7 @@ impl GraphRt {
                 ty: pb.ty.clone(),
                 bytes: pb.size,
                 slots: self.bufs[gi.buffer].slots,
+                layout: struct_layout(plan, &pb.ty),
             };
             self.inputs.push((info, gi.buffer));
         }
@@ -332,6 +344,7 @@ impl GraphRt {
                 ty: pb.ty.clone(),
                 bytes: pb.size,
                 slots: self.bufs[go.buffer].slots,
+                layout: struct_layout(plan, &pb.ty),
             };
             self.outputs.push((info, go.buffer));
         }

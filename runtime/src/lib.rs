@@ -45,4 +45,5 @@ pub use vk::{
     ValidationLog,
 };
 
+pub mod gesture_ref;
 pub mod sched;

@@ -11,7 +11,11 @@
 //! stdout (JSON lines) and hid live in their own modules and plug into the
 //! factories below.
 
+pub mod camera;
+pub mod hid;
+pub mod jsonl;
 mod npy;
+pub mod preview;
 
 use crate::error::{Result, RuntimeError};
 use crate::graph::PortInfo;
@@ -75,12 +79,12 @@ pub fn open_source(
             size: port.bytes,
             stdin: std::io::stdin(),
         }),
-        Source::Camera { .. } => {
-            return Err(RuntimeError::Io(format!(
-                "input `{}`: the camera source is not available in this build",
-                port.name
-            )))
-        }
+        Source::Camera { fps, script } => Box::new(camera::CameraSource::open(
+            *fps,
+            script.as_deref(),
+            base,
+            port,
+        )?),
     }))
 }
 
@@ -91,12 +95,8 @@ pub fn open_sink(sink: &Sink, port: &PortInfo, base: &Path) -> Result<Option<Box
         Sink::Host => return Ok(None),
         Sink::File { path } => Box::new(FileSink::create(&base.join(path), port)?),
         Sink::Null => Box::new(NullSink),
-        Sink::Stdout | Sink::Hid => {
-            return Err(RuntimeError::Io(format!(
-                "output `{}`: this sink is not available in this build",
-                port.name
-            )))
-        }
+        Sink::Stdout => Box::new(jsonl::JsonlPortSink::new(std::io::stdout(), port)),
+        Sink::Hid => Box::new(hid::HidPortSink::open(port)?),
     }))
 }
 

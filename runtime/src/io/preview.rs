@@ -1,0 +1,162 @@
+//! `--preview out.png`: what the gesture pipeline sees in one frame.
+//!
+//! The filtered depth from the point cloud (`xform.cloud`, z) as grey levels
+//! (near = bright, dropouts = black), hand pixels (more than 150 mm in front
+//! of the hand's surroundings, i.e. nearer than the box's far bound) tinted
+//! blue, the detected extent box in green and the centroid as a red cross.
+
+use crate::gesture_ref::HandStats;
+use std::path::Path;
+
+/// Why the preview could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    #[error("cannot write preview {path}: {why}")]
+    Write { path: String, why: String },
+    #[error("preview needs a {w}x{h} cloud ({} points), got {got}", w * h)]
+    Size { w: usize, h: usize, got: usize },
+}
+
+/// Renders an RGB8 image (row-major, 3 bytes a pixel).
+pub fn render(
+    cloud: &[[f32; 4]],
+    w: usize,
+    h: usize,
+    hand: &HandStats,
+) -> Result<Vec<u8>, PreviewError> {
+    if cloud.len() != w * h {
+        return Err(PreviewError::Size {
+            w,
+            h,
+            got: cloud.len(),
+        });
+    }
+    let present = hand.pixels > 0;
+    let hand_far = hand.depth + 100.0;
+    let mut img = vec![0u8; w * h * 3];
+    for (i, c) in cloud.iter().enumerate() {
+        if c[3] <= 0.0 {
+            continue;
+        }
+        // 400 mm -> 255, 2600 mm -> 30.
+        let g = (255.0 - (c[2] - 400.0) * (225.0 / 2200.0)).clamp(30.0, 255.0) as u8;
+        let (u, v) = ((i % w) as f32, (i / w) as f32);
+        let in_box = present && u >= hand.u0 && u <= hand.u1 && v >= hand.v0 && v <= hand.v1;
+        let px = if in_box && c[2] < hand_far {
+            [g / 3, g / 2, g]
+        } else {
+            [g, g, g]
+        };
+        img[i * 3..i * 3 + 3].copy_from_slice(&px);
+    }
+    if present {
+        let mut put = |x: i64, y: i64, rgb: [u8; 3]| {
+            if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
+                let i = (y as usize * w + x as usize) * 3;
+                img[i..i + 3].copy_from_slice(&rgb);
+            }
+        };
+        let green = [40, 230, 40];
+        let (x0, y0, x1, y1) = (
+            hand.u0 as i64,
+            hand.v0 as i64,
+            hand.u1 as i64,
+            hand.v1 as i64,
+        );
+        for x in x0..=x1 {
+            put(x, y0, green);
+            put(x, y1, green);
+        }
+        for y in y0..=y1 {
+            put(x0, y, green);
+            put(x1, y, green);
+        }
+        let red = [255, 30, 30];
+        let (cx, cy) = (hand.cu.round() as i64, hand.cv.round() as i64);
+        for d in -12..=12 {
+            for t in -1..=1 {
+                put(cx + d, cy + t, red);
+                put(cx + t, cy + d, red);
+            }
+        }
+    }
+    Ok(img)
+}
+
+/// Encodes an RGB8 image as PNG bytes.
+pub fn encode_png(rgb: &[u8], w: usize, h: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w as u32, h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc.write_header().map_err(|e| e.to_string())?;
+        wr.write_image_data(rgb).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// Renders and writes the preview PNG to `path`.
+pub fn write(
+    path: &Path,
+    cloud: &[[f32; 4]],
+    w: usize,
+    h: usize,
+    hand: &HandStats,
+) -> Result<(), PreviewError> {
+    let err = |why: String| PreviewError::Write {
+        path: path.display().to_string(),
+        why,
+    };
+    let rgb = render(cloud, w, h, hand)?;
+    let bytes = encode_png(&rgb, w, h).map_err(err)?;
+    std::fs::write(path, bytes).map_err(|e| err(e.to_string()))
+}
+
+/// Decodes a `vec4<f32>[h, w]` buffer (std430 bytes) into points.
+pub fn cloud_from_bytes(bytes: &[u8]) -> Vec<[f32; 4]> {
+    bytes
+        .chunks_exact(16)
+        .map(|c| {
+            let f = |i: usize| f32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
+            [f(0), f(4), f(8), f(12)]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_depth_box_and_cross() {
+        let (w, h) = (64, 48);
+        let mut cloud = vec![[0.0, 0.0, 2000.0, 1.0]; w * h];
+        cloud[0] = [0.0; 4];
+        for v in 10..20 {
+            for u in 20..30 {
+                cloud[v * w + u][2] = 800.0;
+            }
+        }
+        let hand = HandStats {
+            pixels: 100,
+            cu: 24.5,
+            cv: 14.5,
+            depth: 800.0,
+            u0: 20.0,
+            v0: 10.0,
+            u1: 29.0,
+            v1: 19.0,
+        };
+        let img = render(&cloud, w, h, &hand).unwrap();
+        let px = |u: usize, v: usize| &img[(v * w + u) * 3..(v * w + u) * 3 + 3];
+        assert_eq!(px(0, 0), [0, 0, 0]); // dropout
+        assert_eq!(px(5, 40), [91, 91, 91]); // wall: 255 - 1600*225/2200
+        assert_eq!(px(20, 12), [40, 230, 40]); // box edge
+        assert_eq!(px(25, 15), [255, 30, 30]); // cross
+        assert_eq!(px(22, 17), [71, 107, 214]); // hand tint of 214
+        let png = encode_png(&img, w, h).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        assert!(render(&cloud[1..], w, h, &hand).is_err());
+    }
+}
