@@ -398,6 +398,7 @@ mod tests {
             ty,
             bytes,
             slots: 2,
+            layout: None,
         }
     }
 
