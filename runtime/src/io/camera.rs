@@ -101,6 +101,7 @@ impl Script {
                     .filter(|v| v.is_finite())
                     .ok_or_else(|| err(format!("{what} `{s}` is not a number")))
             };
+            // invariant: `line` is non-empty and trimmed, so it has a first field.
             let t = num(fields[0], "time")?;
             let hand = match fields[1..] {
                 ["none"] => None,

@@ -124,6 +124,70 @@ pub fn cloud_from_bytes(bytes: &[u8]) -> Vec<[f32; 4]> {
         .collect()
 }
 
+/// Renders camera frame `index` (of the camera a plan's `camera(fps,
+/// script)` source describes) through the CPU reference of xform and
+/// detect's segmentation, using the plan's `xform`/`detect` params, and
+/// writes the preview PNG.
+pub fn preview_camera_frame(
+    plan: &ptc_compiler::Plan,
+    fps: Option<f32>,
+    script: Option<&Path>,
+    index: u64,
+    out: &Path,
+) -> Result<(), String> {
+    use crate::gesture_ref::{hand_stats, xform, BilateralParams, DetectParams, Intrinsics};
+    use ptc_compiler::types::Value;
+    let env_script = std::env::var_os("PTC_CAMERA_SCRIPT")
+        .filter(|s| !s.is_empty())
+        .map(std::path::PathBuf::from);
+    let script = env_script.as_deref().or(script);
+    let cam = super::camera::SyntheticCamera::from_source(fps, script, None)
+        .map_err(|e| e.to_string())?;
+    let param = |ptask: &str, name: &str| -> Option<Value> {
+        plan.ptasks
+            .iter()
+            .find(|p| p.name == ptask)?
+            .push_constants
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.value)
+    };
+    let f = |v: Option<Value>, d: f32| match v {
+        Some(Value::F32(x)) => x,
+        Some(Value::U32(x)) => x as f32,
+        Some(Value::I32(x)) => x as f32,
+        None => d,
+    };
+    let u = |v: Option<Value>, d: u32| match v {
+        Some(Value::U32(x)) => x,
+        Some(Value::I32(x)) => x.max(0) as u32,
+        Some(Value::F32(x)) => x.max(0.0) as u32,
+        None => d,
+    };
+    let (bd, dd) = (BilateralParams::default(), DetectParams::default());
+    let bp = BilateralParams {
+        sigma_space: f(param("xform", "sigma_space"), bd.sigma_space),
+        sigma_range: f(param("xform", "sigma_range"), bd.sigma_range),
+        radius: u(param("xform", "radius"), bd.radius),
+    };
+    let dp = DetectParams {
+        near_mm: f(param("detect", "near_mm"), dd.near_mm),
+        min_pixels: u(param("detect", "min_pixels"), dd.min_pixels),
+        ..dd
+    };
+    let frame = cam.render(index);
+    let cloud = xform(&frame.depth, &bp, &Intrinsics::default());
+    let hand = hand_stats(&cloud, &dp);
+    write(
+        out,
+        &cloud,
+        crate::gesture_ref::WIDTH,
+        crate::gesture_ref::HEIGHT,
+        &hand,
+    )
+    .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
