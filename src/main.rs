@@ -38,6 +38,8 @@ enum Format {
 }
 
 #[derive(Subcommand)]
+// Parsed once per process: the size of the `Run` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Check .pt files and report diagnostics.
     Check {
@@ -79,12 +81,14 @@ enum Command {
         #[arg(long = "kernel-path", value_name = "DIR")]
         kernel_paths: Vec<PathBuf>,
     },
-    /// Run a graph (.pt) or a compiled plan (.yaml) on the GPU.
+    /// Run graphs (.pt) or compiled plans (.yaml) on the GPU; several at
+    /// once share it by priority.
     ///
     /// Exit code 0 ok, 1 bad input (graph, plan or data), 2 usage, I/O or device errors.
     Run {
-        /// The .pt file or plan .yaml.
-        file: PathBuf,
+        /// The .pt files or plan .yaml files (one graph each, run concurrently).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
         /// Feed input PORT from FILE (.npy checked against the port, else raw
         /// little-endian frames); overrides the graph's `from` clause. Repeatable.
         #[arg(long = "input", value_name = "PORT=FILE")]
@@ -108,6 +112,8 @@ enum Command {
         /// Extra directory to resolve `kernel "..."` paths against (repeatable).
         #[arg(long = "kernel-path", value_name = "DIR")]
         kernel_paths: Vec<PathBuf>,
+        #[command(flatten)]
+        sched: run::SchedArgs,
         /// Hand trajectory for `from camera(...)` inputs (keyframes, see README).
         #[arg(long, value_name = "FILE")]
         script: Option<PathBuf>,
@@ -164,7 +170,7 @@ fn main() -> ExitCode {
             compile::run(&file, &output, &opts, plain_render)
         }
         Command::Run {
-            file,
+            files,
             inputs,
             outputs,
             frames,
@@ -172,12 +178,13 @@ fn main() -> ExitCode {
             device,
             force_staging,
             kernel_paths,
+            sched,
             script,
             hid,
             preview,
         } => run::run(
             run::RunArgs {
-                file,
+                files,
                 inputs,
                 outputs,
                 frames,
@@ -185,6 +192,7 @@ fn main() -> ExitCode {
                 device,
                 force_staging,
                 kernel_paths,
+                sched,
                 script,
                 hid,
                 preview,

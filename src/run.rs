@@ -6,16 +6,58 @@
 use ptc_compiler::diag::Code;
 use ptc_compiler::plan::{Sink, Source};
 use ptc_compiler::{check_file, Options, Plan, Report};
-use ptc_runtime::driver::{self, Drain, Feed};
+use ptc_runtime::driver::{self, Drain, Feed, GraphRun};
 use ptc_runtime::io::{open_sink, open_source};
+use ptc_runtime::sched::{SchedConfig, SchedMode};
 use ptc_runtime::{Runtime, RuntimeError, RuntimeOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// Scheduling options of `ptc run` (several graphs share the GPU).
+#[derive(clap::Args, Debug, Default)]
+pub struct SchedArgs {
+    /// Arbitration between graphs: `priority` (weighted fair sharing of GPU
+    /// time, the default) or `fifo` (readiness order, like a driver).
+    #[arg(long = "sched", value_name = "MODE", default_value = "priority")]
+    pub mode: String,
+    /// Override graph NAME's priority (1..=100). Repeatable.
+    #[arg(long = "priority", value_name = "NAME=P")]
+    pub priorities: Vec<String>,
+    /// Stop after this long (e.g. `10s`, `500ms`, `2.5`; seconds by default).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Write per-graph and per-ptask statistics as JSON (schema `ptc-stats/1`).
+    #[arg(long, value_name = "FILE.json")]
+    pub stats: Option<PathBuf>,
+    /// Write a Chrome/Perfetto trace of every dispatch batch (ui.perfetto.dev).
+    #[arg(long, value_name = "FILE.json")]
+    pub trace: Option<PathBuf>,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, Fail> {
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(std::time::Duration::from_secs_f64(v * scale)),
+        _ => Err(Fail(
+            2,
+            format!("--duration expects a positive time like `10s` or `500ms`, got `{s}`"),
+        )),
+    }
+}
+
 /// Arguments of `ptc run`.
 pub struct RunArgs {
-    pub file: PathBuf,
+    pub files: Vec<PathBuf>,
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
     pub frames: Option<u64>,
@@ -23,6 +65,7 @@ pub struct RunArgs {
     pub device: Option<String>,
     pub force_staging: bool,
     pub kernel_paths: Vec<PathBuf>,
+    pub sched: SchedArgs,
     /// `--script`: camera script for `from camera` inputs.
     pub script: Option<PathBuf>,
     /// `--hid`: gesture Event outputs go to a virtual pointer.
@@ -88,104 +131,219 @@ pub fn run(args: RunArgs, render: &dyn Fn(&Report) -> String) -> ExitCode {
     }
 }
 
-fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fail> {
-    let mut plan = load_plan(&args.file, &args.kernel_paths, render)?;
-    apply_gesture_flags(&mut plan, &args)?;
-    let base = args
-        .file
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let mut in_over = Vec::new();
-    for s in &args.inputs {
-        let (p, f) = split_assign(s, "--input")?;
-        if !plan.inputs.iter().any(|i| i.name == p) {
-            let names: Vec<&str> = plan.inputs.iter().map(|i| i.name.as_str()).collect();
+/// `PORT=FILE` or `GRAPH.PORT=FILE`: which (graph, port) pairs it names.
+fn override_targets(
+    plans: &[Plan],
+    spec: &str,
+    flag: &str,
+    outputs: bool,
+) -> Result<(Vec<(usize, String)>, PathBuf), Fail> {
+    let (p, f) = split_assign(spec, flag)?;
+    let names = |pl: &Plan| -> Vec<String> {
+        if outputs {
+            pl.outputs.iter().map(|o| o.name.clone()).collect()
+        } else {
+            pl.inputs.iter().map(|i| i.name.clone()).collect()
+        }
+    };
+    let mut hits = Vec::new();
+    for (k, pl) in plans.iter().enumerate() {
+        let port = match p.split_once('.') {
+            Some((g, port)) if g == pl.graph => port,
+            Some(_) => continue,
+            None => p.as_str(),
+        };
+        if names(pl).iter().any(|n| n == port) {
+            hits.push((k, port.to_string()));
+        }
+    }
+    if hits.is_empty() {
+        let kind = if outputs { "output" } else { "input" };
+        if let [pl] = plans {
             return Err(Fail(
                 2,
                 format!(
-                    "--input {p}=...: graph `{}` has no input `{p}` (inputs: {})",
-                    plan.graph,
+                    "{flag} {p}=...: graph `{}` has no {kind} `{p}` ({kind}s: {})",
+                    pl.graph,
+                    names(pl).join(", ")
+                ),
+            ));
+        }
+        let all: Vec<String> = plans
+            .iter()
+            .flat_map(|pl| names(pl).into_iter().map(|n| format!("{}.{n}", pl.graph)))
+            .collect();
+        return Err(Fail(
+            2,
+            format!(
+                "{flag} {p}=...: no graph has an {kind} `{p}` ({kind}s: {})",
+                all.join(", ")
+            ),
+        ));
+    }
+    Ok((hits, f))
+}
+
+fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fail> {
+    let mut plans = Vec::new();
+    for f in &args.files {
+        plans.push(load_plan(f, &args.kernel_paths, render)?);
+    }
+    // --script/--hid apply to the graphs they fit; an error only if none does.
+    let mut fitted = 0;
+    let mut first_err = None;
+    for plan in &mut plans {
+        match apply_gesture_flags(plan, &args) {
+            Ok(()) => fitted += 1,
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if fitted == 0 {
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+    }
+    let mode: SchedMode = args
+        .sched
+        .mode
+        .parse()
+        .map_err(|e: ptc_runtime::sched::SchedError| Fail(2, format!("--sched: {e}")))?;
+    for spec in &args.sched.priorities {
+        let (name, p) = spec
+            .split_once('=')
+            .ok_or_else(|| Fail(2, format!("--priority expects NAME=P, got `{spec}`")))?;
+        let p: u32 = p
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| (1..=100).contains(p))
+            .ok_or_else(|| {
+                Fail(
+                    2,
+                    format!("--priority {spec}: P must be an integer 1..=100"),
+                )
+            })?;
+        let mut found = false;
+        for pl in plans.iter_mut().filter(|pl| pl.graph == name) {
+            pl.priority = p;
+            found = true;
+        }
+        if !found {
+            let names: Vec<&str> = plans.iter().map(|pl| pl.graph.as_str()).collect();
+            return Err(Fail(
+                2,
+                format!(
+                    "--priority {spec}: no graph `{name}` (graphs: {})",
                     names.join(", ")
                 ),
             ));
         }
-        in_over.push((p, f));
+    }
+    let until = match &args.sched.duration {
+        Some(d) => Some(parse_duration(d)?),
+        None => None,
+    };
+    let mut in_over = Vec::new();
+    for s in &args.inputs {
+        in_over.push(override_targets(&plans, s, "--input", false)?);
     }
     let mut out_over = Vec::new();
     for s in &args.outputs {
-        let (p, f) = split_assign(s, "--output")?;
-        if !plan.outputs.iter().any(|o| o.name == p) {
-            let names: Vec<&str> = plan.outputs.iter().map(|o| o.name.as_str()).collect();
-            return Err(Fail(
-                2,
-                format!(
-                    "--output {p}=...: graph `{}` has no output `{p}` (outputs: {})",
-                    plan.graph,
-                    names.join(", ")
-                ),
-            ));
-        }
-        out_over.push((p, f));
+        out_over.push(override_targets(&plans, s, "--output", true)?);
     }
+    let find = |over: &[(Vec<(usize, String)>, PathBuf)], k: usize, port: &str| {
+        over.iter()
+            .rev()
+            .find(|(hits, _)| hits.iter().any(|(g, p)| *g == k && p == port))
+            .map(|(_, f)| f.clone())
+    };
     let opts = RuntimeOptions {
         validate: args.validate || RuntimeOptions::from_env().validate,
         device: args.device.clone().or(RuntimeOptions::from_env().device),
         force_staging: args.force_staging || RuntimeOptions::from_env().force_staging,
-        ..Default::default()
+        sched: SchedConfig {
+            mode,
+            trace_limit: if args.sched.trace.is_some() {
+                2_000_000
+            } else {
+                0
+            },
+            ..SchedConfig::default()
+        },
     };
     // Sources and sinks first: bad data is reported before any device work.
-    let ports = port_infos(&plan);
-    let mut feeds = Vec::new();
-    for gi in &plan.inputs {
-        let info = &ports.0[feeds.len()];
-        let over = in_over.iter().rev().find(|(p, _)| *p == gi.name);
-        let (src, b) = match over {
-            Some((_, f)) => (Source::File { path: f.clone() }, PathBuf::new()),
-            None => (gi.source.clone(), base.clone()),
-        };
-        match open_source(&src, info, &b).map_err(rt_fail)? {
-            Some(source) => feeds.push(Feed {
-                port: gi.name.clone(),
-                source,
-            }),
-            None => {
-                return Err(Fail(
-                    2,
-                    format!(
-                        "input `{}` has no source: pass --input {}=FILE (.npy or raw)",
-                        gi.name, gi.name
-                    ),
-                ))
+    let mut io = Vec::new();
+    for (k, (plan, file)) in plans.iter().zip(&args.files).enumerate() {
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let ports = port_infos(plan);
+        let mut feeds = Vec::new();
+        for gi in &plan.inputs {
+            let info = &ports.0[feeds.len()];
+            let (src, b) = match find(&in_over, k, &gi.name) {
+                Some(f) => (Source::File { path: f }, PathBuf::new()),
+                None => (gi.source.clone(), base.clone()),
+            };
+            match open_source(&src, info, &b).map_err(rt_fail)? {
+                Some(source) => feeds.push(Feed {
+                    port: gi.name.clone(),
+                    source,
+                }),
+                None => {
+                    return Err(Fail(
+                        2,
+                        format!(
+                            "input `{}` has no source: pass --input {}=FILE (.npy or raw){}",
+                            gi.name,
+                            gi.name,
+                            if args.files.len() > 1 {
+                                format!(" (graph `{}`)", plan.graph)
+                            } else {
+                                String::new()
+                            }
+                        ),
+                    ))
+                }
             }
         }
-    }
-    let mut drains = Vec::new();
-    for (k, go) in plan.outputs.iter().enumerate() {
-        let info = &ports.1[k];
-        let over = out_over.iter().rev().find(|(p, _)| *p == go.name);
-        let (sink, b) = match over {
-            Some((_, f)) => (Sink::File { path: f.clone() }, PathBuf::new()),
-            None => (go.sink.clone(), base.clone()),
-        };
-        drains.push(Drain {
-            port: go.name.clone(),
-            sink: open_sink(&sink, info, &b).map_err(rt_fail)?,
-        });
+        let mut drains = Vec::new();
+        for (o, go) in plan.outputs.iter().enumerate() {
+            let info = &ports.1[o];
+            let (sink, b) = match find(&out_over, k, &go.name) {
+                Some(f) => (Sink::File { path: f }, PathBuf::new()),
+                None => (go.sink.clone(), base.clone()),
+            };
+            drains.push(Drain {
+                port: go.name.clone(),
+                sink: open_sink(&sink, info, &b).map_err(rt_fail)?,
+            });
+        }
+        io.push((feeds, drains));
     }
     let mut rt = Runtime::new(&opts).map_err(rt_fail)?;
-    let g = rt.open_graph(&plan).map_err(rt_fail)?;
+    let mut runs = Vec::new();
+    for (plan, (feeds, drains)) in plans.iter().zip(io) {
+        let g = rt.open_graph(plan).map_err(rt_fail)?;
+        runs.push(GraphRun {
+            graph: g,
+            feeds,
+            drains,
+        });
+    }
+    let names: Vec<&str> = plans.iter().map(|p| p.graph.as_str()).collect();
     let bar = if std::io::stderr().is_terminal() {
         let b = match args.frames {
             Some(n) => indicatif::ProgressBar::new(n),
             None => indicatif::ProgressBar::new_spinner(),
         };
-        b.set_message(format!("{} on {}", plan.graph, rt.device().name));
+        b.set_message(format!("{} on {}", names.join(" + "), rt.device().name));
         Some(b)
     } else {
         None
     };
-    let summary = driver::run(&mut rt, g, &mut feeds, &mut drains, args.frames, |n| {
+    let deadline = until.map(|d| std::time::Instant::now() + d);
+    let summaries = driver::run_many(&mut rt, &mut runs, args.frames, deadline, |n| {
         if let Some(b) = &bar {
             b.set_position(n);
         }
@@ -196,20 +354,38 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
     }
     let log = rt.validation_log();
     if let Some(out) = &args.preview {
-        write_preview(&plan, &base, &summary.pushed, out)?;
-    }
-    eprintln!(
-        "ran `{}` on {} in {:.3} s: {}",
-        plan.graph,
-        rt.device().name,
-        summary.elapsed.as_secs_f64(),
-        summary
-            .delivered
+        let cam = plans
             .iter()
-            .map(|(p, n)| format!("{p}: {n} frames"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+            .zip(&args.files)
+            .zip(&summaries)
+            .find(|((p, _), _)| {
+                p.inputs
+                    .iter()
+                    .any(|gi| matches!(gi.source, Source::Camera { .. }))
+            });
+        let ((plan, file), summary) = cam.ok_or_else(|| {
+            Fail(
+                2,
+                "--preview needs a graph with a `from camera` input".into(),
+            )
+        })?;
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        write_preview(plan, &base, &summary.pushed, out)?;
+    }
+    for (plan, summary) in plans.iter().zip(&summaries) {
+        eprintln!(
+            "ran `{}` on {} in {:.3} s: {}",
+            plan.graph,
+            rt.device().name,
+            summary.elapsed.as_secs_f64(),
+            summary
+                .delivered
+                .iter()
+                .map(|(p, n)| format!("{p}: {n} frames"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     eprintln!(
         "{:<24} {:>8} {:>14} {:>14} {:>14} {:>14}",
         "ptask", "firings", "ready→sub µs", "p99", "sub→done µs", "p99"
@@ -225,7 +401,20 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
             s.submit_to_done.p99_us
         );
     }
-    rt.terminate(g).map_err(rt_fail)?;
+    let report = rt.sched_report();
+    print_stats(&report);
+    if let Some(path) = &args.sched.stats {
+        report
+            .write(path)
+            .map_err(|e| Fail(2, format!("cannot write `{}`: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.sched.trace {
+        let text = rt.trace_json().to_string();
+        write_file(path, text.as_bytes())?;
+    }
+    for r in &runs {
+        rt.terminate(r.graph).map_err(rt_fail)?;
+    }
     drop(rt);
     let msgs = log.messages();
     if !msgs.is_empty() {
@@ -235,6 +424,52 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
         ));
     }
     Ok(())
+}
+
+/// Writes `bytes` to `path` via a temporary sibling and a rename.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Fail> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| Fail(2, format!("cannot write `{}`: {e}", path.display())))
+}
+
+/// The end-of-run table: per graph, then per ptask.
+fn print_stats(r: &ptc_runtime::sched::stats::StatsReport) {
+    let ms = |ns: u64| ns as f64 / 1e6;
+    eprintln!(
+        "{:<28} {:>8} {:>9} {:>6} {:>11} {:>9} {:>11} {:>9}",
+        "graph / ptask", "firings", "GPU ms", "share", "ready→sub ms", "p99", "sub→done ms", "p99"
+    );
+    for g in &r.graphs {
+        let rate = match g.rate_hz {
+            Some(hz) => format!(
+                ", {:.1}/{hz:.0} Hz delivered, p99 frame {:.2} ms, {} late, {} dropped",
+                g.delivered_hz,
+                ms(g.latency.frame.p99),
+                g.deadline_misses,
+                g.frames_dropped
+            ),
+            None if g.frames > 1 => format!(", {:.1} frames/s", g.delivered_hz),
+            None => String::new(),
+        };
+        eprintln!("{} (priority {}){rate}", g.name, g.priority);
+        for p in g.ptasks.iter().filter(|p| p.firings > 0) {
+            eprintln!(
+                "  {:<26} {:>8} {:>9.2} {:>6.3} {:>11.3} {:>9.3} {:>11.3} {:>9.3}",
+                p.name,
+                p.firings,
+                ms(p.gpu_ns),
+                p.gpu_share,
+                ms(p.latency.ready_to_submit.p50),
+                ms(p.latency.ready_to_submit.p99),
+                ms(p.latency.submit_to_done.p50),
+                ms(p.latency.submit_to_done.p99)
+            );
+        }
+    }
 }
 
 fn port_infos(plan: &Plan) -> (Vec<ptc_runtime::PortInfo>, Vec<ptc_runtime::PortInfo>) {

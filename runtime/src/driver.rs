@@ -1,8 +1,9 @@
-//! Drives one open graph from its sources to its sinks: what `ptc run` does.
+//! Drives open graphs from their sources to their sinks: what `ptc run` does.
 
 use crate::error::{Result, RuntimeError};
 use crate::io::{FrameSink, FrameSource};
 use crate::runtime::{GraphId, Runtime};
+use crate::sched::arbiter::Pacer;
 use std::time::{Duration, Instant};
 
 /// A graph input with the source that feeds it.
@@ -32,6 +33,16 @@ pub struct RunSummary {
     pub elapsed: Duration,
 }
 
+/// One graph of a multi-graph run: its id, sources and sinks.
+pub struct GraphRun {
+    /// The open graph.
+    pub graph: GraphId,
+    /// Its inputs with their sources.
+    pub feeds: Vec<Feed>,
+    /// Its outputs with their sinks.
+    pub drains: Vec<Drain>,
+}
+
 /// Runs graph `g`: pushes source frames as input slots free up, fires
 /// ready work, pulls finished frames into the sinks. Stops after `frames`
 /// frames on every output (or pushed on every input, for graphs without
@@ -44,118 +55,296 @@ pub fn run(
     feeds: &mut [Feed],
     drains: &mut [Drain],
     frames: Option<u64>,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<RunSummary> {
+    let mut runs = [GraphRun {
+        graph: g,
+        feeds: feeds.iter_mut().map(take_feed).collect(),
+        drains: drains.iter_mut().map(take_drain).collect(),
+    }];
+    let r = run_many(rt, &mut runs, frames, None, progress);
+    // Hand the sources and sinks back to the caller.
+    let [run] = runs;
+    for (f, back) in feeds.iter_mut().zip(run.feeds) {
+        *f = back;
+    }
+    for (d, back) in drains.iter_mut().zip(run.drains) {
+        *d = back;
+    }
+    let mut v = r?;
+    v.pop()
+        .ok_or_else(|| RuntimeError::InvalidPlan("no graph was run".into()))
+}
+
+/// Placeholder for a source lent to [`run_many`] (never read).
+struct Spent;
+
+impl FrameSource for Spent {
+    fn frame_size(&self) -> u64 {
+        0
+    }
+    fn next_frame(&mut self, _dst: &mut [u8]) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+fn take_feed(f: &mut Feed) -> Feed {
+    Feed {
+        port: f.port.clone(),
+        source: std::mem::replace(&mut f.source, Box::new(Spent)),
+    }
+}
+
+fn take_drain(d: &mut Drain) -> Drain {
+    Drain {
+        port: d.port.clone(),
+        sink: d.sink.take(),
+    }
+}
+
+/// Per-graph state of [`run_many`].
+struct Progress {
+    in_bufs: Vec<Vec<u8>>,
+    out_bufs: Vec<Vec<u8>>,
+    pushed: Vec<u64>,
+    exhausted: Vec<bool>,
+    delivered: Vec<u64>,
+    pacers: Vec<Option<Pacer>>,
+    finished: bool,
+}
+
+/// Runs several open graphs at once (each with its sources and sinks)
+/// under the runtime's scheduler: `ptc run a.pt b.pt ...`.
+///
+/// Paced sources (`fps`) deliver frame k at `start + k/fps`; a frame that
+/// finds its graph's input full is dropped and counted (as a camera
+/// would), so a slow graph does not slip its schedule. Unpaced sources push
+/// whenever there is room. Only finished outputs are pulled, so one graph's
+/// queued work never blocks another's feeding. A graph stops after `frames`
+/// frames (on every output, or pushed on every input without outputs) or
+/// when its sources are exhausted; everything stops at `until`. Sinks are
+/// finished (files renamed into place) only if the run succeeds.
+pub fn run_many(
+    rt: &mut Runtime,
+    runs: &mut [GraphRun],
+    frames: Option<u64>,
+    until: Option<Instant>,
+    mut progress: impl FnMut(u64),
+) -> Result<Vec<RunSummary>> {
     let start = Instant::now();
-    let inputs = rt.inputs(g)?;
-    let outputs = rt.outputs(g)?;
-    let mut in_bufs: Vec<Vec<u8>> = Vec::new();
-    for f in feeds.iter() {
-        let info = inputs
-            .iter()
-            .find(|p| p.name == f.port)
-            .ok_or_else(|| RuntimeError::InvalidPlan(format!("no input `{}`", f.port)))?;
-        if f.source.frame_size() != info.bytes {
-            return Err(RuntimeError::WrongSize {
-                port: f.port.clone(),
-                expected: info.bytes,
-                got: f.source.frame_size(),
-                ty: info.ty.to_string(),
+    let t0 = rt.clock_ns();
+    let mut st = Vec::with_capacity(runs.len());
+    for r in runs.iter() {
+        let inputs = rt.inputs(r.graph)?;
+        let outputs = rt.outputs(r.graph)?;
+        let mut in_bufs = Vec::new();
+        let mut pacers = Vec::new();
+        for f in &r.feeds {
+            let info = inputs
+                .iter()
+                .find(|p| p.name == f.port)
+                .ok_or_else(|| RuntimeError::InvalidPlan(format!("no input `{}`", f.port)))?;
+            if f.source.frame_size() != info.bytes {
+                return Err(RuntimeError::WrongSize {
+                    port: f.port.clone(),
+                    expected: info.bytes,
+                    got: f.source.frame_size(),
+                    ty: info.ty.to_string(),
+                });
+            }
+            in_bufs.push(vec![0u8; info.bytes as usize]);
+            pacers.push(match f.source.fps().filter(|v| *v > 0.0) {
+                Some(fps) => Some(Pacer::new(f64::from(fps), t0)?),
+                None => None,
             });
         }
-        in_bufs.push(vec![0u8; info.bytes as usize]);
+        let mut out_bufs = Vec::new();
+        for d in &r.drains {
+            let info = outputs
+                .iter()
+                .find(|p| p.name == d.port)
+                .ok_or_else(|| RuntimeError::InvalidPlan(format!("no output `{}`", d.port)))?;
+            out_bufs.push(vec![0u8; info.bytes as usize]);
+        }
+        st.push(Progress {
+            pushed: vec![0; r.feeds.len()],
+            exhausted: vec![false; r.feeds.len()],
+            delivered: vec![0; r.drains.len()],
+            in_bufs,
+            out_bufs,
+            pacers,
+            finished: false,
+        });
     }
-    let mut out_bufs: Vec<Vec<u8>> = Vec::new();
-    for d in drains.iter() {
-        let info = outputs
-            .iter()
-            .find(|p| p.name == d.port)
-            .ok_or_else(|| RuntimeError::InvalidPlan(format!("no output `{}`", d.port)))?;
-        out_bufs.push(vec![0u8; info.bytes as usize]);
-    }
-    let mut pushed = vec![0u64; feeds.len()];
-    let mut exhausted = vec![false; feeds.len()];
-    let mut delivered = vec![0u64; drains.len()];
     let limit = frames.unwrap_or(u64::MAX);
     let mut last_min = 0u64;
     loop {
+        if until.is_some_and(|u| Instant::now() >= u) {
+            break;
+        }
         let mut moved = false;
-        let mut next_due: Option<Instant> = None;
-        for (i, f) in feeds.iter_mut().enumerate() {
-            if exhausted[i] || pushed[i] >= limit {
+        let mut next_due: Option<u64> = None;
+        for (r, s) in runs.iter_mut().zip(st.iter_mut()) {
+            if s.finished {
                 continue;
             }
-            if let Some(fps) = f.source.fps().filter(|v| *v > 0.0) {
-                let due = start + Duration::from_secs_f64(pushed[i] as f64 / f64::from(fps));
-                if Instant::now() < due {
-                    next_due = Some(next_due.map_or(due, |d: Instant| d.min(due)));
+            let g = r.graph;
+            for (i, f) in r.feeds.iter_mut().enumerate() {
+                if s.exhausted[i] || s.pushed[i] >= limit {
                     continue;
                 }
+                if let Some(p) = &mut s.pacers[i] {
+                    let now = rt.clock_ns();
+                    let due = p.due(now);
+                    if due == 0 {
+                        next_due = Some(next_due.map_or(p.next_due(), |d| d.min(p.next_due())));
+                        continue;
+                    }
+                    // Late frames (all due but the newest) and a frame that
+                    // finds the input full are dropped, like a camera's.
+                    let deliver = rt.can_push(g, &f.port)?;
+                    let drop_n = if deliver { due - 1 } else { due };
+                    // (Dropped frames are not generated: the source's next
+                    // frame is simply delivered later.)
+                    for _ in 0..drop_n {
+                        p.take();
+                        rt.frame_dropped(g);
+                    }
+                    if deliver && !s.exhausted[i] {
+                        if f.source.next_frame(&mut s.in_bufs[i])? {
+                            p.take();
+                        } else {
+                            s.exhausted[i] = true;
+                        }
+                    }
+                    next_due = Some(next_due.map_or(p.next_due(), |d| d.min(p.next_due())));
+                    if !deliver || s.exhausted[i] {
+                        continue;
+                    }
+                } else {
+                    if !rt.can_push(g, &f.port)? {
+                        continue;
+                    }
+                    if !f.source.next_frame(&mut s.in_bufs[i])? {
+                        s.exhausted[i] = true;
+                        continue;
+                    }
+                }
+                rt.push(g, &f.port, &s.in_bufs[i])?;
+                s.pushed[i] += 1;
+                moved = true;
             }
-            if !rt.can_push(g, &f.port)? {
-                continue;
-            }
-            if !f.source.next_frame(&mut in_bufs[i])? {
-                exhausted[i] = true;
-                continue;
-            }
-            rt.push(g, &f.port, &in_bufs[i])?;
-            pushed[i] += 1;
-            moved = true;
         }
         if rt.step()? > 0 {
             moved = true;
         }
-        for (o, d) in drains.iter_mut().enumerate() {
-            while delivered[o] < limit && rt.has_output(g, &d.port)? {
-                match &mut d.sink {
-                    Some(s) if !s.discards() => {
-                        rt.pull_into(g, &d.port, &mut out_bufs[o])?;
-                        s.write_frame(delivered[o], &out_bufs[o])?;
+        for (r, s) in runs.iter_mut().zip(st.iter_mut()) {
+            if s.finished {
+                continue;
+            }
+            let g = r.graph;
+            for (o, d) in r.drains.iter_mut().enumerate() {
+                while s.delivered[o] < limit && rt.output_ready(g, &d.port)? {
+                    match &mut d.sink {
+                        Some(k) if !k.discards() => {
+                            rt.pull_into(g, &d.port, &mut s.out_bufs[o])?;
+                            k.write_frame(s.delivered[o], &s.out_bufs[o])?;
+                        }
+                        _ => rt.discard(g, &d.port)?,
                     }
-                    _ => rt.discard(g, &d.port)?,
+                    s.delivered[o] += 1;
+                    moved = true;
                 }
-                delivered[o] += 1;
-                moved = true;
+            }
+            let done = if r.drains.is_empty() {
+                s.pushed.iter().copied().min().unwrap_or(0)
+            } else {
+                s.delivered.iter().copied().min().unwrap_or(0)
+            };
+            if frames.is_some() && done >= limit {
+                s.finished = true;
             }
         }
-        let done = if drains.is_empty() {
-            pushed.iter().copied().min().unwrap_or(0)
-        } else {
-            delivered.iter().copied().min().unwrap_or(0)
-        };
-        if done > last_min {
-            last_min = done;
-            progress(done);
+        let done_min = st
+            .iter()
+            .map(|s| {
+                if s.delivered.is_empty() {
+                    s.pushed.iter().copied().min().unwrap_or(0)
+                } else {
+                    s.delivered.iter().copied().min().unwrap_or(0)
+                }
+            })
+            .min()
+            .unwrap_or(0);
+        if done_min > last_min {
+            last_min = done_min;
+            progress(done_min);
         }
-        if frames.is_some() && done >= limit {
+        if st.iter().all(|s| s.finished) {
             break;
         }
         if !moved {
-            if let Some(due) = next_due {
-                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            // Sleep until a source is due, something completes, or `until`.
+            let now = rt.clock_ns();
+            let mut wake = next_due.map(|d| d.saturating_sub(now));
+            if let Some(u) = until {
+                let left = u.saturating_duration_since(Instant::now()).as_nanos() as u64;
+                wake = Some(wake.map_or(left, |w| w.min(left)));
+            }
+            if rt.busy() {
+                rt.wait_any(wake.unwrap_or(u64::MAX))?;
                 continue;
             }
-            break;
+            match wake {
+                Some(w) => {
+                    std::thread::sleep(Duration::from_nanos(w));
+                    continue;
+                }
+                None => break,
+            }
         }
     }
     rt.run_until_idle()?;
-    for d in drains.iter_mut() {
-        if let Some(s) = &mut d.sink {
-            s.finish()?;
+    // Finished frames left in the outputs go to the sinks too.
+    for (r, s) in runs.iter_mut().zip(st.iter_mut()) {
+        let g = r.graph;
+        for (o, d) in r.drains.iter_mut().enumerate() {
+            while s.delivered[o] < limit && rt.output_ready(g, &d.port)? {
+                match &mut d.sink {
+                    Some(k) if !k.discards() => {
+                        rt.pull_into(g, &d.port, &mut s.out_bufs[o])?;
+                        k.write_frame(s.delivered[o], &s.out_bufs[o])?;
+                    }
+                    _ => rt.discard(g, &d.port)?,
+                }
+                s.delivered[o] += 1;
+            }
         }
     }
-    Ok(RunSummary {
-        delivered: drains
-            .iter()
-            .zip(&delivered)
-            .map(|(d, n)| (d.port.clone(), *n))
-            .collect(),
-        pushed: feeds
-            .iter()
-            .zip(&pushed)
-            .map(|(f, n)| (f.port.clone(), *n))
-            .collect(),
-        elapsed: start.elapsed(),
-    })
+    for r in runs.iter_mut() {
+        for d in r.drains.iter_mut() {
+            if let Some(k) = &mut d.sink {
+                k.finish()?;
+            }
+        }
+    }
+    Ok(runs
+        .iter()
+        .zip(&st)
+        .map(|(r, s)| RunSummary {
+            delivered: r
+                .drains
+                .iter()
+                .zip(&s.delivered)
+                .map(|(d, n)| (d.port.clone(), *n))
+                .collect(),
+            pushed: r
+                .feeds
+                .iter()
+                .zip(&s.pushed)
+                .map(|(f, n)| (f.port.clone(), *n))
+                .collect(),
+            elapsed: start.elapsed(),
+        })
+        .collect())
 }

@@ -971,6 +971,22 @@ impl GraphRt {
         self.bufs[b].produced > self.bufs[b].host_next
     }
 
+    /// True if the next version of output buffer `b` is produced and the GPU
+    /// finished writing it (reading it will not block).
+    pub(crate) fn output_complete(&self, b: usize) -> Result<bool> {
+        if !self.output_available(b) {
+            return Ok(false);
+        }
+        let mut w = Waits::default();
+        self.read_waits(b, self.bufs[b].host_next, &mut w);
+        for (sem, v) in w.list() {
+            if self.gpu.timeline_value(sem)? < v {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Reads the next version of output buffer `b` into `dst` (must be available).
     pub(crate) fn read_output(&mut self, b: usize, dst: &mut [u8]) -> Result<()> {
         let v = self.bufs[b].host_next;

@@ -106,6 +106,11 @@ impl Runtime {
             .frame_dropped(GraphKey(id.0 as u64));
     }
 
+    /// Nanoseconds on the scheduler's clock (for pacing sources).
+    pub fn clock_ns(&self) -> u64 {
+        self.arb.now()
+    }
+
     /// Number of scheduler queues (compute queues of the graphs' family).
     pub fn sched_queue_count(&self) -> usize {
         self.gpu.sched_queue_count()
@@ -299,6 +304,14 @@ impl Runtime {
         let g = self.graph(id)?;
         let (_, b) = g.output(port)?;
         Ok(g.output_available(b))
+    }
+
+    /// True if output `port` has a finished frame: pulling it will not wait
+    /// for the GPU.
+    pub fn output_ready(&self, id: GraphId, port: &str) -> Result<bool> {
+        let g = self.graph(id)?;
+        let (_, b) = g.output(port)?;
+        g.output_complete(b)
     }
 
     /// Reads the next frame of output `port`, running ready work and waiting

@@ -1051,6 +1051,28 @@ impl Checker<'_> {
                     .primary(p.ty.span, "not a push-constant scalar")
                     .help("params are single push-constant scalars; pass arrays through a port"),
                 );
+                // Keep a best guess in the module (u8/u16 widen to u32, an
+                // array or vector to its component) so that the kernel check
+                // does not also report the param as missing.
+                let named = match &p.ty.elem {
+                    ElemExpr::Named(n) => &n.name,
+                    ElemExpr::Vector { scalar, .. } => &scalar.name,
+                };
+                let guess = Scalar::from_name(named).map(|s| match s {
+                    Scalar::U8 | Scalar::U16 => Scalar::U32,
+                    other => other,
+                });
+                if let Some(g) = guess {
+                    if let Some(value) = self.value(&p.value, g, &what) {
+                        params.push(Param {
+                            name: p.name.clone(),
+                            ty: g,
+                            ty_span: p.ty.span,
+                            value,
+                            span: p.span,
+                        });
+                    }
+                }
                 continue;
             };
             if let Some(value) = self.value(&p.value, scalar, &what) {

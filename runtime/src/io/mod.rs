@@ -381,3 +381,139 @@ pub(crate) fn components(elem: &ElemType) -> Option<(Scalar, u64)> {
         ElemType::Struct(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ptc_compiler::types::PortType;
+
+    fn port(elem: ElemType, shape: &[u64]) -> PortInfo {
+        let ty = PortType {
+            elem,
+            shape: shape.to_vec(),
+        };
+        let bytes = ty.byte_size(&Vec::new()).unwrap_or(0);
+        PortInfo {
+            name: "p".into(),
+            ty,
+            bytes,
+            slots: 2,
+            layout: None,
+        }
+    }
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ptc-io-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn npy_sink_then_source_round_trips_a_stack() {
+        let d = tmp("stack");
+        let p = port(ElemType::Scalar(Scalar::F32), &[2, 3]);
+        let path = d.join("o.npy");
+        let mut sink = FileSink::create(&path, &p).unwrap();
+        let frames: Vec<Vec<u8>> = (0..3)
+            .map(|f| {
+                (0..6)
+                    .flat_map(|i| (f as f32 * 10.0 + i as f32).to_le_bytes())
+                    .collect()
+            })
+            .collect();
+        for (i, f) in frames.iter().enumerate() {
+            sink.write_frame(i as u64, f).unwrap();
+        }
+        assert!(!path.exists(), "written before finish");
+        sink.finish().unwrap();
+        let mut src = FileSource::open(&path, &p).unwrap();
+        assert_eq!(src.frames_left(), 3);
+        let mut buf = vec![0u8; 24];
+        for f in &frames {
+            assert!(src.next_frame(&mut buf).unwrap());
+            assert_eq!(&buf, f);
+        }
+        assert!(!src.next_frame(&mut buf).unwrap());
+    }
+
+    #[test]
+    fn npy_dtype_and_shape_are_checked() {
+        let d = tmp("check");
+        let f32p = port(ElemType::Scalar(Scalar::F32), &[4]);
+        let path = d.join("a.npy");
+        let mut s = FileSink::create(&path, &f32p).unwrap();
+        s.write_frame(0, &[0u8; 16]).unwrap();
+        s.finish().unwrap();
+        let u32p = port(ElemType::Scalar(Scalar::U32), &[4]);
+        let e = FileSource::open(&path, &u32p).err().unwrap();
+        assert!(
+            e.to_string()
+                .contains("dtype is '<f4' but the port is u32[4]"),
+            "{e}"
+        );
+        let wide = port(ElemType::Scalar(Scalar::F32), &[5]);
+        let e = FileSource::open(&path, &wide).err().unwrap();
+        assert!(
+            e.to_string()
+                .contains("shape is [4] but the port needs [5]"),
+            "{e}"
+        );
+        // vec3 ports are 4 wide in memory and in .npy.
+        let v3 = port(
+            ElemType::Vector {
+                n: 3,
+                scalar: Scalar::F32,
+            },
+            &[2],
+        );
+        assert_eq!(npy_dtype_and_shape(&v3).unwrap().shape, vec![2, 4]);
+    }
+
+    #[test]
+    fn raw_files_must_hold_whole_frames_and_sinks_leave_nothing_on_error() {
+        let d = tmp("raw");
+        let p = port(ElemType::Scalar(Scalar::U16), &[3]);
+        std::fs::write(d.join("in.bin"), [1u8, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0]).unwrap();
+        let mut s = FileSource::open(&d.join("in.bin"), &p).unwrap();
+        assert_eq!(s.frames_left(), 2);
+        let mut b = [0u8; 6];
+        assert!(s.next_frame(&mut b).unwrap());
+        assert_eq!(b, [1, 0, 2, 0, 3, 0]);
+        std::fs::write(d.join("odd.bin"), [0u8; 7]).unwrap();
+        assert!(FileSource::open(&d.join("odd.bin"), &p).is_err());
+        {
+            let mut sink = FileSink::create(&d.join("out.bin"), &p).unwrap();
+            sink.write_frame(0, &b).unwrap();
+            // dropped without finish: an error happened
+        }
+        let left: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("out"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn random_is_deterministic_and_floats_in_unit_interval() {
+        let p = port(ElemType::Scalar(Scalar::F32), &[1000]);
+        let mut a = RandomSource::new(42, None, &p);
+        let mut b = RandomSource::new(42, None, &p);
+        let mut c = RandomSource::new(43, None, &p);
+        let (mut x, mut y, mut z) = (vec![0u8; 4000], vec![0u8; 4000], vec![0u8; 4000]);
+        a.next_frame(&mut x).unwrap();
+        b.next_frame(&mut y).unwrap();
+        c.next_frame(&mut z).unwrap();
+        assert_eq!(x, y);
+        assert_ne!(x, z);
+        for ch in x.chunks_exact(4) {
+            let v = f32::from_le_bytes([ch[0], ch[1], ch[2], ch[3]]);
+            assert!((0.0..1.0).contains(&v), "{v}");
+        }
+        let mut zs = ZerosSource { size: 8, fps: None };
+        let mut buf = [7u8; 8];
+        assert!(zs.next_frame(&mut buf).unwrap());
+        assert_eq!(buf, [0u8; 8]);
+    }
+}

@@ -44,7 +44,11 @@
 //! and submits its job if the graph is *eligible* (below); if it is not,
 //! nothing else is submitted to that queue until it is (its own in-flight
 //! job keeps the device busy meanwhile), so no graph overtakes its share
-//! just because another is briefly held back. This is the smallest virtual
+//! just because another is briefly held back. Likewise a graph with a job
+//! in flight and none ready takes part with key `V_g + c_g/w_g` (its
+//! largest cost estimate): if it is the smallest, its queue waits for its
+//! next job (graphs whose outputs are one slot deep have at most one frame
+//! in flight; without this they would simply alternate, 1:1). This is the smallest virtual
 //! finish time minus the aging bonus (which is
 //! bounded by `c_j / w_j`, so aging reorders nearby jobs but never changes
 //! long-run shares). Ties go to the higher `p_j`, then the older job, then
@@ -808,6 +812,16 @@ impl Scheduler {
                 })
                 .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)))
             else {
+                // Busy but nothing ready: its next job usually follows as
+                // soon as the in-flight one completes (a graph whose outputs
+                // are one slot deep). If it is the most behind, hold its
+                // queue for it rather than let others run ahead of their
+                // share (with several other graphs present).
+                if g.inflight > 0 && self.graphs.values().filter(|h| h.open).count() > 1 {
+                    let est = g.cost.values().fold(0.0f64, |a, c| a.max(*c));
+                    let key = g.vtime + est / f64::from(g.spec.priority);
+                    cands.push((key, f64::INFINITY, now, JobId(u64::MAX), *k, false));
+                }
                 continue;
             };
             let since = g.runnable_since.unwrap_or(now).max(ready_at);
