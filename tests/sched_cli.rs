@@ -105,3 +105,61 @@ fn scheduling_flags_are_checked() {
     assert_eq!(c, 2);
     assert!(e.contains("--duration expects"), "{e}");
 }
+
+/// Two copies of the saturating matmul load at priorities 2:1: the GPU time
+/// `ptc run` measured for each (`--stats`) must be within 15 % of 2:1.
+#[test]
+fn saturating_graphs_share_the_gpu_by_priority() {
+    if !has_vulkan() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ptc_sched_share_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = std::fs::read_to_string(root().join("graphs/sched/matmul_load.pt")).unwrap();
+    let kernel = root().join("kernels/sched_matmul.comp");
+    let mut files = Vec::new();
+    for name in ["mm_a", "mm_b"] {
+        let text = src
+            .replace("graph matmul_load", &format!("graph {name}"))
+            .replace(
+                "\"kernels/sched_matmul.comp\"",
+                &format!("{:?}", kernel.to_str().unwrap()),
+            );
+        assert!(text.contains(&format!("graph {name}")), "{text}");
+        let path = dir.join(format!("{name}.pt"));
+        std::fs::write(&path, text).unwrap();
+        files.push(path);
+    }
+    let stats = dir.join("stats.json");
+    let (c, e) = ptc(&[
+        "run",
+        files[0].to_str().unwrap(),
+        files[1].to_str().unwrap(),
+        "--priority",
+        "mm_a=2",
+        "--priority",
+        "mm_b=1",
+        "--sched",
+        "priority",
+        "--duration",
+        "3s",
+        "--stats",
+        stats.to_str().unwrap(),
+        "--validate",
+    ]);
+    assert_eq!(c, 0, "{e}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let graphs = s["graphs"].as_array().unwrap();
+    let gpu = |name: &str| {
+        graphs
+            .iter()
+            .find(|g| g["name"] == name)
+            .and_then(|g| g["gpu_ns"].as_f64())
+            .unwrap_or_else(|| panic!("no gpu_ns for {name}: {s}"))
+    };
+    let ratio = gpu("mm_a") / gpu("mm_b");
+    println!("mm_a:mm_b GPU time {ratio:.3} (expected 2)");
+    assert!((ratio / 2.0 - 1.0).abs() <= 0.15, "ratio {ratio:.3}\n{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

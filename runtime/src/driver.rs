@@ -184,6 +184,35 @@ pub fn run_many(
         }
         let mut moved = false;
         let mut next_due: Option<u64> = None;
+        // Finished outputs first: pulling them frees output slots, so the
+        // step below sees every graph's next frame that can be ready.
+        for (r, s) in runs.iter_mut().zip(st.iter_mut()) {
+            if s.finished {
+                continue;
+            }
+            let g = r.graph;
+            for (o, d) in r.drains.iter_mut().enumerate() {
+                while s.delivered[o] < limit && rt.output_ready(g, &d.port)? {
+                    match &mut d.sink {
+                        Some(k) if !k.discards() => {
+                            rt.pull_into(g, &d.port, &mut s.out_bufs[o])?;
+                            k.write_frame(s.delivered[o], &s.out_bufs[o])?;
+                        }
+                        _ => rt.discard(g, &d.port)?,
+                    }
+                    s.delivered[o] += 1;
+                    moved = true;
+                }
+            }
+            let done = if r.drains.is_empty() {
+                s.pushed.iter().copied().min().unwrap_or(0)
+            } else {
+                s.delivered.iter().copied().min().unwrap_or(0)
+            };
+            if frames.is_some() && done >= limit {
+                s.finished = true;
+            }
+        }
         for (r, s) in runs.iter_mut().zip(st.iter_mut()) {
             if s.finished {
                 continue;
@@ -222,7 +251,12 @@ pub fn run_many(
                         continue;
                     }
                 } else {
-                    if !rt.can_push(g, &f.port)? {
+                    // Only when the write will not wait for the GPU: a host
+                    // blocked here cannot submit, and meanwhile this graph's
+                    // last in-flight frame may finish before its next one
+                    // was offered to the scheduler (it would look idle and
+                    // lose its place in the fair share).
+                    if !rt.can_push_now(g, &f.port)? {
                         continue;
                     }
                     if !f.source.next_frame(&mut s.in_bufs[i])? {
@@ -237,33 +271,6 @@ pub fn run_many(
         }
         if rt.step()? > 0 {
             moved = true;
-        }
-        for (r, s) in runs.iter_mut().zip(st.iter_mut()) {
-            if s.finished {
-                continue;
-            }
-            let g = r.graph;
-            for (o, d) in r.drains.iter_mut().enumerate() {
-                while s.delivered[o] < limit && rt.output_ready(g, &d.port)? {
-                    match &mut d.sink {
-                        Some(k) if !k.discards() => {
-                            rt.pull_into(g, &d.port, &mut s.out_bufs[o])?;
-                            k.write_frame(s.delivered[o], &s.out_bufs[o])?;
-                        }
-                        _ => rt.discard(g, &d.port)?,
-                    }
-                    s.delivered[o] += 1;
-                    moved = true;
-                }
-            }
-            let done = if r.drains.is_empty() {
-                s.pushed.iter().copied().min().unwrap_or(0)
-            } else {
-                s.delivered.iter().copied().min().unwrap_or(0)
-            };
-            if frames.is_some() && done >= limit {
-                s.finished = true;
-            }
         }
         let done_min = st
             .iter()

@@ -929,6 +929,28 @@ impl GraphRt {
         self.room(b, self.bufs[b].produced)
     }
 
+    /// True if input buffer `b` can take another version now without the
+    /// host waiting for the GPU: it has room, and the GPU work that read
+    /// (or uploaded) the version its slot held is complete.
+    pub(crate) fn input_writable(&self, b: usize) -> Result<bool> {
+        if !self.input_has_room(b) {
+            return Ok(false);
+        }
+        let v = self.bufs[b].produced;
+        let slots = u64::from(self.bufs[b].slots);
+        let mut w = Waits::default();
+        self.war_waits(b, v, &mut w);
+        if self.bufs[b].upload_sem != vk::Semaphore::null() && v >= slots {
+            w.add(self.bufs[b].upload_sem, v - slots + 1);
+        }
+        for (sem, val) in w.list() {
+            if self.gpu.timeline_value(sem)? < val {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Writes the next version of input buffer `b` (must have room).
     pub(crate) fn write_input(&mut self, b: usize, bytes: &[u8]) -> Result<()> {
         let v = self.bufs[b].produced;

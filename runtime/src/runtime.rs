@@ -299,6 +299,15 @@ impl Runtime {
         Ok(g.input_has_room(b))
     }
 
+    /// True if input `port` can take a frame now without the host waiting
+    /// for the GPU (see [`Runtime::can_push`]; this also needs the GPU work
+    /// that used the slot's previous frame to be complete).
+    pub fn can_push_now(&self, id: GraphId, port: &str) -> Result<bool> {
+        let g = self.graph(id)?;
+        let (_, b) = g.input(port)?;
+        g.input_writable(b)
+    }
+
     /// True if output `port` has a frame produced (submitted) and not yet pulled.
     pub fn has_output(&self, id: GraphId, port: &str) -> Result<bool> {
         let g = self.graph(id)?;
