@@ -354,23 +354,18 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
     }
     let log = rt.validation_log();
     if let Some(out) = &args.preview {
-        let cam = plans
-            .iter()
-            .zip(&args.files)
-            .zip(&summaries)
-            .find(|((p, _), _)| {
-                p.inputs
-                    .iter()
-                    .any(|gi| matches!(gi.source, Source::Camera { .. }))
-            });
-        let ((plan, file), summary) = cam.ok_or_else(|| {
+        let cam = plans.iter().zip(&runs).zip(&summaries).find(|((p, _), _)| {
+            p.inputs
+                .iter()
+                .any(|gi| matches!(gi.source, Source::Camera { .. }))
+        });
+        let ((plan, run), summary) = cam.ok_or_else(|| {
             Fail(
                 2,
                 "--preview needs a graph with a `from camera` input".into(),
             )
         })?;
-        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        write_preview(plan, &base, &summary.pushed, out)?;
+        write_preview(&mut rt, run.graph, plan, &summary.pushed, out)?;
     }
     for (plan, summary) in plans.iter().zip(&summaries) {
         eprintln!(
@@ -602,37 +597,57 @@ fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
     Ok(())
 }
 
-/// `--preview`: the last camera frame through the CPU reference of the
-/// gesture kernels, with the plan's xform/detect parameters.
+/// The buffer `--preview` draws: xform's point cloud.
+const PREVIEW_BUFFER: &str = "xform.cloud";
+
+/// `--preview`: the last completed frame as the GPU pipeline saw it, read
+/// back from the graph's `xform.cloud` buffer (depth = its z; hand overlay
+/// from detect's segmentation rule applied to that cloud).
 fn write_preview(
+    rt: &mut Runtime,
+    graph: ptc_runtime::GraphId,
     plan: &Plan,
-    base: &Path,
     pushed: &[(String, u64)],
     out: &Path,
 ) -> Result<(), Fail> {
-    let cam = plan.inputs.iter().find_map(|gi| match &gi.source {
-        Source::Camera { fps, script } => Some((gi.name.as_str(), *fps, script.clone())),
+    use ptc_compiler::types::{ElemType, Scalar};
+    let buf = plan.buffers.iter().find(|b| b.name == PREVIEW_BUFFER);
+    let dims = buf.and_then(|b| match (&b.ty.elem, b.ty.shape.as_slice()) {
+        (
+            ElemType::Vector {
+                n: 4,
+                scalar: Scalar::F32,
+            },
+            [h, w],
+        ) => Some((*w as usize, *h as usize)),
         _ => None,
     });
-    let Some((port, fps, script)) = cam else {
+    let Some((w, h)) = dims else {
         return Err(Fail(
             2,
-            "--preview needs a graph with a `from camera` input".into(),
+            format!("--preview needs a `{PREVIEW_BUFFER}` buffer of type vec4<f32>[h, w] (the gesture graph's point cloud)"),
         ));
     };
-    let n = pushed
+    let bytes = rt
+        .read_buffer(graph, PREVIEW_BUFFER)
+        .map_err(rt_fail)?
+        .ok_or_else(|| Fail(2, "--preview: no frame was computed".into()))?;
+    ptc_runtime::io::preview::write_cloud_bytes(plan, &bytes, w, h, out)
+        .map_err(|e| Fail(2, e.to_string()))?;
+    let n: u64 = pushed
         .iter()
-        .find(|(p, _)| p == port)
-        .map_or(0, |(_, n)| *n);
-    let last = n.saturating_sub(1);
-    ptc_runtime::io::preview::preview_camera_frame(
-        plan,
-        fps,
-        script.map(|s| base.join(s)).as_deref(),
-        last,
-        out,
-    )
-    .map_err(|e| Fail(2, e))?;
-    eprintln!("wrote preview of frame {last} to {}", out.display());
+        .filter(|(p, _)| {
+            plan.inputs
+                .iter()
+                .any(|gi| &gi.name == p && matches!(gi.source, Source::Camera { .. }))
+        })
+        .map(|(_, n)| *n)
+        .max()
+        .unwrap_or(0);
+    eprintln!(
+        "wrote preview of frame {} (read back from the GPU's `{PREVIEW_BUFFER}`) to {}",
+        n.saturating_sub(1),
+        out.display()
+    );
     Ok(())
 }

@@ -192,3 +192,101 @@ fn gpu_kernels_match_the_cpu_reference() {
     let m = log.messages();
     assert!(m.is_empty(), "validation messages:\n{}", m.join("\n"));
 }
+
+/// `--preview` draws the cloud the GPU computed: the PNG the binary writes
+/// equals the rendering of `Runtime::read_buffer(.., "xform.cloud")` after
+/// the same frames in process, and that read-back matches the CPU reference
+/// of the last frame's xform within tolerance.
+#[test]
+fn preview_png_comes_from_the_gpu_cloud() {
+    use ptc_runtime::io::preview;
+    const FRAMES: u64 = 24; // the default script's hand is in view from frame 15
+    let png_path = std::env::temp_dir().join(format!("ptc-preview-{}.png", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_ptc"))
+        .current_dir(root())
+        .args(["run", "graphs/gesture.pt", "--validate", "--frames"])
+        .arg(FRAMES.to_string())
+        .arg("--preview")
+        .arg(&png_path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "ptc run failed: {stderr}");
+    assert!(
+        stderr.contains("wrote preview of frame 23 (read back from the GPU's `xform.cloud`)"),
+        "{stderr}"
+    );
+    let (png, w, h) = preview::decode_png(&std::fs::read(&png_path).unwrap()).unwrap();
+    std::fs::remove_file(&png_path).ok();
+    assert_eq!((w, h), (gesture_ref::WIDTH, gesture_ref::HEIGHT));
+
+    // The same frames through the runtime in process, with validation.
+    let mut rt = Runtime::new(&RuntimeOptions {
+        validate: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let log = rt.validation_log();
+    let p = plan("graphs/gesture.pt");
+    let g = rt.open_graph(&p).unwrap();
+    assert!(rt.read_buffer(g, "xform.cloud").unwrap().is_none());
+    let err = rt.read_buffer(g, "nope").unwrap_err().to_string();
+    assert!(
+        err.contains("has no buffer `nope`") && err.contains("xform.cloud"),
+        "{err}"
+    );
+    let k = Intrinsics::default();
+    rt.push(g, "intrinsics", &f32_bytes(&k.to_array())).unwrap();
+    let cam = SyntheticCamera::from_source(Some(30.0), None, None).unwrap();
+    let mut last = None;
+    for f in cam.take(FRAMES as usize) {
+        rt.push(g, "usbsrc", &f.to_bytes()).unwrap();
+        rt.pull(g, "hid").unwrap();
+        last = Some(f);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.index, FRAMES - 1);
+    let bytes = rt.read_buffer(g, "xform.cloud").unwrap().unwrap();
+    // Reading again (staging reused) gives the same bytes, and the graph
+    // keeps running after a read-back (the slot's next writer waits on it).
+    assert_eq!(rt.read_buffer(g, "xform.cloud").unwrap().unwrap(), bytes);
+    let next = SyntheticCamera::from_source(Some(30.0), None, None)
+        .unwrap()
+        .render(FRAMES);
+    rt.push(g, "usbsrc", &next.to_bytes()).unwrap();
+    rt.pull(g, "hid").unwrap();
+    let after = rt.read_buffer(g, "xform.cloud").unwrap().unwrap();
+    assert_ne!(after, bytes, "the read-back must follow the newest frame");
+    rt.terminate(g).unwrap();
+    drop(rt);
+    let m = log.messages();
+    assert!(m.is_empty(), "validation messages:\n{}", m.join("\n"));
+
+    // The read-back is frame 23's cloud (GPU vs CPU reference).
+    let gpu = preview::cloud_from_bytes(&bytes);
+    let (bp, dp) = preview::plan_params(&p);
+    let cpu = gesture_ref::xform(&last.depth, &bp, &k);
+    assert_eq!(gpu.len(), cpu.len());
+    let mut worst = 0.0f32;
+    for (gp, cp) in gpu.iter().zip(&cpu) {
+        assert_eq!(gp[3], cp[3]);
+        for j in 0..3 {
+            worst = worst.max((gp[j] - cp[j]).abs());
+        }
+    }
+    assert!(worst <= 0.05, "max |GPU - CPU| = {worst} mm");
+    let hand = gesture_ref::hand_stats(&gpu, &dp);
+    assert!(hand.pixels >= 400, "{hand:?}");
+
+    // The PNG is exactly the rendering of the GPU read-back, overlay included.
+    let want = preview::render_cloud_bytes(&p, &bytes, w, h).unwrap();
+    assert!(
+        png == want,
+        "PNG differs from the rendering of the GPU cloud"
+    );
+    let green = png
+        .chunks_exact(3)
+        .filter(|px| *px == [40, 230, 40])
+        .count();
+    assert!(green > 100, "no hand box drawn ({green} green pixels)");
+}

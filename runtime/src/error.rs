@@ -83,6 +83,16 @@ pub enum RuntimeError {
         /// Ping-pong depth.
         slots: u32,
     },
+    /// `read_buffer` named a buffer the graph does not have.
+    #[error("graph `{graph}` has no buffer `{name}` (buffers: {known})")]
+    UnknownBuffer {
+        /// Graph name.
+        graph: String,
+        /// The name asked for.
+        name: String,
+        /// The graph's buffer names.
+        known: String,
+    },
     /// The graph id does not name an open graph.
     #[error("graph #{0} is not open")]
     NoSuchGraph(usize),
@@ -123,6 +133,7 @@ impl RuntimeError {
             RuntimeError::InvalidPlan(_)
                 | RuntimeError::InvalidSpirv { .. }
                 | RuntimeError::UnknownPort { .. }
+                | RuntimeError::UnknownBuffer { .. }
                 | RuntimeError::WrongSize { .. }
                 | RuntimeError::WrongType { .. }
                 | RuntimeError::MissingInput { .. }

@@ -123,6 +123,19 @@ pub(crate) struct GraphRt {
     /// Slot in use by a submission whose timestamps were not read yet.
     ts_busy: Vec<bool>,
     ts_next: usize,
+    /// `read_buffer`'s staging buffer and copy command buffers, made on
+    /// the first call (a debugging path, never used per frame).
+    readback: Option<Readback>,
+}
+
+/// Read-back of internal buffers: one host-visible staging buffer as large
+/// as the graph's largest buffer, a copy command buffer per (buffer, slot)
+/// recorded on first use, and a timeline counting completed copies.
+struct Readback {
+    staging: BufferMem,
+    sem: vk::Semaphore,
+    copies: u64,
+    cbs: HashMap<(usize, usize), vk::CommandBuffer>,
 }
 
 /// Timestamp ring slots per graph (a submission finding its slot still
@@ -203,6 +216,7 @@ impl GraphRt {
             ts_cbs: Vec::new(),
             ts_busy: Vec::new(),
             ts_next: 0,
+            readback: None,
         };
         // From here on, `g`'s Drop releases whatever was created if we fail.
         g.build(plan)?;
@@ -713,6 +727,104 @@ impl GraphRt {
                 self.wait_firing(c, f - 1, w);
             }
         }
+        // A read-back copy may have read the slot: overwrite after it.
+        if let Some(r) = &self.readback {
+            if r.copies > 0 {
+                w.add(r.sem, r.copies);
+            }
+        }
+    }
+
+    /// Names of the graph's buffers, in plan order.
+    pub(crate) fn buffer_names(&self) -> Vec<String> {
+        self.bufs.iter().map(|b| b.name.clone()).collect()
+    }
+
+    /// Copies the latest completed version of buffer `b` (any role) to the
+    /// host. Waits for every submitted firing first, then copies the slot
+    /// through a staging buffer on the GPU (waiting on the producer's
+    /// timeline point, with transfer and host barriers) and waits for the
+    /// copy; later writers of the slot wait on the copy's timeline point.
+    /// `None` if no version exists yet.
+    pub(crate) fn read_buffer(&mut self, b: usize) -> Result<Option<Vec<u8>>> {
+        self.wait_all()?;
+        let buf = &self.bufs[b];
+        if buf.produced == 0 {
+            return Ok(None);
+        }
+        let v = buf.produced - 1;
+        let s = (v % u64::from(buf.slots)) as usize;
+        let (src, size) = (buf.dev[s].buffer, buf.size);
+        let gpu = self.gpu.clone();
+        if self.readback.is_none() {
+            let max = self.bufs.iter().map(|b| b.size).max().unwrap_or(0).max(4);
+            let staging = gpu.create_buffer("readback staging", max, MemoryLocation::GpuToCpu)?;
+            let sem = match gpu.create_timeline() {
+                Ok(s) => s,
+                Err(e) => {
+                    let mut staging = staging;
+                    gpu.destroy_buffer(&mut staging);
+                    return Err(e);
+                }
+            };
+            self.readback = Some(Readback {
+                staging,
+                sem,
+                copies: 0,
+                cbs: HashMap::new(),
+            });
+        }
+        let cmd_pool = self.cmd_pool;
+        let mut w = Waits::default();
+        self.read_waits(b, v, &mut w);
+        let q = gpu.queue_for(self.priority);
+        let r = self
+            .readback
+            .as_mut()
+            .ok_or_else(|| RuntimeError::InvalidPlan("read-back state missing".into()))?;
+        let cb = match r.cbs.get(&(b, s)) {
+            Some(cb) => *cb,
+            None => {
+                let cbs = gpu.allocate_command_buffers(cmd_pool, 1)?;
+                let cb = *cbs
+                    .first()
+                    .ok_or_else(|| RuntimeError::OutOfMemory("no command buffer".into()))?;
+                let dst = r.staging.buffer;
+                gpu.record(
+                    cb,
+                    &[
+                        Cmd::Barrier {
+                            src_stage: vk::PipelineStageFlags::COMPUTE_SHADER
+                                | vk::PipelineStageFlags::TRANSFER,
+                            src_access: vk::AccessFlags::SHADER_WRITE
+                                | vk::AccessFlags::TRANSFER_WRITE,
+                            dst_stage: vk::PipelineStageFlags::TRANSFER,
+                            dst_access: vk::AccessFlags::TRANSFER_READ,
+                            buffers: vec![src],
+                        },
+                        Cmd::Copy { src, dst, size },
+                        Cmd::Barrier {
+                            src_stage: vk::PipelineStageFlags::TRANSFER,
+                            src_access: vk::AccessFlags::TRANSFER_WRITE,
+                            dst_stage: vk::PipelineStageFlags::HOST,
+                            dst_access: vk::AccessFlags::HOST_READ,
+                            buffers: vec![dst],
+                        },
+                    ],
+                )?;
+                r.cbs.insert((b, s), cb);
+                cb
+            }
+        };
+        let done = (r.sem, r.copies + 1);
+        gpu.submit(q, &[cb], &w.list(), &[done])?;
+        r.copies += 1;
+        gpu.wait_timelines(&[done])?;
+        let bytes = r
+            .staging
+            .mapped()
+            .ok_or_else(|| RuntimeError::OutOfMemory("read-back staging is not mapped".into()))?;
+        Ok(Some(bytes[..size as usize].to_vec()))
     }
 
     /// Takes a free timestamp slot, if any.
@@ -1108,6 +1220,10 @@ impl Drop for GraphRt {
             if s != vk::Semaphore::null() {
                 gpu.destroy_semaphore(s);
             }
+        }
+        if let Some(mut r) = self.readback.take() {
+            gpu.destroy_semaphore(r.sem);
+            gpu.destroy_buffer(&mut r.staging);
         }
         if self.desc_pool != vk::DescriptorPool::null() {
             gpu.destroy_descriptor_pool(self.desc_pool);

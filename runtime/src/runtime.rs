@@ -566,6 +566,25 @@ impl Runtime {
         r
     }
 
+    /// The latest completed contents of buffer `name` of graph `id` (any
+    /// buffer of the plan, e.g. the internal `xform.cloud`; names as in
+    /// `Plan::buffers`). A debugging/preview path: it waits until every
+    /// submitted firing of the graph is done, then copies the buffer's
+    /// newest version through a staging buffer allocated on the first call.
+    /// `Ok(None)` if nothing has written the buffer yet.
+    pub fn read_buffer(&mut self, id: GraphId, name: &str) -> Result<Option<Vec<u8>>> {
+        let g = self.graph_mut(id)?;
+        let names = g.buffer_names();
+        let Some(b) = names.iter().position(|n| n == name) else {
+            return Err(RuntimeError::UnknownBuffer {
+                graph: g.name.clone(),
+                name: name.to_string(),
+                known: names.join(", "),
+            });
+        };
+        g.read_buffer(b)
+    }
+
     /// Per-ptask statistics of every open graph.
     pub fn stats(&self) -> Vec<PtaskSummary> {
         let mut out = Vec::new();

@@ -124,25 +124,35 @@ pub fn cloud_from_bytes(bytes: &[u8]) -> Vec<[f32; 4]> {
         .collect()
 }
 
-/// Renders camera frame `index` (of the camera a plan's `camera(fps,
-/// script)` source describes) through the CPU reference of xform and
-/// detect's segmentation, using the plan's `xform`/`detect` params, and
-/// writes the preview PNG.
-pub fn preview_camera_frame(
+/// Decodes an 8-bit RGB PNG (as [`encode_png`] writes) into (pixels, w, h).
+pub fn decode_png(bytes: &[u8]) -> Result<(Vec<u8>, usize, usize), String> {
+    let dec = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut rd = dec.read_info().map_err(|e| e.to_string())?;
+    let size = rd
+        .output_buffer_size()
+        .ok_or_else(|| "PNG too large".to_string())?;
+    let mut buf = vec![0u8; size];
+    let info = rd.next_frame(&mut buf).map_err(|e| e.to_string())?;
+    if info.color_type != png::ColorType::Rgb || info.bit_depth != png::BitDepth::Eight {
+        return Err(format!(
+            "expected 8-bit RGB, got {:?} {:?}",
+            info.color_type, info.bit_depth
+        ));
+    }
+    buf.truncate(info.buffer_size());
+    Ok((buf, info.width as usize, info.height as usize))
+}
+
+/// The xform (bilateral) and detect (segmentation) parameters a plan sets
+/// as push constants, defaults where it sets none.
+pub fn plan_params(
     plan: &ptc_compiler::Plan,
-    fps: Option<f32>,
-    script: Option<&Path>,
-    index: u64,
-    out: &Path,
-) -> Result<(), String> {
-    use crate::gesture_ref::{hand_stats, xform, BilateralParams, DetectParams, Intrinsics};
+) -> (
+    crate::gesture_ref::BilateralParams,
+    crate::gesture_ref::DetectParams,
+) {
+    use crate::gesture_ref::{BilateralParams, DetectParams};
     use ptc_compiler::types::Value;
-    let env_script = std::env::var_os("PTC_CAMERA_SCRIPT")
-        .filter(|s| !s.is_empty())
-        .map(std::path::PathBuf::from);
-    let script = env_script.as_deref().or(script);
-    let cam = super::camera::SyntheticCamera::from_source(fps, script, None)
-        .map_err(|e| e.to_string())?;
     let param = |ptask: &str, name: &str| -> Option<Value> {
         plan.ptasks
             .iter()
@@ -175,17 +185,40 @@ pub fn preview_camera_frame(
         min_pixels: u(param("detect", "min_pixels"), dd.min_pixels),
         ..dd
     };
-    let frame = cam.render(index);
-    let cloud = xform(&frame.depth, &bp, &Intrinsics::default());
-    let hand = hand_stats(&cloud, &dp);
-    write(
-        out,
-        &cloud,
-        crate::gesture_ref::WIDTH,
-        crate::gesture_ref::HEIGHT,
-        &hand,
-    )
-    .map_err(|e| e.to_string())
+    (bp, dp)
+}
+
+/// Renders a point cloud the GPU produced (`xform.cloud`'s std430 bytes,
+/// as `Runtime::read_buffer` returns them): depth = the cloud's z, hand
+/// overlay from detect's segmentation rule (with the plan's `detect`
+/// params) applied to that same cloud. Returns the RGB8 pixels.
+pub fn render_cloud_bytes(
+    plan: &ptc_compiler::Plan,
+    bytes: &[u8],
+    w: usize,
+    h: usize,
+) -> Result<Vec<u8>, PreviewError> {
+    let cloud = cloud_from_bytes(bytes);
+    let (_, dp) = plan_params(plan);
+    let hand = crate::gesture_ref::hand_stats(&cloud, &dp);
+    render(&cloud, w, h, &hand)
+}
+
+/// [`render_cloud_bytes`], written as a PNG to `out`.
+pub fn write_cloud_bytes(
+    plan: &ptc_compiler::Plan,
+    bytes: &[u8],
+    w: usize,
+    h: usize,
+    out: &Path,
+) -> Result<(), PreviewError> {
+    let err = |why: String| PreviewError::Write {
+        path: out.display().to_string(),
+        why,
+    };
+    let rgb = render_cloud_bytes(plan, bytes, w, h)?;
+    let png = encode_png(&rgb, w, h).map_err(err)?;
+    std::fs::write(out, png).map_err(|e| err(e.to_string()))
 }
 
 #[cfg(test)]
@@ -221,6 +254,7 @@ mod tests {
         assert_eq!(px(22, 17), [71, 107, 214]); // hand tint of 214
         let png = encode_png(&img, w, h).unwrap();
         assert_eq!(&png[1..4], b"PNG");
+        assert_eq!(decode_png(&png).unwrap(), (img.clone(), w, h));
         assert!(render(&cloud[1..], w, h, &hand).is_err());
     }
 }
