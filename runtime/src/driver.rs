@@ -119,7 +119,7 @@ struct Progress {
 /// Paced sources (`fps`) deliver frame k at `start + k/fps`; a frame that
 /// finds its graph's input full is dropped and counted (as a camera
 /// would), so a slow graph does not slip its schedule. Unpaced sources push
-/// whenever there is room. Only finished outputs are pulled, so one graph's
+/// whenever there is room the host can write without waiting for the GPU. Only finished outputs are pulled, so one graph's
 /// queued work never blocks another's feeding. A graph stops after `frames`
 /// frames (on every output, or pushed on every input without outputs) or
 /// when its sources are exhausted; everything stops at `until`. Sinks are
