@@ -672,6 +672,35 @@ impl<'s> Driver<'s> {
         file
     }
 
+    /// Steps over trivia inside a `{ ... }` body and says what comes next:
+    /// the end of the file (reported once as an unclosed `what`), the closing
+    /// `}` (consumed), or another item.
+    fn body_at(&mut self, what: &str, name: &Ident) -> BodyAt {
+        self.skip_trivia();
+        if self.pos >= self.src.len() {
+            if !self.unterminated.get() {
+                let d = Diagnostic::new(
+                    Code::Syntax,
+                    format!(
+                        "{what} `{}` is never closed: expected `}}` before the end of the file",
+                        name.name
+                    ),
+                )
+                .primary(
+                    name.span,
+                    format!("this {what}'s `{{` has no matching `}}`"),
+                );
+                self.push(d);
+            }
+            return BodyAt::End;
+        }
+        if self.rest().starts_with('}') {
+            self.pos += 1;
+            return BodyAt::Close;
+        }
+        BodyAt::Item
+    }
+
     fn graph_body(&mut self, name: Ident, priority: Option<Num>, start: usize) -> GraphDecl {
         let mut g = GraphDecl {
             name,
@@ -684,25 +713,13 @@ impl<'s> Driver<'s> {
             span: Span::default(),
         };
         loop {
-            self.skip_trivia();
-            if self.pos >= self.src.len() {
-                if !self.unterminated.get() {
-                    let d = Diagnostic::new(
-                        Code::Syntax,
-                        format!(
-                            "graph `{}` is never closed: expected `}}` before the end of the file",
-                            g.name.name
-                        ),
-                    )
-                    .primary(g.name.span, "this graph's `{` has no matching `}`");
-                    self.push(d);
+            match self.body_at("graph", &g.name) {
+                BodyAt::End => {
+                    g.body_errors = true;
+                    break;
                 }
-                g.body_errors = true;
-                break;
-            }
-            if self.rest().starts_with('}') {
-                self.pos += 1;
-                break;
+                BodyAt::Close => break,
+                BodyAt::Item => {}
             }
             let istart = self.pos;
             match self.item(Rule::graph_item) {
@@ -765,25 +782,13 @@ impl<'s> Driver<'s> {
             span: Span::default(),
         };
         loop {
-            self.skip_trivia();
-            if self.pos >= self.src.len() {
-                if !self.unterminated.get() {
-                    let d = Diagnostic::new(
-                        Code::Syntax,
-                        format!(
-                            "ptask `{}` is never closed: expected `}}` before the end of the file",
-                            t.name.name
-                        ),
-                    )
-                    .primary(t.name.span, "this ptask's `{` has no matching `}`");
-                    self.push(d);
+            match self.body_at("ptask", &t.name) {
+                BodyAt::End => {
+                    t.body_errors = true;
+                    break;
                 }
-                t.body_errors = true;
-                break;
-            }
-            if self.rest().starts_with('}') {
-                self.pos += 1;
-                break;
+                BodyAt::Close => break,
+                BodyAt::Item => {}
             }
             let istart = self.pos;
             match self.item(Rule::ptask_stmt) {
@@ -1111,4 +1116,14 @@ fn ptask_stmt(t: &mut PtaskDecl, pair: Pair<'_, Rule>, base: usize) {
         }
         _ => {}
     }
+}
+
+/// What follows inside a `{ ... }` body (see `Parser::body_at`).
+enum BodyAt {
+    /// The file ended before the closing `}`.
+    End,
+    /// The closing `}`, now consumed.
+    Close,
+    /// Another item to parse.
+    Item,
 }
