@@ -60,7 +60,13 @@
 //!
 //! A graph with no ready and no in-flight job is *idle*. When it becomes
 //! active again (or is opened), `V_g = max(V_g, min V of the active graphs)`:
-//! idleness earns no burst credit.
+//! idleness earns no burst credit. Exception: a graph idle for no longer
+//! than [`SchedConfig::contention_window`] (a saturating graph whose host
+//! is turning one frame around into the next) keeps its lead up to one job
+//! of the others: `V_g = max(V_g, V_min − max_h c_h / w_h)`. Without this, a
+//! 10:1 pair fed one frame at a time collapses towards 1:1, because the
+//! high-priority graph is briefly idle after each of its jobs while it is
+//! still catching up on the low one's last (10× larger) step.
 //!
 //! # Eligibility (bounded in-flight work)
 //!
@@ -503,6 +509,8 @@ impl Scheduler {
     pub fn ready(&mut self, spec: JobSpec, now: Nanos) -> Result<JobId, SchedError> {
         let key = spec.graph;
         let vmin = self.current_vmin(Some(key));
+        let lead = self.largest_step(key);
+        let window = self.config.contention_window;
         let id = JobId(self.next_job);
         let g = self.open_graph_mut(key)?;
         if let Some(p) = spec.ptask {
@@ -514,8 +522,15 @@ impl Scheduler {
             }
         }
         if !g.active() {
-            // Reactivation: no credit for the time spent idle.
-            g.vtime = g.vtime.max(vmin);
+            // Reactivation: no credit for the time spent idle. A graph that
+            // was idle only briefly (within the contention window: the host
+            // turning a frame around) keeps the lead it had, up to one job
+            // of any other graph, so job granularity does not cost it its share.
+            let brief = g
+                .last_activity
+                .is_some_and(|t| now.saturating_sub(t) <= window);
+            let floor = if brief { vmin - lead } else { vmin };
+            g.vtime = g.vtime.max(floor);
         }
         g.ready.push_back(id);
         g.last_activity = Some(now);
@@ -695,6 +710,16 @@ impl Scheduler {
             self.vmin = m;
         }
         self.vmin
+    }
+
+    /// The largest virtual-time step one job of an open graph other than
+    /// `except` takes (its largest cost estimate over its priority).
+    fn largest_step(&self, except: GraphKey) -> f64 {
+        self.graphs
+            .iter()
+            .filter(|(k, g)| **k != except && g.open)
+            .flat_map(|(_, g)| g.cost.iter().map(move |(p, c)| c / f64::from(g.weight(*p))))
+            .fold(0.0, f64::max)
     }
 
     /// Highest-priority graphs → queue 0, next level → queue 1, …; the rest

@@ -53,6 +53,7 @@ struct SimGraph {
     outstanding: usize,
     next_arrival: Nanos,
     open: bool,
+    completed: u64,
 }
 
 struct Running {
@@ -68,6 +69,15 @@ pub struct Sim {
     pub sched: Scheduler,
     /// Submission → earliest execution start.
     pub launch_ns: Nanos,
+    /// Completion → a saturating graph's next job is ready (the host's
+    /// turnaround: pull the output, push the next input). 0 by default.
+    pub refill_gap_ns: Nanos,
+    /// Every `n`-th refill of each saturating graph takes `stall` ns
+    /// instead of `refill_gap_ns` (host jitter: a page fault, a slow write),
+    /// long enough for the graph to run dry. `None` by default.
+    pub refill_stall: Option<(u64, Nanos)>,
+    /// Saturating graphs waiting out their refill gap: (ready time, graph).
+    refills: Vec<(Nanos, GraphKey)>,
     now: Nanos,
     graphs: BTreeMap<GraphKey, SimGraph>,
     device: VecDeque<Running>,
@@ -80,6 +90,9 @@ impl Sim {
         Ok(Sim {
             sched: Scheduler::new(config)?,
             launch_ns: 20_000,
+            refill_gap_ns: 0,
+            refill_stall: None,
+            refills: Vec::new(),
             now: 0,
             graphs: BTreeMap::new(),
             device: VecDeque::new(),
@@ -121,6 +134,7 @@ impl Sim {
                 outstanding: 0,
                 next_arrival: self.now,
                 open: true,
+                completed: 0,
             },
         );
         self.refill(key)?;
@@ -200,6 +214,11 @@ impl Sim {
                 .filter(|g| g.open && matches!(g.load, Load::Periodic { .. }))
                 .map(|g| g.next_arrival)
                 .min();
+            let next_refill = self.refills.iter().map(|r| r.0).min();
+            let next_arrival = match (next_arrival, next_refill) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let next = match (next_done, next_arrival) {
                 (Some(a), Some(b)) => a.min(b),
                 (Some(a), None) | (None, Some(a)) => a,
@@ -223,12 +242,33 @@ impl Sim {
                     },
                     self.now,
                 )?;
+                let mut gap = self.refill_gap_ns;
                 if let Some(g) = self.graphs.get_mut(&r.graph) {
                     g.outstanding = g.outstanding.saturating_sub(1);
+                    g.completed += 1;
+                    if let Some((n, stall)) = self.refill_stall {
+                        if n > 0 && g.completed % n == 0 {
+                            gap = stall;
+                        }
+                    }
                 }
-                self.refill(r.graph)?;
+                if gap == 0 {
+                    self.refill(r.graph)?;
+                } else {
+                    self.refills.push((self.now + gap, r.graph));
+                }
             }
             let now = self.now;
+            let due: Vec<GraphKey> = self
+                .refills
+                .iter()
+                .filter(|r| r.0 <= now)
+                .map(|r| r.1)
+                .collect();
+            self.refills.retain(|r| r.0 > now);
+            for k in due {
+                self.refill(k)?;
+            }
             let arrivals: Vec<GraphKey> = self
                 .graphs
                 .iter()
