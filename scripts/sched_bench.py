@@ -9,13 +9,14 @@ installed) draws `target/sched_bench/sched_bench.png`.
     python3 scripts/sched_bench.py [--ptc target/release/ptc] [--seconds 5]
 
 Tables:
-  Fig. 5  the interactive graph (gesture.pt, else graphs/sched/tick120.pt, 120 Hz
-          source, priority 10) alone, then next to a saturating low-priority
-          matmul graph, in `fifo` and `priority` modes: delivered rate, p99
-          frame latency, late+dropped frames.
+  Fig. 5  each interactive graph (graphs/sched/tick120.pt, and gesture.pt if it
+          runs; 120 Hz source, priority 10) alone, then next to a saturating
+          priority-1 matmul graph, in `fifo` and `priority` modes, and in
+          `priority` mode at 100:1: delivered rate (absolute, % of 120 Hz, % of
+          alone), p99 frame latency (and its ratio to alone), late+dropped frames.
   Fair    two copies of the matmul graph at 1:1, 2:1, 4:1, 10:1: measured
           GPU-time ratio vs expected, in `priority` mode (and `fifo` for reference).
-  Fig. 4  the interactive graph alone with every CPU core busy with unrelated
+  Fig. 4  the heaviest interactive graph alone with every CPU core busy with unrelated
           work vs idle (on lavapipe the "GPU" is the CPU, so this hurts).
 """
 
@@ -24,6 +25,7 @@ import json
 import multiprocessing
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import time
@@ -52,21 +54,23 @@ def graph(stats, name):
     sys.exit(f"graph {name} missing from stats")
 
 
-def interactive_graph(ptc):
-    """gesture.pt if it checks and runs here, else the stand-in."""
+def interactive_graphs(ptc):
+    """The stand-in tick120.pt always; gesture.pt too if it runs here."""
+    out = [(ROOT / "graphs" / "sched" / "tick120.pt", "tick120")]
     g = ROOT / "graphs" / "gesture.pt"
     r = subprocess.run([str(ptc), "run", str(g), "--frames", "2"], cwd=ROOT,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if r.returncode == 0:
-        return g, "gesture"
-    return ROOT / "graphs" / "sched" / "tick120.pt", "tick120"
+        out.append((g, "gesture"))
+    return out
 
 
 def load_copy(name, n=256, reps=1):
     """The matmul load graph under another graph name (kernels resolve from the repo)."""
     src = (ROOT / "graphs" / "sched" / "matmul_load.pt").read_text()
     text = src.replace("graph matmul_load", f"graph {name}")
-    text = text.replace("[256, 256]", f"[{n}, {n}]").replace("= 256;", f"= {n};")
+    text = re.sub(r"\[\d+, \d+\]", f"[{n}, {n}]", text)
+    text = re.sub(r"param n: u32 = \d+;", f"param n: u32 = {n};", text)
     text = text.replace("param reps: u32 = 1;", f"param reps: u32 = {reps};")
     p = OUT / f"{name}.pt"
     p.write_text(text)
@@ -83,34 +87,48 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ptc", default=str(ROOT / "target" / "release" / "ptc"))
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--matmul-n", type=int, default=256)
+    ap.add_argument("--matmul-n", type=int, default=128,
+                    help="matrix size of the fairness graphs")
+    ap.add_argument("--fig5-sizes", default="64,128",
+                    help="matrix sizes of the Fig. 5 load (sets its batch length)")
     a = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     s = a.seconds
-    ig, iname = interactive_graph(a.ptc)
-    load = load_copy("matmul", a.matmul_n)
+    interactive = interactive_graphs(a.ptc)
+    sizes = [int(n) for n in a.fig5_sizes.split(",")]
 
-    print(f"## Fig. 5: `{iname}` (priority 10, 120 Hz source) vs saturating matmul "
-          f"{a.matmul_n}x{a.matmul_n} (priority 1), {s:g} s each\n")
-    print("| mode | load | delivered Hz | p99 frame latency ms | late+dropped | matmul GPU share |")
-    print("|---|---|---|---|---|---|")
+    # (mode, matmul size or None = alone, interactive graph's priority)
+    cases = [("fifo", None, 10), ("priority", None, 10)]
+    for n in sizes:
+        cases += [("fifo", n, 10), ("priority", n, 10), ("priority", n, 100)]
     fig5 = {}
-    for mode in ["fifo", "priority"]:
-        for loaded in [False, True]:
-            graphs = [ig, load] if loaded else [ig]
-            st = run(a.ptc, graphs, s, mode, {iname: 10, "matmul": 1} if loaded else {},
-                     f"fig5_{mode}_{int(loaded)}")
+    for ig, iname in interactive:
+        print(f"## Fig. 5: `{iname}` (120 Hz source) vs a saturating matmul graph "
+              f"(priority 1), {s:g} s each\n")
+        print("| mode | load | priorities | delivered Hz | % of 120 Hz | % of alone "
+              "| p99 frame latency ms | p99 / alone | late+dropped | load batch mean ms "
+              "| load GPU share |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for mode, n, prio in cases:
+            graphs = [ig] if n is None else [ig, load_copy("matmul", n)]
+            prios = {iname: prio} if n is None else {iname: prio, "matmul": 1}
+            st = run(a.ptc, graphs, s, mode, prios, f"fig5_{iname}_{mode}_{n or 0}_{prio}")
             g = graph(st, iname)
-            share = graph(st, "matmul")["gpu_share"] if loaded else 0.0
+            batch, share = 0.0, 0.0
+            if n is not None:
+                m = graph(st, "matmul")
+                share = m["gpu_share"]
+                batch = m["gpu_ns"] / max(m["frames"], 1) / 1e6
             row = (g["delivered_hz"], g["latency"]["frame"]["p99"] / 1e6,
-                   g["deadline_misses"] + g["frames_dropped"], share)
-            fig5[(mode, loaded)] = row
-            print(f"| {mode} | {'matmul' if loaded else 'alone'} | {row[0]:.1f} | "
-                  f"{row[1]:.2f} | {row[2]} | {row[3]:.2f} |")
-    for mode in ["fifo", "priority"]:
-        alone, loaded = fig5[(mode, False)], fig5[(mode, True)]
-        print(f"\n{mode}: loaded/alone rate = {loaded[0] / max(alone[0], 1e-9):.3f}, "
-              f"p99 loaded/alone = {loaded[1] / max(alone[1], 1e-9):.2f}")
+                   g["deadline_misses"] + g["frames_dropped"], share, batch)
+            fig5[(iname, mode, n, prio)] = row
+            alone = fig5[(iname, mode, None, 10)]
+            load_name = "alone" if n is None else f"matmul {n}x{n}"
+            print(f"| {mode} | {load_name} | {prio}:1 | {row[0]:.1f} | "
+                  f"{row[0] / 1.2:.1f}% | {100 * row[0] / max(alone[0], 1e-9):.1f}% | "
+                  f"{row[1]:.2f} | {row[1] / max(alone[1], 1e-9):.2f} | {row[2]} | "
+                  f"{row[4]:.2f} | {row[3]:.3f} |")
+        print()
 
     print(f"\n## Fairness: two saturating matmul graphs, {s:g} s each\n")
     print("| priorities | expected | priority mode | error | fifo mode |")
@@ -128,6 +146,7 @@ def main():
         print(f"| {pa}:{pb} | {want:.2f} | {ratios['priority']:.2f} | {err * 100:.1f}% | "
               f"{ratios['fifo']:.2f} |")
 
+    ig, iname = interactive[-1]
     print(f"\n## Fig. 4: `{iname}` alone, CPU idle vs all {os.cpu_count()} cores busy, {s:g} s\n")
     print("| CPU | delivered Hz | p99 frame latency ms |")
     print("|---|---|---|")
@@ -156,15 +175,20 @@ def main():
         print("\n(matplotlib not installed: no plot; `pip install matplotlib`)")
         return
     fig, ax = plt.subplots(1, 3, figsize=(15, 4.5))
-    labels = ["alone", "+matmul"]
-    for i, mode in enumerate(["fifo", "priority"]):
-        ax[0].bar([x + 0.4 * i for x in range(2)], [fig5[(mode, l)][0] for l in [False, True]],
-                  width=0.4, label=mode)
-    ax[0].set_xticks([0.2, 1.2], labels)
+    names = [n for _, n in interactive]
+    big = max(sizes)
+    bars = [("priority", None, 10, "alone"), ("fifo", big, 10, f"fifo +matmul{big}"),
+            ("priority", big, 10, f"priority 10:1 +matmul{big}"),
+            ("priority", big, 100, f"priority 100:1 +matmul{big}")]
+    w = 0.8 / len(bars)
+    for i, (mode, n, prio, label) in enumerate(bars):
+        ax[0].bar([x + w * i for x in range(len(names))],
+                  [fig5[(nm, mode, n, prio)][0] for nm in names], width=w, label=label)
+    ax[0].set_xticks([x + 0.4 - w / 2 for x in range(len(names))], names)
     ax[0].axhline(120, color="gray", ls="--", lw=0.8)
-    ax[0].set_ylabel("delivered events / s")
-    ax[0].set_title(f"Fig. 5: {iname} rate (priority 10)")
-    ax[0].legend()
+    ax[0].set_ylabel("delivered frames / s (source: 120 Hz)")
+    ax[0].set_title("Fig. 5: interactive graph vs matmul load")
+    ax[0].legend(fontsize=8)
     xs = range(len(fair))
     ax[1].bar([x - 0.2 for x in xs], [f[1] for f in fair], width=0.2, label="expected")
     ax[1].bar(list(xs), [f[2] for f in fair], width=0.2, label="priority")

@@ -77,7 +77,9 @@
 //! among recently active graphs; graphs below `P*` are *background*. A graph
 //! may submit to its queue when
 //!
-//! * the queue holds fewer than [`SchedConfig::queue_depth`] jobs in flight,
+//! * the queue holds fewer than [`SchedConfig::queue_depth`] jobs in flight
+//!   (for a graph at the top priority, not counting background jobs: the
+//!   background batch it waits for does not also delay its submission),
 //! * the graph has fewer than [`SchedConfig::graph_inflight`] jobs in flight, and
 //! * if it is background: the background graphs together have fewer than
 //!   [`SchedConfig::background_inflight`] (default 1) jobs in flight on that
@@ -778,10 +780,15 @@ impl Scheduler {
             // Nobody to protect: keep the device as full as fifo would.
             SchedMode::Priority if alone => q < self.config.fifo_depth,
             SchedMode::Priority => {
-                q < self.config.queue_depth
+                let background = self.background_inflight(g.queue, top);
+                let foreground = g.spec.priority >= top;
+                // Background jobs do not use up the foreground's queue depth:
+                // a top-priority frame never waits to be *submitted* because
+                // the one background batch it is allowed to wait for is in flight.
+                let used = if foreground { q - background.min(q) } else { q };
+                used < self.config.queue_depth
                     && g.inflight < self.config.graph_inflight
-                    && (g.spec.priority >= top
-                        || self.background_inflight(g.queue, top) < self.config.background_inflight)
+                    && (foreground || background < self.config.background_inflight)
             }
         }
     }

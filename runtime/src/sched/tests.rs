@@ -359,16 +359,22 @@ fn high_priority_waits_for_at_most_one_background_batch() {
     let p2 = s.pick(0).unwrap();
     assert_eq!(p2.graph, lo);
     assert_eq!(s.pick(0), None, "only one background job in flight");
-    s.completed(
-        h,
-        GpuTime {
-            ns: MS,
-            start: None,
-            timed: true,
-        },
-        MS,
-    )
-    .unwrap();
+    // A second hi frame is submitted at once, behind the background batch
+    // (which does not use up hi's queue depth), not after it completes.
+    let h2 = s.ready(job(hi), 0).unwrap();
+    assert_eq!(s.pick(0).map(|p| p.job), Some(h2));
+    for j in [h, h2] {
+        s.completed(
+            j,
+            GpuTime {
+                ns: MS,
+                start: None,
+                timed: true,
+            },
+            MS,
+        )
+        .unwrap();
+    }
     // hi still recently active: lo stays limited to one in flight.
     assert_eq!(s.pick(MS), None);
     s.completed(
