@@ -9,7 +9,7 @@ use ptc_compiler::{check_file, Options, Plan, Report};
 use ptc_runtime::driver::{self, Drain, Feed, GraphRun};
 use ptc_runtime::io::{open_sink, open_source};
 use ptc_runtime::sched::{SchedConfig, SchedMode};
-use ptc_runtime::{Runtime, RuntimeError, RuntimeOptions};
+use ptc_runtime::{GlobalPriority, Runtime, RuntimeError, RuntimeOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +33,40 @@ pub struct SchedArgs {
     /// Write a Chrome/Perfetto trace of every dispatch batch (ui.perfetto.dev).
     #[arg(long, value_name = "FILE.json")]
     pub trace: Option<PathBuf>,
+    /// System-wide queue priority where the device offers
+    /// VK_KHR/EXT_global_priority: `auto` (high if a graph has a paced
+    /// source, else the driver default), `off`, `low`, `medium`, `high`,
+    /// `realtime`. A level the process may not use is lowered until allowed.
+    #[arg(long = "global-priority", value_name = "LEVEL", default_value = "auto")]
+    pub global_priority: String,
+}
+
+/// What `--global-priority` asks for, given the graphs to run: `auto` is
+/// `high` when any graph is paced by a source rate (an interactive graph
+/// that must keep up with its camera), else no request (driver default).
+fn global_priority(arg: &str, plans: &[Plan]) -> Result<Option<GlobalPriority>, Fail> {
+    match arg {
+        "off" => Ok(None),
+        "auto" => {
+            let paced = plans.iter().flat_map(|p| &p.inputs).any(|i| {
+                matches!(
+                    i.source,
+                    Source::Camera { fps: Some(_), .. }
+                        | Source::Random { fps: Some(_), .. }
+                        | Source::Zeros { fps: Some(_) }
+                )
+            });
+            Ok(paced.then_some(GlobalPriority::High))
+        }
+        level => level.parse().map(Some).map_err(|_: String| {
+            Fail(
+                2,
+                format!(
+                    "--global-priority: expected auto, off, low, medium, high or realtime, got `{level}`"
+                ),
+            )
+        }),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, Fail> {
@@ -263,6 +297,7 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
         validate: args.validate || RuntimeOptions::from_env().validate,
         device: args.device.clone().or(RuntimeOptions::from_env().device),
         force_staging: args.force_staging || RuntimeOptions::from_env().force_staging,
+        global_priority: global_priority(&args.sched.global_priority, &plans)?,
         sched: SchedConfig {
             mode,
             trace_limit: if args.sched.trace.is_some() {
@@ -330,6 +365,13 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
             feeds,
             drains,
         });
+    }
+    if let Some(ext) = &rt.device().global_priority_ext {
+        eprintln!(
+            "device queues: global priority {} ({ext})",
+            rt.global_priority()
+                .map_or("default".to_string(), |g| g.to_string())
+        );
     }
     let names: Vec<&str> = plans.iter().map(|p| p.graph.as_str()).collect();
     let bar = if std::io::stderr().is_terminal() {
@@ -525,6 +567,14 @@ pub fn devices() -> ExitCode {
         println!("   driver: {}, Vulkan {}", d.driver, d.api_version);
         for f in &d.queue_families {
             println!("   queue family {}: {} x{}", f.index, f.flags, f.count);
+        }
+        match &d.global_priority_ext {
+            Some(ext) => println!(
+                "   global priority: {ext} (--global-priority low|medium|high|realtime)"
+            ),
+            None => println!(
+                "   global priority: not offered (graphs are ranked at submission and by queue priority only)"
+            ),
         }
         println!(
             "   limits: maxStorageBufferRange {} B, maxPushConstantsSize {} B, maxComputeWorkGroupInvocations {}, maxComputeWorkGroupCount {:?}, maxComputeSharedMemorySize {} B",

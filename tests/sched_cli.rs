@@ -104,6 +104,57 @@ fn scheduling_flags_are_checked() {
     let (c, e) = ptc(&["run", "graphs/sched/tick120.pt", "--duration", "soon"]);
     assert_eq!(c, 2);
     assert!(e.contains("--duration expects"), "{e}");
+    let (c, e) = ptc(&[
+        "run",
+        "graphs/sched/tick120.pt",
+        "--global-priority",
+        "urgent",
+    ]);
+    assert_eq!(c, 2);
+    assert!(
+        e.contains(
+            "--global-priority: expected auto, off, low, medium, high or realtime, got `urgent`"
+        ),
+        "{e}"
+    );
+}
+
+/// `ptc devices` says, per device, whether queue global priority is offered;
+/// `ptc run --global-priority realtime` works either way (on a device that
+/// offers it, lowered until the driver permits it; elsewhere not requested)
+/// and reports the level it got where the extension exists.
+#[test]
+fn global_priority_is_shown_and_requested_where_offered() {
+    if !has_vulkan() {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_ptc"))
+        .arg("devices")
+        .output()
+        .expect("run ptc");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let devices = text.lines().filter(|l| !l.starts_with(' ')).count();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("global priority: "))
+        .collect();
+    assert_eq!(lines.len(), devices, "{text}");
+    let offered = !lines[0].contains("not offered");
+    let (c, e) = ptc(&[
+        "run",
+        "graphs/sched/tick120.pt",
+        "--frames",
+        "5",
+        "--validate",
+        "--global-priority",
+        "realtime",
+    ]);
+    assert_eq!(c, 0, "{e}");
+    assert_eq!(
+        e.contains("device queues: global priority "),
+        offered,
+        "the level is reported exactly where the extension exists: {e}"
+    );
 }
 
 /// Two copies of the saturating matmul load at priorities 2:1: the GPU time

@@ -41,8 +41,8 @@ pub use ptc_compiler::Plan;
 pub use runtime::{GraphId, Runtime, RuntimeOptions};
 pub use stats::{Latency, PtaskStats, PtaskSummary};
 pub use vk::{
-    default_device, list_devices, CounterSnapshot, DeviceInfo, DeviceKind, QueueFamilyInfo,
-    ValidationLog,
+    default_device, list_devices, CounterSnapshot, DeviceInfo, DeviceKind, GlobalPriority,
+    QueueFamilyInfo, ValidationLog,
 };
 
 pub mod gesture_ref;

@@ -7,7 +7,7 @@ use crate::sched::arbiter::{Arbiter, ReadyItem};
 use crate::sched::stats::StatsReport;
 use crate::sched::{GraphKey, GraphSpec, JobId, SchedConfig};
 use crate::stats::{Latency, PtaskSummary};
-use crate::vk::{Context, CounterSnapshot, DeviceInfo, Gpu, ValidationLog};
+use crate::vk::{Context, CounterSnapshot, DeviceInfo, GlobalPriority, Gpu, ValidationLog};
 use ptc_compiler::Plan;
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +27,11 @@ pub struct RuntimeOptions {
     /// Scheduling policy and its tunables (mode `priority` by default; see
     /// [`crate::sched`]). `queues` is overridden by what the device offers.
     pub sched: SchedConfig,
+    /// System-wide queue priority to request where the device offers
+    /// `VK_KHR_global_priority`/`VK_EXT_global_priority` (`None`: the
+    /// driver's default). A level the process may not use is lowered until
+    /// the driver accepts it; see [`Runtime::global_priority`].
+    pub global_priority: Option<GlobalPriority>,
 }
 
 impl RuntimeOptions {
@@ -43,6 +48,7 @@ impl RuntimeOptions {
             device: std::env::var("PTC_DEVICE").ok().filter(|s| !s.is_empty()),
             force_staging: on("PTC_FORCE_STAGING"),
             sched: SchedConfig::default(),
+            global_priority: None,
         }
     }
 }
@@ -73,7 +79,12 @@ impl Runtime {
     pub fn new(options: &RuntimeOptions) -> Result<Runtime> {
         let ctx = Arc::new(Context::new(options.validate)?);
         let log = ctx.log();
-        let gpu = Gpu::new(ctx, options.device.as_deref(), options.force_staging)?;
+        let gpu = Gpu::new(
+            ctx,
+            options.device.as_deref(),
+            options.force_staging,
+            options.global_priority,
+        )?;
         let arb = Arbiter::new(SchedConfig {
             queues: gpu.sched_queue_count(),
             ..options.sched.clone()
@@ -114,6 +125,14 @@ impl Runtime {
     /// Number of scheduler queues (compute queues of the graphs' family).
     pub fn sched_queue_count(&self) -> usize {
         self.gpu.sched_queue_count()
+    }
+
+    /// The global priority the device queues were created with: `None`
+    /// where none was requested or the device does not offer the extension
+    /// (`ptc devices` shows which do); otherwise the requested level, or a
+    /// lower one if the driver refused it (`VK_ERROR_NOT_PERMITTED_KHR`).
+    pub fn global_priority(&self) -> Option<GlobalPriority> {
+        self.gpu.global_priority
     }
 
     /// The chosen device.

@@ -186,8 +186,84 @@ pub struct DeviceInfo {
     pub device_local_host_visible: bool,
     /// Nanoseconds per timestamp tick (`limits.timestampPeriod`).
     pub timestamp_period: f32,
+    /// The global-priority extension the device offers
+    /// (`VK_KHR_global_priority`, else `VK_EXT_global_priority`), if any.
+    pub global_priority_ext: Option<String>,
     raw_api: u32,
     maintenance4: bool,
+}
+
+/// A queue's system-wide priority (`VK_KHR_global_priority` /
+/// `VK_EXT_global_priority`): how the device arbitrates between this process
+/// and other processes using it. Lowest first.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GlobalPriority {
+    /// `VK_QUEUE_GLOBAL_PRIORITY_LOW_KHR`.
+    Low,
+    /// `VK_QUEUE_GLOBAL_PRIORITY_MEDIUM_KHR` (what a queue gets by default).
+    Medium,
+    /// `VK_QUEUE_GLOBAL_PRIORITY_HIGH_KHR` (may need privileges).
+    High,
+    /// `VK_QUEUE_GLOBAL_PRIORITY_REALTIME_KHR` (usually needs privileges).
+    Realtime,
+}
+
+impl GlobalPriority {
+    /// Every level, lowest first.
+    pub const ALL: [GlobalPriority; 4] = [
+        GlobalPriority::Low,
+        GlobalPriority::Medium,
+        GlobalPriority::High,
+        GlobalPriority::Realtime,
+    ];
+
+    /// The name `--global-priority` takes and `ptc devices` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            GlobalPriority::Low => "low",
+            GlobalPriority::Medium => "medium",
+            GlobalPriority::High => "high",
+            GlobalPriority::Realtime => "realtime",
+        }
+    }
+
+    /// The next lower level (what to try when the driver answers
+    /// `VK_ERROR_NOT_PERMITTED_KHR`); `None` below `Low`.
+    pub fn lower(self) -> Option<GlobalPriority> {
+        match self {
+            GlobalPriority::Low => None,
+            GlobalPriority::Medium => Some(GlobalPriority::Low),
+            GlobalPriority::High => Some(GlobalPriority::Medium),
+            GlobalPriority::Realtime => Some(GlobalPriority::High),
+        }
+    }
+
+    fn to_vk(self) -> vk::QueueGlobalPriorityKHR {
+        match self {
+            GlobalPriority::Low => vk::QueueGlobalPriorityKHR::LOW,
+            GlobalPriority::Medium => vk::QueueGlobalPriorityKHR::MEDIUM,
+            GlobalPriority::High => vk::QueueGlobalPriorityKHR::HIGH,
+            GlobalPriority::Realtime => vk::QueueGlobalPriorityKHR::REALTIME,
+        }
+    }
+}
+
+impl std::str::FromStr for GlobalPriority {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        GlobalPriority::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                format!("unknown global priority `{s}` (expected low, medium, high or realtime)")
+            })
+    }
+}
+
+impl std::fmt::Display for GlobalPriority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 fn version_string(v: u32) -> String {
@@ -333,6 +409,17 @@ impl Context {
         };
         // SAFETY: as above.
         let mem = unsafe { self.instance.get_physical_device_memory_properties(pd) };
+        // SAFETY: as above. A failure only means "no extensions known".
+        let exts =
+            unsafe { self.instance.enumerate_device_extension_properties(pd) }.unwrap_or_default();
+        let offered = |name: &CStr| {
+            exts.iter()
+                .any(|e| e.extension_name_as_c_str().is_ok_and(|n| n == name))
+        };
+        let global_priority_ext = [vk::KHR_GLOBAL_PRIORITY_NAME, vk::EXT_GLOBAL_PRIORITY_NAME]
+            .into_iter()
+            .find(|n| offered(n))
+            .map(|n| n.to_string_lossy().into_owned());
         let want = vk::MemoryPropertyFlags::DEVICE_LOCAL
             | vk::MemoryPropertyFlags::HOST_VISIBLE
             | vk::MemoryPropertyFlags::HOST_COHERENT;
@@ -395,6 +482,7 @@ impl Context {
             shader_float64: base.shader_float64 == vk::TRUE,
             device_local_host_visible: dlhv,
             timestamp_period: lim.timestamp_period,
+            global_priority_ext,
             raw_api: api,
             maintenance4: has13 && f13.maintenance4 == vk::TRUE,
         }
@@ -454,6 +542,9 @@ pub(crate) struct Gpu {
     queues: Vec<QueueRef>,
     pub(crate) counters: Counters,
     pub(crate) staging: bool,
+    /// The global priority the queues were created with (`None`: the
+    /// extension was not requested or not offered; the driver's default).
+    pub(crate) global_priority: Option<GlobalPriority>,
 }
 
 /// A buffer with its memory.
@@ -523,6 +614,7 @@ impl Gpu {
         ctx: Arc<Context>,
         choice: Option<&str>,
         force_staging: bool,
+        global: Option<GlobalPriority>,
     ) -> Result<Gpu, RuntimeError> {
         let devs = ctx.devices()?;
         let (physical, info) = pick(&devs, choice)?;
@@ -540,15 +632,6 @@ impl Gpu {
         let prios: Vec<Vec<f32>> = fams
             .iter()
             .map(|f| crate::sched::vk_queue_priorities(f.count as usize))
-            .collect();
-        let qinfos: Vec<vk::DeviceQueueCreateInfo> = fams
-            .iter()
-            .zip(&prios)
-            .map(|(f, p)| {
-                vk::DeviceQueueCreateInfo::default()
-                    .queue_family_index(f.index)
-                    .queue_priorities(p)
-            })
             .collect();
         let mut f11 = vk::PhysicalDeviceVulkan11Features::default()
             .storage_buffer16_bit_access(info.storage_16bit);
@@ -569,12 +652,61 @@ impl Gpu {
         if info.maintenance4 {
             feats = feats.push_next(&mut f13);
         }
-        let dinfo = vk::DeviceCreateInfo::default()
-            .queue_create_infos(&qinfos)
-            .push_next(&mut feats);
-        // SAFETY: `physical` belongs to ctx.instance; all pointers are to locals alive for the call.
-        let device = unsafe { ctx.instance.create_device(physical, &dinfo, None) }
-            .map_err(vk_err("creating the logical device"))?;
+        // The global priority applies to every queue of a family (one
+        // create-info per family): it ranks this process against others on
+        // the device; graphs within the process are ranked by the scheduler
+        // and the per-queue priorities above. Only requested where offered;
+        // a level the process may not use (VK_ERROR_NOT_PERMITTED_KHR) is
+        // retried one level lower.
+        let ext = info.global_priority_ext.as_deref();
+        let mut want = global.filter(|_| ext.is_some());
+        let (device, granted) = loop {
+            let mut gp: Vec<vk::DeviceQueueGlobalPriorityCreateInfoKHR> = fams
+                .iter()
+                .map(|_| {
+                    vk::DeviceQueueGlobalPriorityCreateInfoKHR::default().global_priority(
+                        want.map_or(vk::QueueGlobalPriorityKHR::MEDIUM, |g| g.to_vk()),
+                    )
+                })
+                .collect();
+            let qinfos: Vec<vk::DeviceQueueCreateInfo> = fams
+                .iter()
+                .zip(&prios)
+                .zip(gp.iter_mut())
+                .map(|((f, p), g)| {
+                    let q = vk::DeviceQueueCreateInfo::default()
+                        .queue_family_index(f.index)
+                        .queue_priorities(p);
+                    if want.is_some() {
+                        q.push_next(g)
+                    } else {
+                        q
+                    }
+                })
+                .collect();
+            let ext_names: Vec<*const std::ffi::c_char> = match (want, ext) {
+                (Some(_), Some(e)) if e == vk::KHR_GLOBAL_PRIORITY_NAME.to_string_lossy() => {
+                    vec![vk::KHR_GLOBAL_PRIORITY_NAME.as_ptr()]
+                }
+                (Some(_), Some(_)) => vec![vk::EXT_GLOBAL_PRIORITY_NAME.as_ptr()],
+                _ => Vec::new(),
+            };
+            let dinfo = vk::DeviceCreateInfo::default()
+                .queue_create_infos(&qinfos)
+                .enabled_extension_names(&ext_names)
+                .push_next(&mut feats);
+            // SAFETY: `physical` belongs to ctx.instance; every pointer in
+            // `dinfo` (queue infos and their chained global-priority structs,
+            // extension names, feature chain) is to locals or statics alive
+            // for the call; the extension is enabled only where offered.
+            match unsafe { ctx.instance.create_device(physical, &dinfo, None) } {
+                Ok(d) => break (d, want),
+                Err(vk::Result::ERROR_NOT_PERMITTED_KHR) if want.is_some() => {
+                    want = want.and_then(GlobalPriority::lower);
+                }
+                Err(e) => return Err(vk_err("creating the logical device")(e)),
+            }
+        };
         let mut queues = Vec::new();
         for f in &fams {
             for i in 0..f.count {
@@ -626,6 +758,7 @@ impl Gpu {
             queues,
             counters: Counters::default(),
             staging,
+            global_priority: granted,
         })
     }
 

@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use ptc_runtime::sched::{SchedConfig, SchedMode};
-use ptc_runtime::{GraphId, Runtime, RuntimeOptions};
+use ptc_runtime::{GlobalPriority, GraphId, Runtime, RuntimeOptions};
 use std::time::{Duration, Instant};
 
 /// 1M-element saxpy frames: a few ms of device time each on lavapipe.
@@ -276,4 +276,41 @@ fn terminating_graphs_leaves_the_others_running_and_leaks_nothing() {
     drop(rt);
     // Validation reports any object not destroyed at device teardown.
     assert_clean(&log);
+}
+
+/// Requesting a queue global priority never fails the runtime: where the
+/// device does not offer VK_KHR/EXT_global_priority (lavapipe) nothing is
+/// requested; where it does, the level granted is at most the one asked for.
+#[test]
+fn global_priority_is_requested_only_where_offered() {
+    let _g = serial();
+    for want in GlobalPriority::ALL {
+        let opts = RuntimeOptions {
+            validate: true,
+            global_priority: Some(want),
+            ..Default::default()
+        };
+        let mut rt = match Runtime::new(&opts) {
+            Ok(rt) => rt,
+            Err(e) => {
+                // Same rule as common::runtime: skip only without any device.
+                assert!(common::runtime(false).is_none(), "runtime: {e}");
+                return;
+            }
+        };
+        let log = rt.validation_log();
+        match (&rt.device().global_priority_ext, rt.global_priority()) {
+            (None, got) => assert_eq!(got, None, "not offered, so not requested"),
+            (Some(_), got) => assert!(got.is_some_and(|g| g <= want), "{got:?} for {want}"),
+        }
+        // The device works as usual.
+        let g = open_n(&mut rt, "g", 50, 1024);
+        rt.terminate(g).expect("terminate");
+        drop(rt);
+        assert!(log.messages().is_empty(), "{:?}", log.messages());
+    }
+    assert_eq!("high".parse::<GlobalPriority>(), Ok(GlobalPriority::High));
+    assert!("urgent".parse::<GlobalPriority>().is_err());
+    assert_eq!(GlobalPriority::Realtime.lower(), Some(GlobalPriority::High));
+    assert_eq!(GlobalPriority::Low.lower(), None);
 }
