@@ -13,6 +13,7 @@ use ptc_runtime::{GlobalPriority, Runtime, RuntimeError, RuntimeOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Scheduling options of `ptc run` (several graphs share the GPU).
 #[derive(clap::Args, Debug, Default)]
@@ -155,8 +156,41 @@ fn load_plan(
 }
 
 /// Runs `ptc run`.
+/// Set by the first Ctrl-C (SIGINT) during `ptc run`.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: u8 = 130;
+
+#[cfg(unix)]
+extern "C" fn on_sigint(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+    // SAFETY: `signal` is async-signal-safe on Linux (glibc implements it
+    // with `sigaction`); restoring the default makes a second Ctrl-C end the
+    // process at once, as users expect when a clean stop takes too long.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
+}
+
+/// The first Ctrl-C stops the run cleanly (see [`driver::run_many`]); the
+/// second kills the process.
+fn catch_ctrl_c() {
+    #[cfg(unix)]
+    // SAFETY: the handler only stores to an atomic and resets the signal's
+    // disposition, both async-signal-safe; `on_sigint` has the C ABI and
+    // signature `signal` expects.
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        )
+    };
+}
+
+/// `ptc run`: the exit code is 0, 1 (bad input), 2 (usage, I/O, device) or
+/// 130 (stopped by Ctrl-C after a clean stop: stats and outputs written).
 pub fn run(args: RunArgs, render: &dyn Fn(&Report) -> String) -> ExitCode {
     match run_inner(args, render) {
+        Ok(()) if INTERRUPTED.load(Ordering::Relaxed) => ExitCode::from(EXIT_INTERRUPTED),
         Ok(()) => ExitCode::SUCCESS,
         Err(Fail(code, msg)) => {
             eprintln!("ptc: error: {msg}");
@@ -385,11 +419,19 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
         None
     };
     let deadline = until.map(|d| std::time::Instant::now() + d);
-    let summaries = driver::run_many(&mut rt, &mut runs, args.frames, deadline, |n| {
-        if let Some(b) = &bar {
-            b.set_position(n);
-        }
-    })
+    catch_ctrl_c();
+    let summaries = driver::run_many(
+        &mut rt,
+        &mut runs,
+        args.frames,
+        deadline,
+        Some(&INTERRUPTED),
+        |n| {
+            if let Some(b) = &bar {
+                b.set_position(n);
+            }
+        },
+    )
     .map_err(rt_fail)?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -408,6 +450,9 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
             )
         })?;
         write_preview(&mut rt, run.graph, plan, &summary.pushed, out)?;
+    }
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        eprintln!("ptc: interrupted (Ctrl-C): stopped feeding, finished the work in flight");
     }
     for (plan, summary) in plans.iter().zip(&summaries) {
         eprintln!(

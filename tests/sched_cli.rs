@@ -214,3 +214,50 @@ fn saturating_graphs_share_the_gpu_by_priority() {
     assert!((ratio / 2.0 - 1.0).abs() <= 0.15, "ratio {ratio:.3}\n{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Ctrl-C (SIGINT) stops a run that has no end of its own cleanly: feeding
+/// stops, the work in flight completes (validation stays clean), stats and
+/// trace are still written, and the exit code is 130.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_cleanly_and_still_writes_stats() {
+    if !has_vulkan() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ptc_sched_int_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stats = dir.join("stats.json");
+    let trace = dir.join("trace.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_ptc"))
+        .args([
+            "run",
+            "graphs/sched/tick120.pt",
+            "graphs/sched/matmul_load.pt",
+        ])
+        .arg("--stats")
+        .arg(&stats)
+        .arg("--trace")
+        .arg(&trace)
+        .arg("--validate")
+        .current_dir(root())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ptc");
+    // Long enough for device creation, validation layers and some frames.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SAFETY: sends SIGINT to the child we spawned and still own.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0);
+    let out = child.wait_with_output().expect("wait");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{e}");
+    assert!(e.contains("ptc: interrupted (Ctrl-C)"), "{e}");
+    assert!(!e.contains("validation message"), "{e}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).expect("stats written")).unwrap();
+    for g in s["graphs"].as_array().unwrap() {
+        assert!(g["frames"].as_u64().unwrap() > 0, "{g}");
+    }
+    assert!(std::fs::metadata(&trace).expect("trace written").len() > 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

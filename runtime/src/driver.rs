@@ -4,6 +4,7 @@ use crate::error::{Result, RuntimeError};
 use crate::io::{FrameSink, FrameSource};
 use crate::runtime::{GraphId, Runtime};
 use crate::sched::arbiter::Pacer;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// A graph input with the source that feeds it.
@@ -62,7 +63,7 @@ pub fn run(
         feeds: feeds.iter_mut().map(take_feed).collect(),
         drains: drains.iter_mut().map(take_drain).collect(),
     }];
-    let r = run_many(rt, &mut runs, frames, None, progress);
+    let r = run_many(rt, &mut runs, frames, None, None, progress);
     // Hand the sources and sinks back to the caller.
     let [run] = runs;
     for (f, back) in feeds.iter_mut().zip(run.feeds) {
@@ -113,24 +114,51 @@ struct Progress {
     finished: bool,
 }
 
+/// Hands every finished output frame of one graph to its sink (or discards
+/// it), up to `limit` frames per output; true if any frame moved.
+fn drain_outputs(rt: &mut Runtime, r: &mut GraphRun, s: &mut Progress, limit: u64) -> Result<bool> {
+    let g = r.graph;
+    let mut moved = false;
+    for (o, d) in r.drains.iter_mut().enumerate() {
+        while s.delivered[o] < limit && rt.output_ready(g, &d.port)? {
+            match &mut d.sink {
+                Some(k) if !k.discards() => {
+                    rt.pull_into(g, &d.port, &mut s.out_bufs[o])?;
+                    k.write_frame(s.delivered[o], &s.out_bufs[o])?;
+                }
+                _ => rt.discard(g, &d.port)?,
+            }
+            s.delivered[o] += 1;
+            moved = true;
+        }
+    }
+    Ok(moved)
+}
+
 /// Runs several open graphs at once (each with its sources and sinks)
 /// under the runtime's scheduler: `ptc run a.pt b.pt ...`.
 ///
 /// Paced sources (`fps`) deliver frame k at `start + k/fps`; a frame that
 /// finds its graph's input full is dropped and counted (as a camera
 /// would), so a slow graph does not slip its schedule. Unpaced sources push
-/// whenever there is room the host can write without waiting for the GPU. Only finished outputs are pulled, so one graph's
-/// queued work never blocks another's feeding. A graph stops after `frames`
-/// frames (on every output, or pushed on every input without outputs) or
-/// when its sources are exhausted; everything stops at `until`. Sinks are
-/// finished (files renamed into place) only if the run succeeds.
+/// whenever there is room the host can write without waiting for the GPU.
+/// Only finished outputs are pulled, so one graph's queued work never
+/// blocks another's feeding. A graph stops after `frames` frames (on every
+/// output, or pushed on every input without outputs) or when its sources
+/// are exhausted; everything stops at `until`, or soon after `stop` is set
+/// (e.g. from a Ctrl-C handler; checked at least once per paced frame
+/// period or GPU completion): no new frames are fed, the work in flight
+/// completes and its frames reach the sinks. Sinks are finished (files
+/// renamed into place) only if the run succeeds.
 pub fn run_many(
     rt: &mut Runtime,
     runs: &mut [GraphRun],
     frames: Option<u64>,
     until: Option<Instant>,
+    stop: Option<&AtomicBool>,
     mut progress: impl FnMut(u64),
 ) -> Result<Vec<RunSummary>> {
+    let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
     let start = Instant::now();
     let t0 = rt.clock_ns();
     let mut st = Vec::with_capacity(runs.len());
@@ -179,7 +207,7 @@ pub fn run_many(
     let limit = frames.unwrap_or(u64::MAX);
     let mut last_min = 0u64;
     loop {
-        if until.is_some_and(|u| Instant::now() >= u) {
+        if until.is_some_and(|u| Instant::now() >= u) || stopped() {
             break;
         }
         let mut moved = false;
@@ -190,19 +218,8 @@ pub fn run_many(
             if s.finished {
                 continue;
             }
-            let g = r.graph;
-            for (o, d) in r.drains.iter_mut().enumerate() {
-                while s.delivered[o] < limit && rt.output_ready(g, &d.port)? {
-                    match &mut d.sink {
-                        Some(k) if !k.discards() => {
-                            rt.pull_into(g, &d.port, &mut s.out_bufs[o])?;
-                            k.write_frame(s.delivered[o], &s.out_bufs[o])?;
-                        }
-                        _ => rt.discard(g, &d.port)?,
-                    }
-                    s.delivered[o] += 1;
-                    moved = true;
-                }
+            if drain_outputs(rt, r, s, limit)? {
+                moved = true;
             }
             let done = if r.drains.is_empty() {
                 s.pushed.iter().copied().min().unwrap_or(0)
@@ -314,19 +331,7 @@ pub fn run_many(
     rt.run_until_idle()?;
     // Finished frames left in the outputs go to the sinks too.
     for (r, s) in runs.iter_mut().zip(st.iter_mut()) {
-        let g = r.graph;
-        for (o, d) in r.drains.iter_mut().enumerate() {
-            while s.delivered[o] < limit && rt.output_ready(g, &d.port)? {
-                match &mut d.sink {
-                    Some(k) if !k.discards() => {
-                        rt.pull_into(g, &d.port, &mut s.out_bufs[o])?;
-                        k.write_frame(s.delivered[o], &s.out_bufs[o])?;
-                    }
-                    _ => rt.discard(g, &d.port)?,
-                }
-                s.delivered[o] += 1;
-            }
-        }
+        drain_outputs(rt, r, s, limit)?;
     }
     for r in runs.iter_mut() {
         for d in r.drains.iter_mut() {
