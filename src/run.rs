@@ -40,6 +40,12 @@ pub struct SchedArgs {
     /// `realtime`. A level the process may not use is lowered until allowed.
     #[arg(long = "global-priority", value_name = "LEVEL", default_value = "auto")]
     pub global_priority: String,
+    /// Priority mode: split a background graph's dispatches that take
+    /// longer than this into slices of about this much GPU time, so a
+    /// higher-priority frame waits for one slice, not the whole dispatch
+    /// (`0` or `off` = never split).
+    #[arg(long = "max-batch", value_name = "DURATION", default_value = "2ms")]
+    pub max_batch: String,
 }
 
 /// What `--global-priority` asks for, given the graphs to run: `auto` is
@@ -338,6 +344,12 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
                 2_000_000
             } else {
                 0
+            },
+            max_batch: match args.sched.max_batch.trim() {
+                "0" | "off" => 0,
+                t => parse_duration(t)
+                    .map_err(|Fail(c, m)| Fail(c, m.replace("--duration", "--max-batch")))?
+                    .as_nanos() as u64,
             },
             ..SchedConfig::default()
         },

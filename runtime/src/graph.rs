@@ -93,6 +93,19 @@ pub(crate) struct PtaskRt {
     carriers: VecDeque<(u64, vk::Semaphore, u64)>,
     solo: u64,
     pub(crate) stats: PtaskStats,
+    /// The kernel may be dispatched in slices (see [`slice_count`]).
+    sliceable: bool,
+    /// Slices of this ptask's dispatch, per phase (empty: not sliceable).
+    /// Slice `k` dispatches its share of the workgroups along the largest
+    /// dimension; slices after the first begin with a barrier against the
+    /// earlier ones' writes, the last one also makes outputs host-visible.
+    slice_cbs: Vec<Vec<vk::CommandBuffer>>,
+    /// Slices of the firing in progress already submitted (0: none in
+    /// progress), and how many each job of it covers.
+    slice_next: u32,
+    slice_step: u32,
+    /// When the first slice of the firing in progress was submitted.
+    slice_started: Option<Instant>,
 }
 
 /// One open graph.
@@ -397,13 +410,20 @@ impl GraphRt {
                 carriers: VecDeque::new(),
                 solo: 0,
                 stats: PtaskStats::default(),
+                sliceable: false,
+                slice_cbs: Vec::new(),
+                slice_next: 0,
+                slice_step: 0,
+                slice_started: None,
             };
             // Push the ptask first so Drop cleans up partial state.
             self.ptasks.push(pt);
             let layout = gpu.create_pipeline_layout(set_layout, p.push_constant_size)?;
             self.ptasks[t].layout = layout;
-            let pipeline = gpu.create_compute_pipeline(&words, &p.entry, layout)?;
+            let sliceable = slice_count(p.workgroups) > 1 && !uses_num_workgroups(&words);
+            let pipeline = gpu.create_compute_pipeline(&words, &p.entry, layout, sliceable)?;
             self.ptasks[t].pipeline = pipeline;
+            self.ptasks[t].sliceable = sliceable;
             self.ptasks[t].sem = gpu.create_timeline()?;
             let mut sets = Vec::new();
             for ph in 0..phases {
@@ -437,6 +457,25 @@ impl GraphRt {
                 gpu.record(*cb, &cmds)?;
             }
             self.ptasks[t].cbs = cbs;
+            if self.ptasks[t].sliceable {
+                let n = slice_count(plan.ptasks[t].workgroups);
+                for ph in 0..phases {
+                    let cbs = gpu.allocate_command_buffers(self.cmd_pool, n)?;
+                    for (k, cb) in cbs.iter().enumerate() {
+                        let cmds = self.slice_cmds(
+                            plan,
+                            t,
+                            ph,
+                            k as u32,
+                            n,
+                            &sets_per_ptask[t],
+                            &pushes[t],
+                        );
+                        gpu.record(*cb, &cmds)?;
+                    }
+                    self.ptasks[t].slice_cbs.push(cbs);
+                }
+            }
         }
         let fcbs = gpu.allocate_command_buffers(self.cmd_pool, phases as u32)?;
         for (ph, cb) in fcbs.iter().enumerate() {
@@ -588,15 +627,73 @@ impl GraphRt {
         sets: &[vk::DescriptorSet],
         push: &[u8],
     ) -> Vec<Cmd> {
-        let p = &plan.ptasks[t];
         let pt = &self.ptasks[t];
         let mut cmds = vec![Cmd::Dispatch {
             pipeline: pt.pipeline,
             layout: pt.layout,
             set: sets[ph as usize],
             push: push.to_vec(),
-            groups: p.workgroups,
+            base: [0; 3],
+            groups: plan.ptasks[t].workgroups,
         }];
+        cmds.extend(self.host_tail(plan, t, ph));
+        cmds
+    }
+
+    /// Slice `k` of `n` of ptask `t`'s dispatch in phase `ph`: a barrier
+    /// against the earlier slices' writes (the slices may share the output
+    /// buffers, and several may be submitted together), its part of the
+    /// workgroups along the largest dimension, and for the last slice the
+    /// same host-visibility commands as a whole firing.
+    #[allow(clippy::too_many_arguments)]
+    fn slice_cmds(
+        &self,
+        plan: &Plan,
+        t: usize,
+        ph: u64,
+        k: u32,
+        n: u32,
+        sets: &[vk::DescriptorSet],
+        push: &[u8],
+    ) -> Vec<Cmd> {
+        let pt = &self.ptasks[t];
+        let mut cmds = Vec::new();
+        if k > 0 {
+            let outs: Vec<vk::Buffer> = pt
+                .bindings
+                .iter()
+                .filter(|(_, a)| *a == Access::Out)
+                .map(|&(b, _)| self.bufs[b].dev[self.slot_for(b, Access::Out, ph)].buffer)
+                .collect();
+            cmds.push(Cmd::Barrier {
+                src_stage: vk::PipelineStageFlags::COMPUTE_SHADER,
+                src_access: vk::AccessFlags::SHADER_WRITE,
+                dst_stage: vk::PipelineStageFlags::COMPUTE_SHADER,
+                dst_access: vk::AccessFlags::SHADER_READ | vk::AccessFlags::SHADER_WRITE,
+                buffers: outs,
+            });
+        }
+        let (base, groups) = slice_range(plan.ptasks[t].workgroups, k, n);
+        cmds.push(Cmd::Dispatch {
+            pipeline: pt.pipeline,
+            layout: pt.layout,
+            set: sets[ph as usize],
+            push: push.to_vec(),
+            base,
+            groups,
+        });
+        if k + 1 == n {
+            cmds.extend(self.host_tail(plan, t, ph));
+        }
+        cmds
+    }
+
+    /// After ptask `t`'s dispatch in phase `ph`: make its host-read outputs
+    /// visible to the host (copying them to their readback buffers on the
+    /// staging path).
+    fn host_tail(&self, plan: &Plan, t: usize, ph: u64) -> Vec<Cmd> {
+        let p = &plan.ptasks[t];
+        let mut cmds = Vec::new();
         for bd in &p.bindings {
             let b = &self.bufs[bd.buffer];
             if bd.access != Access::Out || !b.host_reader {
@@ -654,6 +751,11 @@ impl GraphRt {
     /// True if ptask `t` can fire now.
     pub(crate) fn ptask_ready(&self, t: usize) -> bool {
         let pt = &self.ptasks[t];
+        if pt.slice_next > 0 {
+            // The rest of a sliced firing: its dependencies were met when
+            // its first slice was submitted.
+            return true;
+        }
         let n = pt.fired;
         pt.bindings.iter().all(|&(b, acc)| match acc {
             Access::In => self.bufs[b].produced > n,
@@ -668,7 +770,7 @@ impl GraphRt {
             return false;
         }
         let n = self.ptasks[0].fired;
-        if self.ptasks.iter().any(|p| p.fired != n) {
+        if self.ptasks.iter().any(|p| p.fired != n || p.slice_next > 0) {
             return false;
         }
         self.bufs.iter().enumerate().all(|(i, b)| {
@@ -843,15 +945,21 @@ impl GraphRt {
     fn submit_timed(
         &mut self,
         queue: usize,
-        cb: vk::CommandBuffer,
+        cbs: &[vk::CommandBuffer],
         waits: &[(vk::Semaphore, u64)],
         sig: &[(vk::Semaphore, u64)],
     ) -> Result<Option<usize>> {
         let ts = self.take_ts();
         let q = self.gpu.sched_queue(queue);
         let r = match ts.and_then(|i| self.ts_cbs.get(i)) {
-            Some([b, e]) => self.gpu.submit(q, &[*b, cb, *e], waits, sig),
-            None => self.gpu.submit(q, &[cb], waits, sig),
+            Some([b, e]) => {
+                let mut all = Vec::with_capacity(cbs.len() + 2);
+                all.push(*b);
+                all.extend_from_slice(cbs);
+                all.push(*e);
+                self.gpu.submit(q, &all, waits, sig)
+            }
+            None => self.gpu.submit(q, cbs, waits, sig),
         };
         if let Err(e) = r {
             if let Some(i) = ts {
@@ -881,9 +989,9 @@ impl GraphRt {
         })
     }
 
-    /// Submits firing of ptask `t` (must be ready) on scheduler queue `queue`.
-    pub(crate) fn fire_ptask(&mut self, t: usize, queue: usize) -> Result<Fired> {
-        let n = self.ptasks[t].fired;
+    /// The waits of firing `n` of ptask `t`: its previous firing, the
+    /// producers of what it reads, the readers of the slots it overwrites.
+    fn firing_waits(&self, t: usize, n: u64) -> Waits {
         let mut w = Waits::default();
         if n > 0 {
             self.wait_firing(t, n - 1, &mut w);
@@ -895,21 +1003,112 @@ impl GraphRt {
                 Access::Out => self.war_waits(b, n + self.bufs[b].init_versions, &mut w),
             }
         }
+        w
+    }
+
+    /// Submits firing of ptask `t` (must be ready) on scheduler queue `queue`.
+    pub(crate) fn fire_ptask(&mut self, t: usize, queue: usize) -> Result<Fired> {
+        let n = self.ptasks[t].fired;
+        let w = self.firing_waits(t, n);
         let cb = self.ptasks[t].cbs[(n % self.phases) as usize];
         let (sem, value) = (self.ptasks[t].sem, self.ptasks[t].solo + 1);
-        let sig = [(sem, value)];
-        let ts = self.submit_timed(queue, cb, &w.list(), &sig)?;
+        let ts = self.submit_timed(queue, &[cb], &w.list(), &[(sem, value)])?;
+        let now = Instant::now();
+        self.ptasks[t].solo = value;
+        self.finish_firing(t, n, (sem, value), now);
+        Ok(Fired {
+            sem,
+            value,
+            ts,
+            at: now,
+        })
+    }
+
+    /// Number of slices ptask `t`'s dispatch can be split into (1: not
+    /// sliceable).
+    pub(crate) fn slices(&self, t: usize) -> u32 {
+        self.ptasks
+            .get(t)
+            .and_then(|p| p.slice_cbs.first())
+            .map_or(1, |v| v.len().max(1) as u32)
+    }
+
+    /// The slices one job of ptask `t` covers next: `(first, count, total)`
+    /// of the firing in progress, or with `step` slices per job for a new
+    /// one.
+    pub(crate) fn next_slices(&self, t: usize, step: u32) -> (u32, u32, u32) {
+        let total = self.slices(t);
+        let pt = &self.ptasks[t];
+        let (first, step) = if pt.slice_next > 0 {
+            (pt.slice_next, pt.slice_step)
+        } else {
+            (0, step)
+        };
+        let count = step.clamp(1, total).min(total - first);
+        (first, count, total)
+    }
+
+    /// Submits the next job of ptask `t` (must be ready): the whole firing,
+    /// or, where its dispatch is sliceable and `step` is smaller than its
+    /// slice count, the next `step` slices of it (a firing in progress keeps
+    /// the step it started with). The firing counts as done (outputs
+    /// produced, later firings may be submitted) with its last slice.
+    pub(crate) fn fire_ptask_slices(&mut self, t: usize, queue: usize, step: u32) -> Result<Fired> {
+        let (first, count, total) = self.next_slices(t, step);
+        if first == 0 && count >= total {
+            return self.fire_ptask(t, queue);
+        }
+        let n = self.ptasks[t].fired;
+        let pt = &self.ptasks[t];
+        let w = if first == 0 {
+            self.firing_waits(t, n)
+        } else {
+            // The previous slice of this firing (same queue order is not
+            // relied on: the graph may move to another queue meanwhile).
+            let mut w = Waits::default();
+            w.add(pt.sem, pt.solo);
+            w
+        };
+        let end = first + count;
+        let cbs = pt.slice_cbs[(n % self.phases) as usize][first as usize..end as usize].to_vec();
+        let (sem, value) = (pt.sem, pt.solo + 1);
+        let ts = self.submit_timed(queue, &cbs, &w.list(), &[(sem, value)])?;
         let now = Instant::now();
         let pt = &mut self.ptasks[t];
-        pt.fired += 1;
-        pt.pending.push_back((sem, value, now));
         pt.solo = value;
-        pt.carriers.push_back((n, sem, value));
+        if first == 0 {
+            pt.slice_step = count;
+            pt.slice_started = Some(now);
+        }
+        if end < total {
+            pt.slice_next = end;
+        } else {
+            pt.slice_next = 0;
+            let started = pt.slice_started.take().unwrap_or(now);
+            self.finish_firing(t, n, (sem, value), started);
+        }
+        Ok(Fired {
+            sem,
+            value,
+            ts,
+            at: now,
+        })
+    }
+
+    /// Bookkeeping once firing `n` of ptask `t` is fully submitted and
+    /// signals `done` on completion: first submitted at `started`.
+    fn finish_firing(&mut self, t: usize, n: u64, done: (vk::Semaphore, u64), started: Instant) {
+        let pt = &mut self.ptasks[t];
+        pt.fired += 1;
+        pt.pending.push_back((done.0, done.1, started));
+        pt.carriers.push_back((n, done.0, done.1));
         if pt.carriers.len() > CARRIERS {
             pt.carriers.pop_front();
         }
-        let since = pt.ready_since.take().unwrap_or(now);
-        pt.stats.ready_to_submit.push(now - since);
+        let since = pt.ready_since.take().unwrap_or(started);
+        pt.stats
+            .ready_to_submit
+            .push(started.saturating_duration_since(since));
         let outs: Vec<usize> = pt
             .bindings
             .iter()
@@ -919,12 +1118,6 @@ impl GraphRt {
         for b in outs {
             self.bufs[b].produced += 1;
         }
-        Ok(Fired {
-            sem,
-            value,
-            ts,
-            at: now,
-        })
     }
 
     /// Submits one whole frame (must be `frame_ready`) on scheduler queue `queue`.
@@ -949,7 +1142,7 @@ impl GraphRt {
         let (sem, value) = (self.frame_sem, self.frames + 1);
         let sig = [(sem, value)];
         let cb = self.frame_cbs[(n % self.phases) as usize];
-        let ts = self.submit_timed(queue, cb, &w.list(), &sig)?;
+        let ts = self.submit_timed(queue, &[cb], &w.list(), &sig)?;
         let now = Instant::now();
         for pt in &mut self.ptasks {
             pt.fired += 1;
@@ -1189,7 +1382,9 @@ impl GraphRt {
 
     /// True if some firing was submitted and has not been observed done.
     pub(crate) fn busy(&self) -> bool {
-        self.ptasks.iter().any(|p| !p.pending.is_empty())
+        self.ptasks
+            .iter()
+            .any(|p| !p.pending.is_empty() || p.slice_next > 0)
     }
 }
 
@@ -1232,6 +1427,60 @@ impl Drop for GraphRt {
             gpu.destroy_command_pool(self.cmd_pool);
         }
     }
+}
+
+/// Most slices a dispatch is split into.
+const MAX_SLICES: u32 = 8;
+
+/// Number of slices a dispatch of `groups` workgroups can be split into:
+/// its largest dimension, at most [`MAX_SLICES`] (1: not sliceable).
+fn slice_count(groups: [u32; 3]) -> u32 {
+    groups
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .clamp(1, MAX_SLICES)
+}
+
+/// Base workgroup and workgroup counts of slice `k` of `n` of a dispatch of
+/// `groups`: near-equal parts of the largest dimension.
+fn slice_range(groups: [u32; 3], k: u32, n: u32) -> ([u32; 3], [u32; 3]) {
+    let d = (0..3).max_by_key(|&i| (groups[i], 3 - i)).unwrap_or(0);
+    let total = u64::from(groups[d]);
+    let (k, n) = (u64::from(k), u64::from(n.max(1)));
+    let lo = (total * k / n) as u32;
+    let hi = (total * (k + 1) / n) as u32;
+    let mut base = [0; 3];
+    let mut count = groups;
+    base[d] = lo;
+    count[d] = hi - lo;
+    (base, count)
+}
+
+/// True if the SPIR-V module reads `gl_NumWorkGroups` (an `OpDecorate ...
+/// BuiltIn NumWorkgroups`), which a slice would see as its own size, or if
+/// the module cannot be scanned: such kernels are never sliced.
+fn uses_num_workgroups(words: &[u32]) -> bool {
+    const OP_DECORATE: u32 = 71;
+    const BUILT_IN: u32 = 11;
+    const NUM_WORKGROUPS: u32 = 24;
+    let mut i = 5;
+    while i < words.len() {
+        let count = (words[i] >> 16) as usize;
+        if count == 0 {
+            return true;
+        }
+        if words[i] & 0xffff == OP_DECORATE
+            && count >= 4
+            && words.get(i + 2) == Some(&BUILT_IN)
+            && words.get(i + 3) == Some(&NUM_WORKGROUPS)
+        {
+            return true;
+        }
+        i += count;
+    }
+    false
 }
 
 /// Semaphore waits, deduplicated (the highest value per semaphore).
@@ -1332,4 +1581,70 @@ fn check_requirements(gpu: &Gpu, plan: &Plan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{slice_count, slice_range, uses_num_workgroups};
+
+    #[test]
+    fn slices_cover_every_workgroup_exactly_once() {
+        for groups in [
+            [256, 1, 1],
+            [8, 8, 1],
+            [3, 1, 1],
+            [1, 1, 20],
+            [7, 9, 2],
+            [1, 1, 1],
+        ] {
+            let n = slice_count(groups);
+            let mut seen = std::collections::HashSet::new();
+            for k in 0..n {
+                let (base, count) = slice_range(groups, k, n);
+                assert!(
+                    count.iter().all(|c| *c > 0),
+                    "{groups:?} slice {k}: {count:?}"
+                );
+                for x in base[0]..base[0] + count[0] {
+                    for y in base[1]..base[1] + count[1] {
+                        for z in base[2]..base[2] + count[2] {
+                            assert!(seen.insert((x, y, z)), "{groups:?}: ({x},{y},{z}) twice");
+                        }
+                    }
+                }
+            }
+            assert_eq!(
+                seen.len() as u32,
+                groups.iter().product::<u32>(),
+                "{groups:?}"
+            );
+        }
+        assert_eq!(slice_count([256, 1, 1]), 8);
+        assert_eq!(slice_count([3, 2, 1]), 3);
+        assert_eq!(slice_count([1, 1, 1]), 1);
+    }
+
+    fn compile(src: &str) -> Vec<u32> {
+        let c = shaderc::Compiler::new().expect("shaderc");
+        c.compile_into_spirv(src, shaderc::ShaderKind::Compute, "t.comp", "main", None)
+            .expect("compiles")
+            .as_binary()
+            .to_vec()
+    }
+
+    #[test]
+    fn kernels_reading_num_workgroups_are_not_sliced() {
+        let head = "#version 450\nlayout(local_size_x = 64) in;\n\
+                    layout(std430, binding = 0) buffer B { uint v[]; };\nvoid main() {";
+        let plain = compile(&format!("{head} v[gl_GlobalInvocationID.x] = 1u; }}"));
+        let counts = compile(&format!(
+            "{head} v[gl_GlobalInvocationID.x] = gl_NumWorkGroups.x; }}"
+        ));
+        assert!(!uses_num_workgroups(&plain));
+        assert!(uses_num_workgroups(&counts));
+        // Malformed (an instruction of length 0): conservatively "yes".
+        let mut bad = plain.clone();
+        bad[5] = 0;
+        assert!(uses_num_workgroups(&bad));
+    }
 }

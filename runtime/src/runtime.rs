@@ -462,14 +462,24 @@ impl Runtime {
     pub fn step(&mut self) -> Result<usize> {
         let mut n = 0;
         let mut ready = Vec::new();
+        // Per ready item: slices per job (ptask items of sliceable dispatches).
+        let mut steps: Vec<u32> = Vec::new();
         loop {
             self.reap()?;
             ready.clear();
+            steps.clear();
             let now = Instant::now();
+            let clock = self.arb.at(now);
+            let sched = self.arb.scheduler();
             for (gi, slot) in self.graphs.iter_mut().enumerate() {
                 let Some(g) = slot else { continue };
                 let key = GraphKey(gi as u64);
-                if g.frame_ready() {
+                // A background graph whose frames take longer than the
+                // scheduler's max batch runs ptask by ptask, so that its
+                // sliceable dispatches can be split (see `slices_per_job`).
+                let split = (0..g.ptasks.len()).any(|t| g.slices(t) > 1)
+                    && sched.slices_per_job(key, None, 2, clock) < 2;
+                if !split && g.frame_ready() {
                     let mut since = now;
                     for p in &mut g.ptasks {
                         let s = *p.ready_since.get_or_insert(now);
@@ -480,12 +490,16 @@ impl Runtime {
                         ptask: None,
                         since,
                         ends_frame: true,
+                        fraction: 1.0,
                     });
+                    steps.push(1);
                     continue;
                 }
                 for t in 0..g.ptasks.len() {
                     if g.ptask_ready(t) {
-                        let ends_frame = g.ptask_ends_frame(t);
+                        let step = sched.slices_per_job(key, Some(t), g.slices(t), clock);
+                        let (first, count, total) = g.next_slices(t, step);
+                        let ends_frame = g.ptask_ends_frame(t) && first + count >= total;
                         let p = &mut g.ptasks[t];
                         let since = *p.ready_since.get_or_insert(now);
                         ready.push(ReadyItem {
@@ -493,20 +507,23 @@ impl Runtime {
                             ptask: Some(t),
                             since,
                             ends_frame,
+                            fraction: f64::from(count) / f64::from(total),
                         });
+                        steps.push(step);
                     }
                 }
             }
             if ready.is_empty() {
                 break;
             }
-            let Some((_, pick)) = self.arb.pick(&ready)? else {
+            let Some((i, pick)) = self.arb.pick(&ready)? else {
                 break;
             };
+            let step = steps.get(i).copied().unwrap_or(u32::MAX);
             let gid = GraphId(pick.graph.0 as usize);
             let g = self.graph_mut(gid)?;
             let fired = match pick.ptask {
-                Some(t) => g.fire_ptask(t, pick.queue),
+                Some(t) => g.fire_ptask_slices(t, pick.queue, step),
                 None => g.fire_frame(pick.queue),
             };
             match fired {

@@ -1066,11 +1066,14 @@ impl Gpu {
 
     /// Creates a compute pipeline from SPIR-V words (already checked to be
     /// well-formed SPIR-V with a GLCompute entry point named `entry`).
+    /// `dispatch_base`: the pipeline may be dispatched with a non-zero base
+    /// workgroup (sliced dispatches; Vulkan 1.1 core).
     pub(crate) fn create_compute_pipeline(
         &self,
         words: &[u32],
         entry: &str,
         layout: vk::PipelineLayout,
+        dispatch_base: bool,
     ) -> Result<vk::Pipeline, RuntimeError> {
         let entry = CString::new(entry)
             .map_err(|_| RuntimeError::InvalidPlan("entry point name contains NUL".into()))?;
@@ -1082,7 +1085,13 @@ impl Gpu {
             .stage(vk::ShaderStageFlags::COMPUTE)
             .module(module)
             .name(&entry);
+        let flags = if dispatch_base {
+            vk::PipelineCreateFlags::DISPATCH_BASE
+        } else {
+            vk::PipelineCreateFlags::empty()
+        };
         let info = [vk::ComputePipelineCreateInfo::default()
+            .flags(flags)
             .stage(stage)
             .layout(layout)];
         // SAFETY: module and layout are live; the cache belongs to this device.
@@ -1225,6 +1234,7 @@ impl Gpu {
                 layout,
                 set,
                 push,
+                base,
                 groups,
             } => {
                 d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, *pipeline);
@@ -1239,7 +1249,13 @@ impl Gpu {
                 if !push.is_empty() {
                     d.cmd_push_constants(cb, *layout, vk::ShaderStageFlags::COMPUTE, 0, push);
                 }
-                d.cmd_dispatch(cb, groups[0], groups[1], groups[2]);
+                if *base == [0; 3] {
+                    d.cmd_dispatch(cb, groups[0], groups[1], groups[2]);
+                } else {
+                    d.cmd_dispatch_base(
+                        cb, base[0], base[1], base[2], groups[0], groups[1], groups[2],
+                    );
+                }
             }
             Cmd::Barrier {
                 src_stage,
@@ -1381,6 +1397,9 @@ pub(crate) enum Cmd {
         layout: vk::PipelineLayout,
         set: vk::DescriptorSet,
         push: Vec<u8>,
+        /// First workgroup (non-zero only for a slice of a dispatch; the
+        /// pipeline was then created with `DISPATCH_BASE`).
+        base: [u32; 3],
         groups: [u32; 3],
     },
     Barrier {

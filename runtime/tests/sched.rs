@@ -314,3 +314,70 @@ fn global_priority_is_requested_only_where_offered() {
     assert_eq!(GlobalPriority::Realtime.lower(), Some(GlobalPriority::High));
     assert_eq!(GlobalPriority::Low.lower(), None);
 }
+
+/// While a higher-priority graph is active, a background graph's long
+/// dispatches are split into slices (`SchedConfig::max_batch`, here tiny so
+/// that every known dispatch counts as long): each frame is still computed
+/// exactly (checked against the CPU), validation (with synchronization
+/// checks) stays clean, and the dispatches really ran as several jobs.
+#[test]
+fn background_dispatches_are_sliced_and_stay_correct() {
+    let _g = serial();
+    let opts = RuntimeOptions {
+        validate: true,
+        sched: SchedConfig {
+            max_batch: 1,
+            ..SchedConfig::default()
+        },
+        ..Default::default()
+    };
+    let mut rt = match Runtime::new(&opts) {
+        Ok(rt) => rt,
+        Err(e) => {
+            assert!(common::runtime(false).is_none(), "runtime: {e}");
+            return;
+        }
+    };
+    let log = rt.validation_log();
+    let n: u64 = 1 << 16; // 256 workgroups of 256: 8 slices per dispatch
+    let hi = open_n(&mut rt, "hi", 50, 1024);
+    let lo = open_n(&mut rt, "lo", 1, n);
+    let small = frame_n(1024);
+    let frames = 12;
+    for f in 0..frames {
+        let x = rand_f32(n as usize, 100 + f);
+        let y = rand_f32(n as usize, 200 + f);
+        rt.push(lo, "x", &bytes_f32(&x)).unwrap();
+        rt.push(lo, "y", &bytes_f32(&y)).unwrap();
+        while !rt.output_ready(lo, "z").unwrap() {
+            // Keep the high-priority graph active meanwhile.
+            if rt.can_push(hi, "x").unwrap() && rt.can_push(hi, "y").unwrap() {
+                rt.push(hi, "x", &small).unwrap();
+                rt.push(hi, "y", &small).unwrap();
+            }
+            while rt.output_ready(hi, "z").unwrap() {
+                rt.discard(hi, "z").unwrap();
+            }
+            if rt.step().unwrap() == 0 {
+                rt.wait_any(50_000_000).unwrap();
+            }
+        }
+        let z = f32s(&rt.pull(lo, "z").unwrap());
+        let want: Vec<f32> = x.iter().zip(&y).map(|(x, y)| 2.0 * x + y).collect();
+        close(&z, &want, 1e-6);
+    }
+    let rep = rt.sched_report();
+    let g = rep.graph("lo").expect("lo in stats");
+    let jobs: u64 = g.ptasks.iter().map(|p| p.firings).sum();
+    // 2 ptasks per frame; the first frame ran whole (no estimate yet).
+    assert!(
+        jobs >= 2 * 8 * (frames - 2),
+        "{jobs} jobs for {frames} frames: dispatches were not sliced"
+    );
+    assert_eq!(g.frames, frames, "every frame delivered once");
+    rt.run_until_idle().unwrap();
+    rt.terminate(lo).unwrap();
+    rt.terminate(hi).unwrap();
+    drop(rt);
+    assert!(log.messages().is_empty(), "{:?}", log.messages());
+}

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 /// One item of the executor's current ready set.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct ReadyItem {
     /// Its graph.
     pub graph: GraphKey,
@@ -20,14 +20,17 @@ pub struct ReadyItem {
     /// Completing it delivers a frame (it writes a graph output, or it is a
     /// whole frame).
     pub ends_frame: bool,
+    /// The part of the ptask's dispatch it covers (1: all of it; see
+    /// [`JobSpec::fraction`]).
+    pub fraction: f64,
 }
 
 /// A [`Scheduler`] on the host clock, fed with the executor's ready sets.
 pub struct Arbiter {
     sched: Scheduler,
     epoch: Instant,
-    /// Ready items already known to the scheduler.
-    live: HashMap<(GraphKey, Option<usize>), JobId>,
+    /// Ready items already known to the scheduler, with their fraction.
+    live: HashMap<(GraphKey, Option<usize>), (JobId, f64)>,
 }
 
 impl Arbiter {
@@ -83,8 +86,12 @@ impl Arbiter {
         let gone: Vec<((GraphKey, Option<usize>), JobId)> = self
             .live
             .iter()
-            .filter(|(k, _)| !ready.iter().any(|r| (r.graph, r.ptask) == **k))
-            .map(|(k, j)| (*k, *j))
+            .filter(|(k, (_, f))| {
+                !ready
+                    .iter()
+                    .any(|r| (r.graph, r.ptask) == **k && r.fraction == *f)
+            })
+            .map(|(k, (j, _))| (*k, *j))
             .collect();
         for (k, j) in gone {
             self.live.remove(&k);
@@ -99,10 +106,11 @@ impl Arbiter {
                         ptask: r.ptask,
                         frame_arrival: Some(t),
                         ends_frame: r.ends_frame,
+                        fraction: r.fraction,
                     },
                     t.min(now),
                 )?;
-                self.live.insert((r.graph, r.ptask), j);
+                self.live.insert((r.graph, r.ptask), (j, r.fraction));
             }
         }
         let Some(p) = self.sched.pick(now) else {
@@ -223,6 +231,7 @@ mod tests {
             ptask: p,
             since: t0 + Duration::from_micros(dt),
             ends_frame: p.is_none(),
+            fraction: 1.0,
         };
         // A frame batch is ready, then it is replaced by two ptask firings.
         let r1 = [item(None, 0)];

@@ -86,6 +86,11 @@
 //!   queue.
 //!
 //! So a job of the top priority level waits for at most one background batch.
+//! A background dispatch estimated to take longer than
+//! [`SchedConfig::max_batch`] is split into slices of about `max_batch / 2`
+//! (separate jobs, [`Scheduler::slices_per_job`]), and two such slices may
+//! be in flight while their estimated total stays within `max_batch`: the
+//! wait is then bounded by `max_batch`, not by the length of the dispatch.
 //! A graph that is the only open one is limited by
 //! [`SchedConfig::fifo_depth`] only (nothing to protect).
 //!
@@ -184,6 +189,12 @@ pub struct SchedConfig {
     /// Record a trace of every job (see [`trace`]); at most this many events
     /// are kept (0 = no trace).
     pub trace_limit: usize,
+    /// Priority mode: a background graph's dispatch estimated to take
+    /// longer than this is split into slices of about this much GPU time,
+    /// submitted as separate jobs, so a top-priority frame waits for one
+    /// slice rather than the whole dispatch (0 = never split). See
+    /// [`Scheduler::slices_per_job`].
+    pub max_batch: Nanos,
 }
 
 impl Default for SchedConfig {
@@ -199,6 +210,7 @@ impl Default for SchedConfig {
             contention_window: 50 * MS,
             cost_ewma: 0.25,
             trace_limit: 0,
+            max_batch: 2 * MS,
         }
     }
 }
@@ -276,6 +288,11 @@ pub struct JobSpec {
     pub frame_arrival: Option<Nanos>,
     /// This job completes a frame (delivered rate, deadline misses).
     pub ends_frame: bool,
+    /// The part of its ptask's dispatch this job covers: 1 for a whole
+    /// dispatch (or frame), `k/n` for `k` of the `n` slices of a sliced one
+    /// (see [`SchedConfig::max_batch`]). The ptask's cost estimate is kept
+    /// per whole dispatch and scaled by this.
+    pub fraction: f64,
 }
 
 /// The scheduler's answer: submit this job to this queue now.
@@ -497,6 +514,39 @@ impl Scheduler {
         self.graphs.get(&key).map(|g| g.vtime)
     }
 
+    /// How many of a dispatch's `slices` equal parts one job of `ptask` of
+    /// graph `key` should cover now: all of them (no splitting) unless the
+    /// mode is `priority`, [`SchedConfig::max_batch`] is set, the graph is
+    /// *background* (below the highest recently active priority, so its
+    /// batches delay someone more important) and the dispatch is estimated
+    /// to take longer than `max_batch`; then about `max_batch / 2` worth
+    /// (two such slices may be in flight at once, so the device stays busy
+    /// while the host submits the next, and a top-priority job still waits
+    /// for at most `max_batch` of background work).
+    pub fn slices_per_job(
+        &self,
+        key: GraphKey,
+        ptask: Option<usize>,
+        slices: u32,
+        now: Nanos,
+    ) -> u32 {
+        let all = slices.max(1);
+        let (Some(g), SchedMode::Priority) = (self.graphs.get(&key), self.config.mode) else {
+            return all;
+        };
+        let budget = self.config.max_batch as f64;
+        let Some(est) = g.cost.get(&ptask).copied() else {
+            return all;
+        };
+        if budget <= 0.0 || est <= budget || g.spec.priority >= self.top_active_priority(now) {
+            return all;
+        }
+        // Half the budget each: two slices may be in flight (see
+        // `background_slices_fit`).
+        let target = budget / 2.0;
+        ((f64::from(all) * target / est).floor() as u32).clamp(1, all)
+    }
+
     /// Number of jobs submitted and not yet completed.
     pub fn inflight(&self) -> usize {
         self.inflight_per_queue.iter().sum()
@@ -522,6 +572,9 @@ impl Scheduler {
                     ptask: p,
                 });
             }
+        }
+        if !(spec.fraction > 0.0 && spec.fraction <= 1.0) {
+            return Err(SchedError::BadConfig("a job's fraction must be in (0, 1]"));
         }
         if !g.active() {
             // Reactivation: no credit for the time spent idle. A graph that
@@ -570,7 +623,7 @@ impl Scheduler {
         let queue = g.queue;
         let j = self.jobs.get_mut(&job)?; // invariant: ready jobs are in self.jobs
         j.weight = g.weight(j.spec.ptask);
-        let est = g.cost.get(&j.spec.ptask).copied().unwrap_or(0.0);
+        let est = g.cost.get(&j.spec.ptask).copied().unwrap_or(0.0) * j.spec.fraction;
         j.charged = est / f64::from(j.weight);
         g.vtime += j.charged;
         j.submitted_at = Some(now);
@@ -606,8 +659,10 @@ impl Scheduler {
         if let Some(g) = self.graphs.get_mut(&j.spec.graph) {
             g.inflight = g.inflight.saturating_sub(1);
             g.vtime += gpu.ns as f64 / f64::from(j.weight) - j.charged;
-            let e = g.cost.entry(j.spec.ptask).or_insert(gpu.ns as f64);
-            *e += alpha * (gpu.ns as f64 - *e);
+            // The estimate is per whole dispatch: scale a slice's time up.
+            let whole = gpu.ns as f64 / j.spec.fraction;
+            let e = g.cost.entry(j.spec.ptask).or_insert(whole);
+            *e += alpha * (whole - *e);
             g.last_activity = Some(now);
         }
         let rec = JobRecord {
@@ -788,9 +843,49 @@ impl Scheduler {
                 let used = if foreground { q - background.min(q) } else { q };
                 used < self.config.queue_depth
                     && g.inflight < self.config.graph_inflight
-                    && (foreground || background < self.config.background_inflight)
+                    && (foreground
+                        || background < self.config.background_inflight
+                        || self.background_slices_fit(g, top))
             }
         }
+    }
+
+    /// Background slices may be pipelined two deep (so the device does not
+    /// idle while the host turns one slice into the next) as long as the
+    /// background work in flight stays within [`SchedConfig::max_batch`] by
+    /// estimate: true if `g`'s ready jobs are slices of known cost, every
+    /// background job in flight on its queue is a slice, and one more fits.
+    fn background_slices_fit(&self, g: &GraphState, top: u32) -> bool {
+        let budget = self.config.max_batch as f64;
+        if budget <= 0.0 {
+            return false;
+        }
+        let mut cand = 0.0f64;
+        for j in g.ready.iter().filter_map(|j| self.jobs.get(j)) {
+            match g.cost.get(&j.spec.ptask) {
+                Some(c) if j.spec.fraction < 1.0 => cand = cand.max(c * j.spec.fraction),
+                _ => return false,
+            }
+        }
+        let (mut count, mut sum) = (0, 0.0);
+        for j in self.jobs.values() {
+            if j.submitted_at.is_none() || j.queue != g.queue {
+                continue;
+            }
+            if self
+                .graphs
+                .get(&j.spec.graph)
+                .is_some_and(|h| h.spec.priority >= top)
+            {
+                continue;
+            }
+            if j.spec.fraction >= 1.0 {
+                return false;
+            }
+            count += 1;
+            sum += j.charged * f64::from(j.weight);
+        }
+        count < 2 && sum + cand <= budget
     }
 
     /// Updates `runnable_since` of every graph (aging counts runnable time only).
@@ -859,8 +954,11 @@ impl Scheduler {
             let since = g.runnable_since.unwrap_or(now).max(ready_at);
             let wait_s = now.saturating_sub(since) as f64 / SEC as f64;
             let p_eff = f64::from(w) + self.config.aging_rate * wait_s;
-            let ptask = self.jobs.get(&job).and_then(|s| s.spec.ptask);
-            let est = g.cost.get(&ptask).copied().unwrap_or(0.0);
+            let (ptask, fraction) = self
+                .jobs
+                .get(&job)
+                .map_or((None, 1.0), |s| (s.spec.ptask, s.spec.fraction));
+            let est = g.cost.get(&ptask).copied().unwrap_or(0.0) * fraction;
             let key = g.vtime + est / p_eff;
             cands.push((key, -p_eff, ready_at, job, *k, self.eligible(g, top)));
         }

@@ -168,6 +168,7 @@ impl Sim {
             ptask: Some(0),
             frame_arrival: Some(arrival),
             ends_frame: true,
+            fraction: 1.0,
         }
     }
 

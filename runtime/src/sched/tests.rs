@@ -348,6 +348,7 @@ fn high_priority_waits_for_at_most_one_background_batch() {
         ptask: Some(0),
         frame_arrival: None,
         ends_frame: true,
+        fraction: 1.0,
     };
     for _ in 0..5 {
         s.ready(job(lo), 0).unwrap();
@@ -418,6 +419,7 @@ fn fifo_submits_in_readiness_order() {
                 ptask: None,
                 frame_arrival: None,
                 ends_frame: false,
+                fraction: 1.0,
             },
             t as Nanos,
         )
@@ -447,6 +449,7 @@ fn ptask_priority_override_is_charged_at_its_own_priority() {
         ptask: Some(p),
         frame_arrival: None,
         ends_frame: false,
+        fraction: 1.0,
     };
     // Within a graph the higher-priority ptask goes first even if younger.
     s.ready(job(0), 0).unwrap();
@@ -530,6 +533,7 @@ fn bad_calls_are_errors_not_panics() {
         ptask: Some(0),
         frame_arrival: None,
         ends_frame: false,
+        fraction: 1.0,
     };
     assert!(matches!(
         s.ready(job, 0),
@@ -542,6 +546,7 @@ fn bad_calls_are_errors_not_panics() {
                 ptask: None,
                 frame_arrival: None,
                 ends_frame: false,
+                fraction: 1.0,
             },
             0,
         )
@@ -761,4 +766,85 @@ fn trace_has_tracks_and_complete_events() {
         .count();
     assert_eq!(n, 10);
     assert!(t["otherData"]["jobs_not_recorded"].as_u64().unwrap() > 40);
+}
+
+#[test]
+fn long_background_dispatches_are_sliced_and_pipelined_within_max_batch() {
+    let spec = |name: &str, p| GraphSpec {
+        name: name.into(),
+        priority: p,
+        rate_hz: None,
+        ptasks: vec![("k".into(), None)],
+    };
+    let job = |g, fraction| JobSpec {
+        graph: g,
+        ptask: Some(0),
+        frame_arrival: None,
+        ends_frame: true,
+        fraction,
+    };
+    let done = |ns| GpuTime {
+        ns,
+        start: None,
+        timed: true,
+    };
+    let (lo, hi) = (GraphKey(1), GraphKey(2));
+    let mut s = Scheduler::new(prio()).unwrap();
+    s.add_graph(lo, spec("lo", 1), 0).unwrap();
+    s.add_graph(hi, spec("hi", 50), 0).unwrap();
+    // No estimate yet: never sliced.
+    assert_eq!(s.slices_per_job(lo, Some(0), 8, 0), 8);
+    // One whole 8 ms dispatch of lo teaches the scheduler its cost.
+    let j = s.ready(job(lo, 1.0), 0).unwrap();
+    assert_eq!(s.pick(0).map(|p| p.job), Some(j));
+    s.completed(j, done(8 * MS), 8 * MS).unwrap();
+    let now = 8 * MS;
+    // hi was active within the contention window: lo is background, and
+    // 8 ms > max_batch (2 ms): slices of max_batch/2 = 1 ms, one per job.
+    assert_eq!(s.slices_per_job(lo, Some(0), 8, now), 1);
+    assert_eq!(
+        s.slices_per_job(hi, Some(0), 8, now),
+        8,
+        "hi is never sliced"
+    );
+    // Two 1 ms slices fit the 2 ms budget in flight at once, a third does not.
+    let a = s.ready(job(lo, 0.125), now).unwrap();
+    let b = s.ready(job(lo, 0.125), now).unwrap();
+    let c = s.ready(job(lo, 0.125), now).unwrap();
+    assert_eq!(s.pick(now).map(|p| p.job), Some(a));
+    assert_eq!(
+        s.pick(now).map(|p| p.job),
+        Some(b),
+        "second slice pipelined"
+    );
+    assert_eq!(s.pick(now), None, "a third slice would exceed max_batch");
+    // Slices are charged their share of the estimate, and their measured
+    // time scaled back up keeps the whole-dispatch estimate.
+    s.completed(a, done(MS), now + MS).unwrap();
+    assert_eq!(s.pick(now + MS).map(|p| p.job), Some(c));
+    s.completed(b, done(MS), now + 2 * MS).unwrap();
+    s.completed(c, done(MS), now + 3 * MS).unwrap();
+    assert_eq!(s.slices_per_job(lo, Some(0), 8, now + 3 * MS), 1);
+    // Long after hi's last activity lo is not background: whole dispatches.
+    let later = now + 3 * MS + SchedConfig::default().contention_window + 1;
+    assert_eq!(s.slices_per_job(lo, Some(0), 8, later), 8);
+    // Nor in fifo mode, nor with max_batch 0.
+    for config in [
+        fifo(),
+        SchedConfig {
+            max_batch: 0,
+            ..prio()
+        },
+    ] {
+        let mut s = Scheduler::new(config).unwrap();
+        s.add_graph(lo, spec("lo", 1), 0).unwrap();
+        s.add_graph(hi, spec("hi", 50), 0).unwrap();
+        let j = s.ready(job(lo, 1.0), 0).unwrap();
+        s.pick(0).unwrap();
+        s.completed(j, done(8 * MS), 8 * MS).unwrap();
+        assert_eq!(s.slices_per_job(lo, Some(0), 8, 8 * MS), 8);
+    }
+    // A job's fraction must be in (0, 1].
+    assert!(s.ready(job(lo, 0.0), later).is_err());
+    assert!(s.ready(job(lo, 1.5), later).is_err());
 }
