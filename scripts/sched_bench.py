@@ -11,8 +11,9 @@ installed) draws `target/sched_bench/sched_bench.png`.
 Tables:
   Fig. 5  each interactive graph (graphs/sched/tick120.pt, and gesture.pt if it
           runs; 120 Hz source, priority 10) alone, then next to a saturating
-          priority-1 matmul graph, in `fifo` and `priority` modes, and in
-          `priority` mode at 100:1: delivered rate (absolute, % of 120 Hz, % of
+          priority-1 matmul graph, in `fifo` mode, in `priority` mode without
+          slicing (--max-batch off) and with it (default), and at 100:1:
+          delivered rate (absolute, % of 120 Hz, % of
           alone), p99 frame latency (and its ratio to alone), late+dropped frames.
   Fair    two copies of the matmul graph at 1:1, 2:1, 4:1, 10:1: measured
           GPU-time ratio vs expected, in `priority` mode (and `fifo` for reference).
@@ -98,21 +99,26 @@ def main():
     sizes = [int(n) for n in a.fig5_sizes.split(",")]
 
     # (mode, matmul size or None = alone, interactive graph's priority)
+    # "priority-unsliced": priority mode with --max-batch off (no slicing of
+    # the load's dispatches), to show what slicing adds.
     cases = [("fifo", None, 10), ("priority", None, 10)]
     for n in sizes:
-        cases += [("fifo", n, 10), ("priority", n, 10), ("priority", n, 100)]
+        cases += [("fifo", n, 10), ("priority-unsliced", n, 10), ("priority", n, 10),
+                  ("priority", n, 100)]
     fig5 = {}
     for ig, iname in interactive:
         print(f"## Fig. 5: `{iname}` (120 Hz source) vs a saturating matmul graph "
               f"(priority 1), {s:g} s each\n")
         print("| mode | load | priorities | delivered Hz | % of 120 Hz | % of alone "
-              "| p99 frame latency ms | p99 / alone | late+dropped | load batch mean ms "
+              "| p99 frame latency ms | p99 / alone | late+dropped | load dispatch ms "
               "| load GPU share |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for mode, n, prio in cases:
             graphs = [ig] if n is None else [ig, load_copy("matmul", n)]
             prios = {iname: prio} if n is None else {iname: prio, "matmul": 1}
-            st = run(a.ptc, graphs, s, mode, prios, f"fig5_{iname}_{mode}_{n or 0}_{prio}")
+            sched, extra = (("priority", ("--max-batch", "off")) if mode == "priority-unsliced"
+                            else (mode, ()))
+            st = run(a.ptc, graphs, s, sched, prios, f"fig5_{iname}_{mode}_{n or 0}_{prio}", extra)
             g = graph(st, iname)
             batch, share = 0.0, 0.0
             if n is not None:
@@ -122,7 +128,7 @@ def main():
             row = (g["delivered_hz"], g["latency"]["frame"]["p99"] / 1e6,
                    g["deadline_misses"] + g["frames_dropped"], share, batch)
             fig5[(iname, mode, n, prio)] = row
-            alone = fig5[(iname, mode, None, 10)]
+            alone = fig5[(iname, "fifo" if mode == "fifo" else "priority", None, 10)]
             load_name = "alone" if n is None else f"matmul {n}x{n}"
             print(f"| {mode} | {load_name} | {prio}:1 | {row[0]:.1f} | "
                   f"{row[0] / 1.2:.1f}% | {100 * row[0] / max(alone[0], 1e-9):.1f}% | "
@@ -174,10 +180,11 @@ def main():
     except ImportError:
         print("\n(matplotlib not installed: no plot; `pip install matplotlib`)")
         return
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig, ax = plt.subplots(1, 4, figsize=(20, 4.5))
     names = [n for _, n in interactive]
     big = max(sizes)
     bars = [("priority", None, 10, "alone"), ("fifo", big, 10, f"fifo +matmul{big}"),
+            ("priority-unsliced", big, 10, f"priority 10:1, unsliced +matmul{big}"),
             ("priority", big, 10, f"priority 10:1 +matmul{big}"),
             ("priority", big, 100, f"priority 100:1 +matmul{big}")]
     w = 0.8 / len(bars)
@@ -190,16 +197,26 @@ def main():
     ax[0].set_title("Fig. 5: interactive graph vs matmul load")
     ax[0].legend(fontsize=8)
     xs = range(len(fair))
-    ax[1].bar([x - 0.2 for x in xs], [f[1] for f in fair], width=0.2, label="expected")
-    ax[1].bar(list(xs), [f[2] for f in fair], width=0.2, label="priority")
-    ax[1].bar([x + 0.2 for x in xs], [f[3] for f in fair], width=0.2, label="fifo")
-    ax[1].set_xticks(list(xs), [f[0] for f in fair])
-    ax[1].set_ylabel("GPU-time ratio a:b")
-    ax[1].set_title("Fairness, two saturating graphs")
-    ax[1].legend()
-    ax[2].bar(["CPU idle", "CPU busy"], [fig4[False][0], fig4[True][0]])
-    ax[2].set_ylabel("frames / s")
-    ax[2].set_title(f"Fig. 4: {iname} with the CPU loaded")
+    # p99 frame latency of the first (fastest) interactive graph, same bars.
+    first = names[0]
+    labels = ["alone", "fifo", "prio\nunsliced", "prio", "prio\n100:1"]
+    ax[1].bar(labels, [fig5[(first, mode, n, prio)][1] for mode, n, prio, _ in bars],
+              color=[f"C{i}" for i in range(len(bars))])
+    ax[1].axhline(2 * fig5[(first, "priority", None, 10)][1], color="gray", ls="--", lw=0.8,
+                  label="2x alone")
+    ax[1].set_ylabel("p99 frame latency, ms")
+    ax[1].set_title(f"Fig. 5: {first} latency, +matmul{big}")
+    ax[1].legend(fontsize=8)
+    ax[2].bar([x - 0.2 for x in xs], [f[1] for f in fair], width=0.2, label="expected")
+    ax[2].bar(list(xs), [f[2] for f in fair], width=0.2, label="priority")
+    ax[2].bar([x + 0.2 for x in xs], [f[3] for f in fair], width=0.2, label="fifo")
+    ax[2].set_xticks(list(xs), [f[0] for f in fair])
+    ax[2].set_ylabel("GPU-time ratio a:b")
+    ax[2].set_title("Fairness, two saturating graphs")
+    ax[2].legend()
+    ax[3].bar(["CPU idle", "CPU busy"], [fig4[False][0], fig4[True][0]])
+    ax[3].set_ylabel("frames / s")
+    ax[3].set_title(f"Fig. 4: {iname} with the CPU loaded")
     fig.suptitle("ptc scheduler on " + (os.environ.get("PTC_BENCH_DEVICE") or "llvmpipe (lavapipe, CPU)"))
     fig.tight_layout()
     png = OUT / "sched_bench.png"

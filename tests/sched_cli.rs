@@ -104,6 +104,12 @@ fn scheduling_flags_are_checked() {
     let (c, e) = ptc(&["run", "graphs/sched/tick120.pt", "--duration", "soon"]);
     assert_eq!(c, 2);
     assert!(e.contains("--duration expects"), "{e}");
+    let (c, e) = ptc(&["run", "graphs/sched/tick120.pt", "--max-batch", "soon"]);
+    assert_eq!(c, 2);
+    assert!(
+        e.contains("--max-batch expects a positive time like `10s` or `500ms`, got `soon`"),
+        "{e}"
+    );
     let (c, e) = ptc(&[
         "run",
         "graphs/sched/tick120.pt",

@@ -15,7 +15,7 @@
 //!     "priority": u32,              // base priority at report time
 //!     "rate_hz": f64 | null,        // source rate, if paced
 //!     "open": bool,                 // false once terminated
-//!     "firings": u64,               // jobs completed (ptask dispatches or frame batches)
+//!     "firings": u64,               // jobs completed (ptask dispatches, frame batches, or slices of a sliced dispatch)
 //!     "timed_firings": u64,         // of which GPU time came from timestamp queries
 //!     "gpu_ns": u64,                // GPU time charged to the graph
 //!     "gpu_share": f64,             // gpu_ns / top-level gpu_ns
