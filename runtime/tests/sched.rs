@@ -21,7 +21,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn runtime_with(mode: SchedMode) -> Option<(Runtime, ptc_runtime::ValidationLog)> {
-    let opts = RuntimeOptions {
+    runtime_opts(RuntimeOptions {
         validate: true,
         sched: SchedConfig {
             mode,
@@ -29,7 +29,11 @@ fn runtime_with(mode: SchedMode) -> Option<(Runtime, ptc_runtime::ValidationLog)
             ..SchedConfig::default()
         },
         ..Default::default()
-    };
+    })
+}
+
+/// A runtime with `opts`, or `None` (skip) where there is no Vulkan device.
+fn runtime_opts(opts: RuntimeOptions) -> Option<(Runtime, ptc_runtime::ValidationLog)> {
     match Runtime::new(&opts) {
         Ok(rt) => {
             let log = rt.validation_log();
@@ -285,20 +289,13 @@ fn terminating_graphs_leaves_the_others_running_and_leaks_nothing() {
 fn global_priority_is_requested_only_where_offered() {
     let _g = serial();
     for want in GlobalPriority::ALL {
-        let opts = RuntimeOptions {
+        let Some((mut rt, log)) = runtime_opts(RuntimeOptions {
             validate: true,
             global_priority: Some(want),
             ..Default::default()
+        }) else {
+            return;
         };
-        let mut rt = match Runtime::new(&opts) {
-            Ok(rt) => rt,
-            Err(e) => {
-                // Same rule as common::runtime: skip only without any device.
-                assert!(common::runtime(false).is_none(), "runtime: {e}");
-                return;
-            }
-        };
-        let log = rt.validation_log();
         match (&rt.device().global_priority_ext, rt.global_priority()) {
             (None, got) => assert_eq!(got, None, "not offered, so not requested"),
             (Some(_), got) => assert!(got.is_some_and(|g| g <= want), "{got:?} for {want}"),
@@ -323,22 +320,16 @@ fn global_priority_is_requested_only_where_offered() {
 #[test]
 fn background_dispatches_are_sliced_and_stay_correct() {
     let _g = serial();
-    let opts = RuntimeOptions {
+    let Some((mut rt, log)) = runtime_opts(RuntimeOptions {
         validate: true,
         sched: SchedConfig {
             max_batch: 1,
             ..SchedConfig::default()
         },
         ..Default::default()
+    }) else {
+        return;
     };
-    let mut rt = match Runtime::new(&opts) {
-        Ok(rt) => rt,
-        Err(e) => {
-            assert!(common::runtime(false).is_none(), "runtime: {e}");
-            return;
-        }
-    };
-    let log = rt.validation_log();
     let n: u64 = 1 << 16; // 256 workgroups of 256: 8 slices per dispatch
     let hi = open_n(&mut rt, "hi", 50, 1024);
     let lo = open_n(&mut rt, "lo", 1, n);
