@@ -2,31 +2,13 @@
 //! that loads back identically; errors give the documented exit codes and
 //! never leave a (half-)written plan behind.
 
+mod common;
+use common::{ptc, root};
 use ptc_compiler::{check_file, Options, Plan};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ptc-compile-it-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
-}
-
-fn ptc(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ptc"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run ptc");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::scratch("ptc-compile-it", name)
 }
 
 fn graphs(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -107,9 +89,8 @@ fn saxpy2_plan_has_the_expected_shape() {
     assert_eq!(p.ptasks[0].workgroups, [4096, 1, 1]);
     assert_eq!(p.spirv_words(0).expect("spirv")[0], 0x0723_0203);
     // `-o -` writes the same plan to stdout.
-    let o = Command::new(env!("CARGO_BIN_EXE_ptc"))
+    let o = common::command()
         .args(["compile", "graphs/saxpy2.pt", "-o", "-"])
-        .current_dir(root())
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(0));

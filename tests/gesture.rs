@@ -4,24 +4,19 @@
 //! scripted hand trajectories give the expected events, and the GPU
 //! kernels match the CPU reference in `runtime/src/gesture_ref.rs`.
 
+mod common;
+use common::root;
 use ptc_runtime::gesture_ref::{
     self, BilateralParams, DetectParams, Event, Intrinsics, STATE_WORDS,
 };
 use ptc_runtime::io::camera::{CameraConfig, Script, SyntheticCamera};
 use ptc_runtime::{Runtime, RuntimeOptions};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Runs `ptc run graphs/gesture.pt --validate [--script]`; returns the JSON lines.
 fn run_gesture(script: Option<&str>, name: &str) -> Vec<Value> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ptc"));
-    cmd.current_dir(root())
-        .args(["run", "graphs/gesture.pt", "--validate"]);
+    let mut cmd = common::command();
+    cmd.args(["run", "graphs/gesture.pt", "--validate"]);
     if let Some(text) = script {
         let path =
             std::env::temp_dir().join(format!("ptc-gesture-{}-{name}.txt", std::process::id()));
@@ -89,8 +84,7 @@ fn sweep_push_and_empty_scripts() {
 
 #[test]
 fn hid_without_uinput_is_a_clear_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ptc"))
-        .current_dir(root())
+    let out = common::command()
         .args(["run", "graphs/gesture.pt", "--hid", "--frames", "1"])
         .output()
         .unwrap();
@@ -202,8 +196,7 @@ fn preview_png_comes_from_the_gpu_cloud() {
     use ptc_runtime::io::preview;
     const FRAMES: u64 = 24; // the default script's hand is in view from frame 15
     let png_path = std::env::temp_dir().join(format!("ptc-preview-{}.png", std::process::id()));
-    let out = Command::new(env!("CARGO_BIN_EXE_ptc"))
-        .current_dir(root())
+    let out = common::command()
         .args(["run", "graphs/gesture.pt", "--validate", "--frames"])
         .arg(FRAMES.to_string())
         .arg("--preview")

@@ -6,39 +6,26 @@ use npyz::WriterBuilder;
 use ptc_compiler::plan::{decode_spirv, encode_spirv};
 use ptc_compiler::Plan;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::root;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ptc-run-it-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
+    common::scratch("ptc-run-it", name)
 }
 
+/// `ptc ARGS...` with validation messages kept out of stderr (they still
+/// fail the run).
 fn ptc(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ptc"))
-        .args(args)
-        .current_dir(root())
-        .env("PTC_VALIDATION_QUIET", "1")
-        .output()
-        .expect("run ptc");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    common::status(
+        common::command()
+            .args(args)
+            .env("PTC_VALIDATION_QUIET", "1"),
     )
 }
 
-/// True if a Vulkan device exists (else the test prints SKIP and returns).
 fn have_vulkan() -> bool {
-    let (code, err) = ptc(&["devices"]);
-    if code != 0 {
-        println!("SKIP: no Vulkan device ({err})");
-    }
-    code == 0
+    common::has_vulkan()
 }
 
 fn s(p: &Path) -> &str {

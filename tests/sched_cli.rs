@@ -2,32 +2,8 @@
 //! `--stats` and `--trace`, driving the real binary on lavapipe with
 //! validation on.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn ptc(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ptc"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run ptc");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn has_vulkan() -> bool {
-    let (c, _) = ptc(&["devices"]);
-    if c != 0 {
-        println!("SKIP: no Vulkan device");
-    }
-    c == 0
-}
+mod common;
+use common::{has_vulkan, ptc, root};
 
 #[test]
 fn two_graphs_with_stats_and_trace() {
@@ -134,10 +110,7 @@ fn global_priority_is_shown_and_requested_where_offered() {
     if !has_vulkan() {
         return;
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_ptc"))
-        .arg("devices")
-        .output()
-        .expect("run ptc");
+    let out = common::command().arg("devices").output().expect("run ptc");
     let text = String::from_utf8_lossy(&out.stdout);
     let devices = text.lines().filter(|l| !l.starts_with(' ')).count();
     let lines: Vec<&str> = text
@@ -234,7 +207,7 @@ fn ctrl_c_stops_cleanly_and_still_writes_stats() {
     std::fs::create_dir_all(&dir).unwrap();
     let stats = dir.join("stats.json");
     let trace = dir.join("trace.json");
-    let child = Command::new(env!("CARGO_BIN_EXE_ptc"))
+    let child = common::command()
         .args([
             "run",
             "graphs/sched/tick120.pt",
@@ -245,7 +218,6 @@ fn ctrl_c_stops_cleanly_and_still_writes_stats() {
         .arg("--trace")
         .arg(&trace)
         .arg("--validate")
-        .current_dir(root())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run ptc");

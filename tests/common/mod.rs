@@ -1,0 +1,50 @@
+//! Helpers shared by the tests that drive the real `ptc` binary.
+
+// Each test binary uses its own subset of these.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The repository root (graphs and kernels resolve from here).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `ptc` binary under test, run from the repository root.
+pub fn command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ptc"));
+    c.current_dir(root());
+    c
+}
+
+/// Runs `cmd` to completion: (exit code, or -1 if killed; stderr).
+pub fn status(cmd: &mut Command) -> (i32, String) {
+    let out = cmd.output().expect("run ptc");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `ptc ARGS...` from the repository root: (exit code, stderr).
+pub fn ptc(args: &[&str]) -> (i32, String) {
+    status(command().args(args))
+}
+
+/// A fresh, empty scratch directory for one test.
+pub fn scratch(prefix: &str, name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("{prefix}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+/// True if a Vulkan device exists (else the test prints SKIP and returns).
+pub fn has_vulkan() -> bool {
+    let (code, err) = ptc(&["devices"]);
+    if code != 0 {
+        println!("SKIP: no Vulkan device ({err})");
+    }
+    code == 0
+}
