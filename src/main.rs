@@ -84,47 +84,9 @@ enum Command {
     /// Run graphs (.pt) or compiled plans (.yaml) on the GPU; several at
     /// once share it by priority.
     ///
-    /// Exit code 0 ok, 1 bad input (graph, plan or data), 2 usage, I/O or device errors.
-    Run {
-        /// The .pt files or plan .yaml files (one graph each, run concurrently).
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-        /// Feed input PORT from FILE (.npy checked against the port, else raw
-        /// little-endian frames); overrides the graph's `from` clause. Repeatable.
-        #[arg(long = "input", value_name = "PORT=FILE")]
-        inputs: Vec<String>,
-        /// Write output PORT to FILE (.npy, else raw bytes), all frames. Repeatable.
-        #[arg(long = "output", value_name = "PORT=FILE")]
-        outputs: Vec<String>,
-        /// Stop after N frames.
-        #[arg(long, value_name = "N")]
-        frames: Option<u64>,
-        /// Enable the Vulkan validation layer with synchronization validation
-        /// (also PTC_VALIDATE=1); any message fails the run.
-        #[arg(long)]
-        validate: bool,
-        /// Device by index or name (see `ptc devices`).
-        #[arg(long, value_name = "NAME|INDEX")]
-        device: Option<String>,
-        /// Copy graph inputs/outputs through staging buffers (also PTC_FORCE_STAGING=1).
-        #[arg(long)]
-        force_staging: bool,
-        /// Extra directory to resolve `kernel "..."` paths against (repeatable).
-        #[arg(long = "kernel-path", value_name = "DIR")]
-        kernel_paths: Vec<PathBuf>,
-        #[command(flatten)]
-        sched: run::SchedArgs,
-        /// Hand trajectory for `from camera(...)` inputs (keyframes, see README).
-        #[arg(long, value_name = "FILE")]
-        script: Option<PathBuf>,
-        /// Send gesture Event outputs to a virtual pointer (Linux uinput).
-        #[arg(long)]
-        hid: bool,
-        /// After the run, write a PNG of the last camera frame as the gesture
-        /// pipeline sees it (filtered depth, hand box, centroid).
-        #[arg(long, value_name = "OUT.png")]
-        preview: Option<PathBuf>,
-    },
+    /// Exit code 0 ok, 1 bad input (graph, plan or data), 2 usage, I/O or device
+    /// errors, 130 stopped by Ctrl-C (cleanly: outputs and stats written).
+    Run(run::RunArgs),
     /// List the Vulkan devices ptc can use.
     Devices,
     /// Run the language server on stdin/stdout (for editors).
@@ -169,36 +131,7 @@ fn main() -> ExitCode {
             };
             compile::run(&file, &output, &opts, plain_render)
         }
-        Command::Run {
-            files,
-            inputs,
-            outputs,
-            frames,
-            validate,
-            device,
-            force_staging,
-            kernel_paths,
-            sched,
-            script,
-            hid,
-            preview,
-        } => run::run(
-            run::RunArgs {
-                files,
-                inputs,
-                outputs,
-                frames,
-                validate,
-                device,
-                force_staging,
-                kernel_paths,
-                sched,
-                script,
-                hid,
-                preview,
-            },
-            &plain_render,
-        ),
+        Command::Run(args) => run::run(args, &plain_render),
         Command::Devices => run::devices(),
         Command::Lsp => ExitCode::from(lsp::run()),
     }

@@ -41,9 +41,9 @@ pub struct SchedArgs {
     #[arg(long = "global-priority", value_name = "LEVEL", default_value = "auto")]
     pub global_priority: String,
     /// Priority mode: split a background graph's dispatches that take
-    /// longer than this into slices of about this much GPU time, so a
-    /// higher-priority frame waits for one slice, not the whole dispatch
-    /// (`0` or `off` = never split).
+    /// longer than this into slices (about half this much GPU time each, at
+    /// most two in flight), so a higher-priority frame waits for at most this
+    /// much background work, not a whole dispatch (`0` or `off` = never split).
     #[arg(long = "max-batch", value_name = "DURATION", default_value = "2ms")]
     pub max_batch: String,
 }
@@ -97,21 +97,45 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, Fail> {
 }
 
 /// Arguments of `ptc run`.
+#[derive(clap::Args)]
 pub struct RunArgs {
+    /// The .pt files or plan .yaml files (one graph each, run concurrently).
+    #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Feed input PORT from FILE (.npy checked against the port, else raw
+    /// little-endian frames); overrides the graph's `from` clause. Repeatable.
+    #[arg(long = "input", value_name = "PORT=FILE")]
     pub inputs: Vec<String>,
+    /// Write output PORT to FILE (.npy, else raw bytes), all frames. Repeatable.
+    #[arg(long = "output", value_name = "PORT=FILE")]
     pub outputs: Vec<String>,
+    /// Stop after N frames.
+    #[arg(long, value_name = "N")]
     pub frames: Option<u64>,
+    /// Enable the Vulkan validation layer with synchronization validation
+    /// (also PTC_VALIDATE=1); any message fails the run.
+    #[arg(long)]
     pub validate: bool,
+    /// Device by index or name (see `ptc devices`).
+    #[arg(long, value_name = "NAME|INDEX")]
     pub device: Option<String>,
+    /// Copy graph inputs/outputs through staging buffers (also PTC_FORCE_STAGING=1).
+    #[arg(long)]
     pub force_staging: bool,
+    /// Extra directory to resolve `kernel "..."` paths against (repeatable).
+    #[arg(long = "kernel-path", value_name = "DIR")]
     pub kernel_paths: Vec<PathBuf>,
+    #[command(flatten)]
     pub sched: SchedArgs,
-    /// `--script`: camera script for `from camera` inputs.
+    /// Hand trajectory for `from camera(...)` inputs (keyframes, see README).
+    #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
-    /// `--hid`: gesture Event outputs go to a virtual pointer.
+    /// Send gesture Event outputs to a virtual pointer (Linux uinput).
+    #[arg(long)]
     pub hid: bool,
-    /// `--preview`: PNG of the last camera frame as the gesture pipeline sees it.
+    /// After the run, write a PNG of the last camera frame as the gesture
+    /// pipeline sees it (filtered depth, hand box, centroid).
+    #[arg(long, value_name = "OUT.png")]
     pub preview: Option<PathBuf>,
 }
 
