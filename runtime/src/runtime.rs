@@ -461,6 +461,17 @@ impl Runtime {
         self.reap()
     }
 
+    /// Tests only: a fixed number of slices per job (see `slice_step_override`).
+    #[cfg(test)]
+    fn forced_slice_step(&self) -> Option<u32> {
+        self.slice_step_override
+    }
+
+    #[cfg(not(test))]
+    fn forced_slice_step(&self) -> Option<u32> {
+        None
+    }
+
     /// Submits the ready work of every open graph that the scheduler lets
     /// through now (see [`crate::sched`]; it may hold work back until
     /// earlier submissions complete); returns the number of submissions.
@@ -477,10 +488,7 @@ impl Runtime {
             let now = Instant::now();
             let clock = self.arb.at(now);
             let sched = self.arb.scheduler();
-            #[cfg(test)]
-            let forced = self.slice_step_override;
-            #[cfg(not(test))]
-            let forced: Option<u32> = None;
+            let forced = self.forced_slice_step();
             for (gi, slot) in self.graphs.iter_mut().enumerate() {
                 let Some(g) = slot else { continue };
                 let key = GraphKey(gi as u64);
