@@ -8,6 +8,8 @@
 //!
 //! * [`Load::Saturating`] — always has work: keeps `depth` jobs outstanding
 //!   (ready or in flight), like a batch graph fed by `random` without pacing.
+//! * [`Load::Sliced`] — saturating, with dispatches the scheduler may
+//!   split into slices (see [`SchedConfig::max_batch`](super::SchedConfig::max_batch)).
 //! * [`Load::Periodic`] — a frame arrives every `period` (a 120 Hz camera);
 //!   at most `slots` frames may be outstanding, further arrivals are dropped.
 //!
@@ -29,6 +31,19 @@ pub enum Load {
         /// Jobs kept outstanding.
         depth: usize,
     },
+    /// Like `Saturating`, but each `cost`-long dispatch can be split into
+    /// `slices` equal parts; the sim asks the scheduler
+    /// ([`Scheduler::slices_per_job`](super::Scheduler::slices_per_job)) how
+    /// many parts each job covers, as the runtime does. A frame ends with
+    /// the last part of a dispatch.
+    Sliced {
+        /// Device time of a whole dispatch.
+        cost: Nanos,
+        /// Jobs kept outstanding.
+        depth: usize,
+        /// Parts a dispatch can be split into.
+        slices: u32,
+    },
     /// One frame every `period` ns, each costing `cost`; at most `slots` outstanding.
     Periodic {
         /// Frame interval.
@@ -43,7 +58,9 @@ pub enum Load {
 impl Load {
     fn cost(&self) -> Nanos {
         match *self {
-            Load::Saturating { cost, .. } | Load::Periodic { cost, .. } => cost,
+            Load::Saturating { cost, .. }
+            | Load::Sliced { cost, .. }
+            | Load::Periodic { cost, .. } => cost,
         }
     }
 }
@@ -54,6 +71,9 @@ struct SimGraph {
     next_arrival: Nanos,
     open: bool,
     completed: u64,
+    /// `Sliced`: parts of the current dispatch not yet handed out (0: none
+    /// in progress).
+    slices_left: u32,
 }
 
 struct Running {
@@ -82,6 +102,8 @@ pub struct Sim {
     graphs: BTreeMap<GraphKey, SimGraph>,
     device: VecDeque<Running>,
     device_free_at: Nanos,
+    /// Device time of jobs that are slices (others cost their graph's `cost`).
+    job_cost: std::collections::HashMap<JobId, Nanos>,
 }
 
 impl Sim {
@@ -97,6 +119,7 @@ impl Sim {
             graphs: BTreeMap::new(),
             device: VecDeque::new(),
             device_free_at: 0,
+            job_cost: std::collections::HashMap::new(),
         })
     }
 
@@ -135,6 +158,7 @@ impl Sim {
                 next_arrival: self.now,
                 open: true,
                 completed: 0,
+                slices_left: 0,
             },
         );
         self.refill(key)?;
@@ -172,6 +196,42 @@ impl Sim {
         }
     }
 
+    /// `Sliced` graphs: top up to `depth` outstanding jobs, each covering
+    /// as many parts of the current dispatch as the scheduler says.
+    fn refill_sliced(&mut self, key: GraphKey) -> Result<(), SchedError> {
+        let now = self.now;
+        let Some(g) = self.graphs.get_mut(&key) else {
+            return Ok(());
+        };
+        let Load::Sliced {
+            cost,
+            depth,
+            slices,
+        } = g.load
+        else {
+            return Ok(());
+        };
+        let slices = slices.max(1);
+        while g.open && g.outstanding < depth {
+            let step = self.sched.slices_per_job(key, Some(0), slices, now);
+            if g.slices_left == 0 {
+                g.slices_left = slices;
+            }
+            let k = step.clamp(1, g.slices_left);
+            g.slices_left -= k;
+            g.outstanding += 1;
+            let spec = JobSpec {
+                ends_frame: g.slices_left == 0,
+                fraction: f64::from(k) / f64::from(slices),
+                ..Self::job_spec(key, now)
+            };
+            let job = self.sched.ready(spec, now)?;
+            self.job_cost
+                .insert(job, cost * u64::from(k) / u64::from(slices));
+        }
+        Ok(())
+    }
+
     /// Saturating graphs: top up to `depth` outstanding jobs.
     fn refill(&mut self, key: GraphKey) -> Result<(), SchedError> {
         let now = self.now;
@@ -181,18 +241,25 @@ impl Sim {
         if !g.open {
             return Ok(());
         }
-        if let Load::Saturating { depth, .. } = g.load {
-            while g.outstanding < depth {
-                g.outstanding += 1;
-                self.sched.ready(Self::job_spec(key, now), now)?;
+        match g.load {
+            Load::Saturating { depth, .. } => {
+                while g.outstanding < depth {
+                    g.outstanding += 1;
+                    self.sched.ready(Self::job_spec(key, now), now)?;
+                }
             }
+            Load::Sliced { .. } => self.refill_sliced(key)?,
+            Load::Periodic { .. } => {}
         }
         Ok(())
     }
 
     fn submit_all(&mut self) {
         while let Some(p) = self.sched.pick(self.now) {
-            let cost = self.graphs.get(&p.graph).map_or(0, |g| g.load.cost());
+            let cost = match self.job_cost.remove(&p.job) {
+                Some(c) => c,
+                None => self.graphs.get(&p.graph).map_or(0, |g| g.load.cost()),
+            };
             let start = self.device_free_at.max(self.now + self.launch_ns);
             let end = start + cost;
             self.device_free_at = end;

@@ -848,3 +848,58 @@ fn long_background_dispatches_are_sliced_and_pipelined_within_max_batch() {
     assert!(s.ready(job(lo, 0.0), later).is_err());
     assert!(s.ready(job(lo, 1.5), later).is_err());
 }
+
+/// A 120 Hz graph (1 ms frames) next to a saturating load whose dispatches
+/// take 9 ms and can be split in 8: (delivered Hz, p99 frame latency).
+fn periodic_with_sliced_load(config: SchedConfig, loaded: bool) -> (f64, u64) {
+    let mut sim = Sim::new(config).unwrap();
+    sim.add_graph(
+        "tick",
+        10,
+        Load::Periodic {
+            period: SEC / 120,
+            cost: MS,
+            slots: 2,
+        },
+    )
+    .unwrap();
+    if loaded {
+        sim.add_graph(
+            "matmul",
+            1,
+            Load::Sliced {
+                cost: 9 * MS,
+                depth: 2,
+                slices: 8,
+            },
+        )
+        .unwrap();
+    }
+    sim.run_until(5 * SEC).unwrap();
+    let rep = sim.sched.report(sim.now());
+    let g = rep.graph("tick").unwrap();
+    (g.delivered_hz, g.latency.frame.p99)
+}
+
+#[test]
+fn slicing_bounds_the_wait_behind_background_work_by_max_batch() {
+    let (alone_hz, alone_p99) = periodic_with_sliced_load(prio(), false);
+    let unsliced = SchedConfig {
+        max_batch: 0,
+        ..prio()
+    };
+    let (hz0, p99_0) = periodic_with_sliced_load(unsliced, true);
+    let (hz, p99) = periodic_with_sliced_load(prio(), true);
+    let budget = prio().max_batch;
+    println!(
+        "alone {alone_hz:.1} Hz p99 {alone_p99} ns; unsliced {hz0:.1} Hz p99 {p99_0}; sliced {hz:.1} Hz p99 {p99}"
+    );
+    assert!(hz >= 0.95 * alone_hz && hz0 >= 0.95 * alone_hz);
+    // Unsliced, a frame can wait behind a whole 9 ms dispatch.
+    assert!(p99_0 >= alone_p99 + 6 * MS, "unsliced p99 {p99_0}");
+    // Sliced, behind at most max_batch of background work (plus launch).
+    assert!(
+        p99 <= alone_p99 + budget + MS / 10,
+        "sliced p99 {p99} > alone {alone_p99} + max_batch {budget}"
+    );
+}
