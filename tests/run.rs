@@ -306,11 +306,12 @@ fn corrupt_spirv_and_missing_features_are_refused() {
 
     // Corrupt the SPIR-V after the header (magic number intact).
     let mut bad = plan.clone();
-    let mut words = decode_spirv(&bad.ptasks[1].spirv).unwrap();
+    let m = bad.ptasks[1].module;
+    let mut words = decode_spirv(&bad.modules[m].spirv).unwrap();
     for w in words.iter_mut().skip(5).step_by(3) {
         *w = 0xDEAD_BEEF;
     }
-    bad.ptasks[1].spirv = encode_spirv(&words);
+    bad.modules[m].spirv = encode_spirv(&words);
     let bad_path = d.join("bad.yaml");
     std::fs::write(&bad_path, bad.to_yaml()).unwrap();
     let (c, e) = ptc(&[

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// The plan format version this build writes and reads.
-pub const PLAN_VERSION: u32 = 1;
+/// Version 2: SPIR-V lives once per kernel in [`Plan::modules`] (version 1
+/// embedded a copy in every ptask).
+pub const PLAN_VERSION: u32 = 2;
 
 /// A compiled graph, ready to run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +42,8 @@ pub struct Plan {
     pub inputs: Vec<GraphInput>,
     /// Graph outputs (read by the host or a sink).
     pub outputs: Vec<GraphOutput>,
+    /// The compiled kernels, each once, however many ptasks use it.
+    pub modules: Vec<Module>,
     /// One compute pipeline per ptask.
     pub ptasks: Vec<PtaskPlan>,
     /// Static dispatch order (a topological order of the ptasks, back edges
@@ -175,6 +179,16 @@ pub struct PushConstant {
     pub value: Value,
 }
 
+/// One compiled kernel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Module {
+    /// Kernel source path (informational).
+    pub kernel: String,
+    /// SPIR-V words, base64 of their little-endian bytes.
+    pub spirv: String,
+}
+
 /// A ptask lowered to a compute pipeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,8 +196,8 @@ pub struct PtaskPlan {
     pub name: String,
     /// Kernel source path (informational).
     pub kernel: String,
-    /// SPIR-V words, base64 of their little-endian bytes.
-    pub spirv: String,
+    /// Its compiled kernel: index into [`Plan::modules`].
+    pub module: usize,
     /// Entry point name.
     pub entry: String,
     /// Storage buffers, binding i = i-th `in`/`sticky`/`out` port.
@@ -341,7 +355,21 @@ impl Plan {
             .ptasks
             .get(i)
             .ok_or_else(|| invalid(format!("ptask #{i}"), "does not exist"))?;
-        decode_spirv(&p.spirv).map_err(|why| invalid(format!("ptask `{}`: spirv", p.name), why))
+        decode_spirv(self.spirv_text(p)?)
+            .map_err(|why| invalid(format!("ptask `{}`: spirv", p.name), why))
+    }
+
+    /// The base64 SPIR-V of ptask `p`'s module.
+    pub(crate) fn spirv_text(&self, p: &PtaskPlan) -> Result<&str, PlanError> {
+        self.modules
+            .get(p.module)
+            .map(|m| m.spirv.as_str())
+            .ok_or_else(|| {
+                invalid(
+                    format!("ptask `{}`", p.name),
+                    format!("module {} does not exist", p.module),
+                )
+            })
     }
 
     /// Checks every invariant the runtime relies on: version, indices in
@@ -433,12 +461,14 @@ impl Plan {
                 ));
             }
         }
-        let mut decoded = std::collections::HashSet::new();
+        let mut decoded = vec![false; self.modules.len()];
         for p in &self.ptasks {
             let what = format!("ptask `{}`", p.name);
-            // Ptasks sharing a kernel share its text: decode each text once.
-            if decoded.insert(p.spirv.as_str()) {
-                decode_spirv(&p.spirv).map_err(|why| invalid(format!("{what}: spirv"), why))?;
+            // Ptasks sharing a kernel share its module: decode each once,
+            // reporting a bad one at its first user.
+            let text = self.spirv_text(p)?;
+            if !std::mem::replace(&mut decoded[p.module], true) {
+                decode_spirv(text).map_err(|why| invalid(format!("{what}: spirv"), why))?;
             }
             for b in &p.bindings {
                 let buf = self.buffers.get(b.buffer).ok_or_else(|| {

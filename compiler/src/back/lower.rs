@@ -20,7 +20,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::ir::{self, Endpoint, GraphPortDir, PortKind, SinkSpec, SourceSpec};
 use crate::plan::{
     self, Access, Binding, Buffer, BufferBarrier, BufferRole, Dispatch, GraphInput, GraphOutput,
-    Hazard, Plan, PtaskPlan, PushConstant, Requirements, Sink, Source, PLAN_VERSION,
+    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, Sink, Source, PLAN_VERSION,
 };
 use crate::types::{round_up, Scalar, Value};
 use crate::valid::kernel::KernelInfo;
@@ -336,7 +336,10 @@ impl<'a> Lowerer<'a> {
         }
 
         // Pipelines.
-        let mut spirv_text: HashMap<*const u32, String> = HashMap::new();
+        // One module per distinct compiled kernel (ptasks sharing a kernel
+        // share its `Arc`'d words).
+        let mut module_of: HashMap<*const u32, usize> = HashMap::new();
+        let mut modules: Vec<Module> = Vec::new();
         let mut ptasks = Vec::with_capacity(g.ptasks.len());
         let mut req = Requirements::default();
         for (t, pt) in g.ptasks.iter().enumerate() {
@@ -430,14 +433,17 @@ impl<'a> Lowerer<'a> {
             req.shader_float64 |= f.float64;
             req.storage_8bit |= f.storage_8bit;
             req.storage_16bit |= f.storage_16bit;
-            let spirv = spirv_text
-                .entry(k.spirv.as_ptr())
-                .or_insert_with(|| plan::encode_spirv(&k.spirv))
-                .clone();
+            let module = *module_of.entry(k.spirv.as_ptr()).or_insert_with(|| {
+                modules.push(Module {
+                    kernel: pt.kernel.clone(),
+                    spirv: plan::encode_spirv(&k.spirv),
+                });
+                modules.len() - 1
+            });
             ptasks.push(PtaskPlan {
                 name: pt.name.name.clone(),
                 kernel: pt.kernel.clone(),
-                spirv,
+                module,
                 entry: k.entry.clone(),
                 bindings,
                 push_constants,
@@ -469,6 +475,7 @@ impl<'a> Lowerer<'a> {
             buffers,
             inputs,
             outputs,
+            modules,
             ptasks,
             schedule,
         };

@@ -314,12 +314,13 @@ impl Plan {
     /// `readonly` for inputs) and push-constant members.
     fn validate_spirv(&self) -> Result<(), PlanError> {
         use crate::valid::kernel::reflect::{self, Access as KAccess, BindingKind};
-        let mut cache: HashMap<&str, Result<reflect::Interface, String>> = HashMap::new();
+        let mut cache: HashMap<usize, Result<reflect::Interface, String>> = HashMap::new();
         for p in &self.ptasks {
             let what = format!("ptask `{}`: spirv", p.name);
-            let iface = cache.entry(p.spirv.as_str()).or_insert_with(|| {
-                super::decode_spirv(&p.spirv).and_then(|w| reflect::reflect(&w))
-            });
+            let text = self.spirv_text(p)?;
+            let iface = cache
+                .entry(p.module)
+                .or_insert_with(|| super::decode_spirv(text).and_then(|w| reflect::reflect(&w)));
             let iface = iface
                 .as_ref()
                 .map_err(|e| invalid(what.clone(), e.clone()))?;

@@ -28,8 +28,29 @@ fn lowered_plans_round_trip() {
     for p in [saxpy_plan(), gesture_plan()] {
         let text = p.to_yaml();
         assert_eq!(Plan::from_yaml(&text), Ok(p));
-        assert!(text.starts_with("version: 1\n"), "{text}");
+        assert!(text.starts_with("version: 2\n"), "{text}");
     }
+}
+
+#[test]
+fn ptasks_sharing_a_kernel_share_one_module() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf();
+    let report = crate::check_file(&root.join("graphs/matmul3.pt"), &crate::Options::default());
+    let p = report.plan.expect("matmul3 compiles");
+    assert_eq!(p.ptasks.len(), 3);
+    assert_eq!(p.modules.len(), 1, "three matmul ptasks, one kernel");
+    assert!(p.ptasks.iter().all(|t| t.module == 0));
+    assert_eq!(p.modules[0].kernel, "kernels/matmul.comp");
+    let text = p.to_yaml();
+    assert_eq!(
+        text.matches("spirv: ").count(),
+        1,
+        "the SPIR-V is written once"
+    );
+    assert_eq!(Plan::from_yaml(&text), Ok(p));
 }
 
 #[test]
@@ -38,7 +59,7 @@ fn bad_version() {
     p.version = 7;
     assert_eq!(
         err(&p),
-        "plan version 7 is not supported (this ptc reads version 1); recompile the graph with `ptc compile`"
+        "plan version 7 is not supported (this ptc reads version 2); recompile the graph with `ptc compile`"
     );
 }
 
@@ -58,7 +79,7 @@ fn truncated_plan_is_a_syntax_error() {
     let e = Plan::from_yaml(&lines.join("\n")).expect_err("short spirv");
     assert!(e.to_string().starts_with("ptask `scale`: spirv: "), "{e}");
     assert!(Plan::from_yaml("").is_err());
-    assert!(Plan::from_yaml("version: 1\ngraph: [").is_err());
+    assert!(Plan::from_yaml("version: 2\ngraph: [").is_err());
 }
 
 #[test]
@@ -79,6 +100,9 @@ fn out_of_range_buffer_index() {
         "ptask `scale`: binding `a` names buffer 99 which does not exist"
     );
     let mut p = saxpy_plan();
+    p.ptasks[1].module = 5;
+    assert_eq!(err(&p), "ptask `add`: module 5 does not exist");
+    let mut p = saxpy_plan();
     p.outputs[0].buffer = 4;
     assert_eq!(err(&p), "output `z`: buffer 4 out of range");
     let mut p = saxpy_plan();
@@ -92,13 +116,14 @@ fn out_of_range_buffer_index() {
 #[test]
 fn corrupted_spirv() {
     let mut p = saxpy_plan();
-    p.ptasks[1].spirv = "AwIjBwAF@@@".into();
+    let m = p.ptasks[1].module;
+    p.modules[m].spirv = "AwIjBwAF@@@".into();
     assert!(
         err(&p).starts_with("ptask `add`: spirv: not valid base64"),
         "{}",
         err(&p)
     );
-    p.ptasks[1].spirv = encode_spirv(&[0xdead_beef, 0, 0, 0, 0]);
+    p.modules[m].spirv = encode_spirv(&[0xdead_beef, 0, 0, 0, 0]);
     assert_eq!(
         err(&p),
         "ptask `add`: spirv: bad SPIR-V magic number 0xdeadbeef"
@@ -218,8 +243,7 @@ fn values_and_requirements_are_checked() {
 #[test]
 fn embedded_spirv_must_match_the_plan() {
     let mut p = saxpy_plan();
-    let add = p.ptasks[1].spirv.clone();
-    p.ptasks[0].spirv = add;
+    p.ptasks[0].module = p.ptasks[1].module;
     assert_eq!(
         err(&p),
         "ptask `scale`: spirv: the kernel uses set 0, binding 2 which the plan does not bind"
@@ -249,7 +273,8 @@ fn embedded_spirv_must_match_the_plan() {
         "ptask `add`: spirv: input binding 2 (`b`) is writable in the kernel"
     );
     let mut p = saxpy_plan();
-    p.ptasks[0].spirv = encode_spirv(&[0x0723_0203, 0x0001_0500, 0, 8, 0]);
+    let m = p.ptasks[0].module;
+    p.modules[m].spirv = encode_spirv(&[0x0723_0203, 0x0001_0500, 0, 8, 0]);
     assert!(err(&p).starts_with("ptask `scale`: spirv: "), "{}", err(&p));
 }
 

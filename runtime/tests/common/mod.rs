@@ -118,6 +118,7 @@ pub fn f32_ty(shape: &[u64]) -> PortType {
 #[derive(Default)]
 pub struct PlanBuilder {
     pub plan_buffers: Vec<Buffer>,
+    pub modules: Vec<Module>,
     pub ptasks: Vec<PtaskPlan>,
     pub inputs: Vec<GraphInput>,
     pub outputs: Vec<GraphOutput>,
@@ -194,10 +195,21 @@ impl PlanBuilder {
                 self.plan_buffers[*b].aliases.push(ep);
             }
         }
+        let path = format!("kernels/{kernel}");
+        let module = match self.modules.iter().position(|m| m.kernel == path) {
+            Some(m) => m,
+            None => {
+                self.modules.push(Module {
+                    kernel: path.clone(),
+                    spirv: encode_spirv(&spirv(kernel)),
+                });
+                self.modules.len() - 1
+            }
+        };
         self.ptasks.push(PtaskPlan {
             name: name.into(),
-            kernel: format!("kernels/{kernel}"),
-            spirv: encode_spirv(&spirv(kernel)),
+            kernel: path,
+            module,
             entry: "main".into(),
             bindings: bindings
                 .iter()
@@ -272,6 +284,7 @@ impl PlanBuilder {
             buffers: self.plan_buffers,
             inputs: self.inputs,
             outputs: self.outputs,
+            modules: self.modules,
             ptasks: self.ptasks,
             schedule,
         };
