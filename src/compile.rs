@@ -34,7 +34,13 @@ pub fn run(
         );
         return ExitCode::from(1);
     };
-    let text = plan.to_yaml();
+    let text = match plan.to_yaml() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("ptc: no plan written for `{}`: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
     if out == Path::new("-") {
         let mut stdout = std::io::stdout().lock();
         if let Err(e) = stdout

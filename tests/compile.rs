@@ -45,7 +45,10 @@ fn every_graph_compiles_to_a_plan_that_loads_back_identically() {
         assert_eq!(code, 0, "{}: {err}", rel.display());
         let text = std::fs::read_to_string(&out).expect("plan written");
         let plan = Plan::from_yaml(&text).expect("plan loads");
-        assert_eq!(Plan::from_yaml(&plan.to_yaml()).as_ref(), Ok(&plan));
+        assert_eq!(
+            Plan::from_yaml(&plan.to_yaml().unwrap()).as_ref(),
+            Ok(&plan)
+        );
         // The same plan as the library pipeline produces.
         let report = check_file(f, &Options::default());
         let mut lib = report.plan.expect("library plan");
@@ -133,4 +136,39 @@ fn io_problems_exit_2() {
     assert_eq!(count(&d), 0);
     let (code, _) = ptc(&["compile", "graphs/saxpy2.pt"]);
     assert_eq!(code, 2, "missing -o is a usage error");
+}
+
+/// A graph whose file name is not UTF-8 still compiles: the plan's
+/// informational `source` keeps the name lossily (it used to panic while
+/// writing the YAML).
+#[cfg(unix)]
+#[test]
+fn non_utf8_file_name_compiles() {
+    use std::os::unix::ffi::OsStrExt;
+    let d = scratch("nonutf8");
+    let name = std::ffi::OsStr::from_bytes(b"sax\xffpy.pt");
+    let src = d.join(name);
+    std::fs::copy(root().join("graphs/saxpy2.pt"), &src).expect("copy");
+    let out = d.join("plan.yaml");
+    let o = common::command()
+        .arg("compile")
+        .arg(&src)
+        .arg("--kernel-path")
+        .arg(root())
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run ptc");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let plan = Plan::from_yaml(&std::fs::read_to_string(&out).expect("plan written")).unwrap();
+    let source = plan.source.expect("source recorded");
+    assert!(
+        source.to_string_lossy().ends_with("sax\u{fffd}py.pt"),
+        "{source:?}"
+    );
 }

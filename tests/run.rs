@@ -313,7 +313,7 @@ fn corrupt_spirv_and_missing_features_are_refused() {
     }
     bad.modules[m].spirv = encode_spirv(&words);
     let bad_path = d.join("bad.yaml");
-    std::fs::write(&bad_path, bad.to_yaml()).unwrap();
+    std::fs::write(&bad_path, bad.to_yaml().unwrap()).unwrap();
     let (c, e) = ptc(&[
         "run",
         s(&bad_path),
@@ -336,7 +336,7 @@ fn corrupt_spirv_and_missing_features_are_refused() {
     big.requirements.max_buffer_bytes = 1 << 30;
     big.requirements.max_workgroups = [u32::MAX >> 1, 1, 1];
     let big_path = d.join("big.yaml");
-    std::fs::write(&big_path, big.to_yaml()).unwrap();
+    std::fs::write(&big_path, big.to_yaml().unwrap()).unwrap();
     let (c, e) = ptc(&[
         "run",
         s(&big_path),

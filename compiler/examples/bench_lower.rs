@@ -41,7 +41,7 @@ fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (t, out.expect("at least one run"))
 }
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kernel = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kernels/scale.comp");
     let opts = Options::default();
     let mut rows = Vec::new();
@@ -49,17 +49,25 @@ fn main() {
         let src = chain(n, &kernel);
         let path = Path::new("chain.pt");
         let (t_front, (m, d)) = best(3, || check(path, &src, &opts));
-        assert!(d.is_empty(), "{d:?}");
-        let m = m.expect("module");
+        if !d.is_empty() {
+            return Err(format!("the generated chain has diagnostics: {d:?}").into());
+        }
+        let m = m.ok_or("the generated chain produced no module")?;
         // A fresh cache per run: the first ptask compiles the kernel (the
         // process-wide cache makes later runs skip shaderc, as `ptc check` of
         // many files would).
         let (t_kernel, (k, d)) = best(3, || check_kernels(&m, &mut KernelCache::default()));
-        assert!(d.is_empty(), "{d:?}");
-        let (t_lower, plan) = best(3, || lower(&m, &k).expect("lowers"));
+        if !d.is_empty() {
+            return Err(format!("kernel check: {d:?}").into());
+        }
+        let (t_lower, plan) = best(3, || lower(&m, &k));
+        let plan = plan.map_err(|d| format!("lowering: {d:?}"))?;
         let (t_write, text) = best(3, || plan.to_yaml());
-        let (t_read, back) = best(3, || Plan::from_yaml(&text).expect("loads"));
-        assert_eq!(back, plan);
+        let text = text?;
+        let (t_read, back) = best(3, || Plan::from_yaml(&text));
+        if back? != plan {
+            return Err("the plan did not read back identically".into());
+        }
         rows.push((n, [t_front, t_kernel, t_lower, t_write, t_read], text.len()));
     }
     println!("phase            1k (ms)   10k (ms)   10k/1k");
@@ -82,4 +90,5 @@ fn main() {
         b / a.max(1e-9)
     );
     println!("plan size: {} / {} bytes", rows[0].2, rows[1].2);
+    Ok(())
 }

@@ -324,6 +324,10 @@ pub enum PlanError {
     Version { found: u32, expected: u32 },
     #[error("{what}: {why}")]
     Invalid { what: String, why: String },
+    /// The plan holds something YAML cannot carry (e.g. a non-UTF-8 path
+    /// set through the API).
+    #[error("the plan cannot be written as YAML: {0}")]
+    Serialize(String),
 }
 
 fn invalid(what: impl Into<String>, why: impl Into<String>) -> PlanError {
@@ -342,11 +346,11 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Serialises the plan as YAML.
-    pub fn to_yaml(&self) -> String {
-        // invariant: a Plan contains only strings, numbers, sequences and
-        // maps with string keys, which serde_yaml_ng always serialises.
-        serde_yaml_ng::to_string(self).expect("plan serialises to YAML")
+    /// Serialises the plan as YAML. Fails only for values YAML cannot
+    /// carry, such as a non-UTF-8 path in `source` or a source/sink path
+    /// (lowering never produces one: it stores `source` lossily).
+    pub fn to_yaml(&self) -> Result<String, PlanError> {
+        serde_yaml_ng::to_string(self).map_err(|e| PlanError::Serialize(e.to_string()))
     }
 
     /// Decodes the SPIR-V of ptask `i` into words.

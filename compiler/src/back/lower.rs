@@ -26,6 +26,7 @@ use crate::types::{round_up, Scalar, Value};
 use crate::valid::kernel::KernelInfo;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 /// Largest buffer a Vulkan storage-buffer descriptor can cover
 /// (`maxStorageBufferRange` is a `u32`).
@@ -469,7 +470,9 @@ impl<'a> Lowerer<'a> {
             version: PLAN_VERSION,
             graph: g.name.name.clone(),
             priority: g.priority,
-            source: Some(self.m.path.clone()),
+            // Informational, and a plan is UTF-8 text: a non-UTF-8 file
+            // name is kept lossily rather than making the plan unwritable.
+            source: Some(PathBuf::from(self.m.path.to_string_lossy().into_owned())),
             requirements: req,
             structs: self.m.structs.clone(),
             buffers,

@@ -17,7 +17,7 @@ fn gesture_plan() -> Plan {
 
 /// The error loading `p` after writing it out.
 fn err(p: &Plan) -> String {
-    match Plan::from_yaml(&p.to_yaml()) {
+    match Plan::from_yaml(&p.to_yaml().unwrap()) {
         Ok(_) => panic!("edited plan was accepted"),
         Err(e) => e.to_string(),
     }
@@ -26,7 +26,7 @@ fn err(p: &Plan) -> String {
 #[test]
 fn lowered_plans_round_trip() {
     for p in [saxpy_plan(), gesture_plan()] {
-        let text = p.to_yaml();
+        let text = p.to_yaml().unwrap();
         assert_eq!(Plan::from_yaml(&text), Ok(p));
         assert!(text.starts_with("version: 2\n"), "{text}");
     }
@@ -44,7 +44,7 @@ fn ptasks_sharing_a_kernel_share_one_module() {
     assert_eq!(p.modules.len(), 1, "three matmul ptasks, one kernel");
     assert!(p.ptasks.iter().all(|t| t.module == 0));
     assert_eq!(p.modules[0].kernel, "kernels/matmul.comp");
-    let text = p.to_yaml();
+    let text = p.to_yaml().unwrap();
     assert_eq!(
         text.matches("spirv: ").count(),
         1,
@@ -65,7 +65,7 @@ fn bad_version() {
 
 #[test]
 fn truncated_plan_is_a_syntax_error() {
-    let text = saxpy_plan().to_yaml();
+    let text = saxpy_plan().to_yaml().unwrap();
     let cut = text.find("\ninputs:").expect("inputs section");
     let e = Plan::from_yaml(&text[..cut]).expect_err("truncated");
     assert!(matches!(e, PlanError::Syntax(_)), "{e:?}");
@@ -86,6 +86,7 @@ fn truncated_plan_is_a_syntax_error() {
 fn unknown_field_is_rejected() {
     let text = saxpy_plan()
         .to_yaml()
+        .unwrap()
         .replace("priority: 50", "priority: 50\ncolour: blue");
     let e = Plan::from_yaml(&text).expect_err("unknown field");
     assert!(e.to_string().contains("unknown field `colour`"), "{e}");
@@ -294,6 +295,7 @@ fn extreme_numbers_are_errors_not_panics() {
     assert!(err(&p).contains("local_size"), "{}", err(&p));
     let text = saxpy_plan()
         .to_yaml()
+        .unwrap()
         .replace("size: 4194304", "size: 99999999999999999999999");
     assert!(matches!(Plan::from_yaml(&text), Err(PlanError::Syntax(_))));
 }
@@ -328,7 +330,7 @@ mod fuzz {
         /// whatever loads passes validation again.
         #[test]
         fn edited_plans_never_panic(pick in any::<prop::sample::Index>(), v in any::<u64>(), cut in any::<prop::sample::Index>(), truncate in any::<bool>()) {
-            let text = gesture_plan().to_yaml();
+            let text = gesture_plan().to_yaml().unwrap();
             let edited = if truncate {
                 let mut at = cut.index(text.len());
                 while !text.is_char_boundary(at) { at -= 1; }
@@ -342,5 +344,17 @@ mod fuzz {
                 prop_assert!(p.validate().is_ok());
             }
         }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn unserialisable_plan_is_an_error_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut p = saxpy_plan();
+    p.source = Some(std::ffi::OsStr::from_bytes(b"bad\xff.pt").into());
+    match p.to_yaml() {
+        Err(PlanError::Serialize(why)) => assert!(why.contains("UTF-8"), "{why}"),
+        other => panic!("expected a Serialize error, got {other:?}"),
     }
 }

@@ -10,7 +10,7 @@ fn lower_ok(mb: &Mb, locals: &[[u32; 3]]) -> Plan {
     let k = kernels(mb, locals);
     match lower(&mb.m, &k) {
         Ok(p) => {
-            let back = Plan::from_yaml(&p.to_yaml()).expect("plan reloads");
+            let back = Plan::from_yaml(&p.to_yaml().unwrap()).expect("plan reloads");
             assert_eq!(back, p, "YAML round trip changed the plan");
             p
         }

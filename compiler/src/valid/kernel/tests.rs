@@ -490,7 +490,7 @@ fn repository_kernels_check_and_lower_for_saxpy2() {
     let plan = crate::back::lower::lower(&mb.m, &k).expect("lowers");
     let words = plan.spirv_words(0).expect("spirv decodes");
     assert_eq!(&words[..], &k[0].as_ref().expect("kernel").spirv[..]);
-    assert_eq!(crate::Plan::from_yaml(&plan.to_yaml()), Ok(plan));
+    assert_eq!(crate::Plan::from_yaml(&plan.to_yaml().unwrap()), Ok(plan));
 }
 
 /// The shipped gesture graph (parsed from `graphs/gesture.pt`) needs 16-bit
