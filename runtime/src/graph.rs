@@ -20,7 +20,7 @@
 
 use crate::error::{Result, RuntimeError};
 use crate::stats::PtaskStats;
-use crate::vk::{check_spirv, BufferMem, Cmd, Gpu};
+use crate::vk::{check_spirv, BufferMem, Cmd, Gpu, Small};
 use ash::vk;
 use gpu_allocator::MemoryLocation;
 use ptc_compiler::plan::{Access, BufferRole, Hazard, Plan};
@@ -919,7 +919,7 @@ impl GraphRt {
             }
         };
         let done = (r.sem, r.copies + 1);
-        gpu.submit(q, &[cb], &w.list(), &[done])?;
+        gpu.submit(q, &[cb], w.list(), &[done])?;
         r.copies += 1;
         gpu.wait_timelines(&[done])?;
         let bytes = r
@@ -953,7 +953,7 @@ impl GraphRt {
         let q = self.gpu.sched_queue(queue);
         let r = match ts.and_then(|i| self.ts_cbs.get(i)) {
             Some([b, e]) => {
-                let mut all = Vec::with_capacity(cbs.len() + 2);
+                let mut all: Small<vk::CommandBuffer> = Small::new();
                 all.push(*b);
                 all.extend_from_slice(cbs);
                 all.push(*e);
@@ -1012,7 +1012,7 @@ impl GraphRt {
         let w = self.firing_waits(t, n);
         let cb = self.ptasks[t].cbs[(n % self.phases) as usize];
         let (sem, value) = (self.ptasks[t].sem, self.ptasks[t].solo + 1);
-        let ts = self.submit_timed(queue, &[cb], &w.list(), &[(sem, value)])?;
+        let ts = self.submit_timed(queue, &[cb], w.list(), &[(sem, value)])?;
         let now = Instant::now();
         self.ptasks[t].solo = value;
         self.finish_firing(t, n, (sem, value), now);
@@ -1070,9 +1070,11 @@ impl GraphRt {
             w
         };
         let end = first + count;
-        let cbs = pt.slice_cbs[(n % self.phases) as usize][first as usize..end as usize].to_vec();
+        let cbs: Small<vk::CommandBuffer> = Small::from_slice(
+            &pt.slice_cbs[(n % self.phases) as usize][first as usize..end as usize],
+        );
         let (sem, value) = (pt.sem, pt.solo + 1);
-        let ts = self.submit_timed(queue, &cbs, &w.list(), &[(sem, value)])?;
+        let ts = self.submit_timed(queue, &cbs, w.list(), &[(sem, value)])?;
         let now = Instant::now();
         let pt = &mut self.ptasks[t];
         pt.solo = value;
@@ -1109,14 +1111,10 @@ impl GraphRt {
         pt.stats
             .ready_to_submit
             .push(started.saturating_duration_since(since));
-        let outs: Vec<usize> = pt
-            .bindings
-            .iter()
-            .filter(|(_, a)| *a == Access::Out)
-            .map(|(b, _)| *b)
-            .collect();
-        for b in outs {
-            self.bufs[b].produced += 1;
+        for &(b, a) in &pt.bindings {
+            if a == Access::Out {
+                self.bufs[b].produced += 1;
+            }
         }
     }
 
@@ -1142,7 +1140,7 @@ impl GraphRt {
         let (sem, value) = (self.frame_sem, self.frames + 1);
         let sig = [(sem, value)];
         let cb = self.frame_cbs[(n % self.phases) as usize];
-        let ts = self.submit_timed(queue, &[cb], &w.list(), &sig)?;
+        let ts = self.submit_timed(queue, &[cb], w.list(), &sig)?;
         let now = Instant::now();
         for pt in &mut self.ptasks {
             pt.fired += 1;
@@ -1248,7 +1246,7 @@ impl GraphRt {
         if self.bufs[b].upload_sem != vk::Semaphore::null() && v >= slots {
             w.add(self.bufs[b].upload_sem, v - slots + 1);
         }
-        for (sem, val) in w.list() {
+        for &(sem, val) in w.list() {
             if self.gpu.timeline_value(sem)? < val {
                 return Ok(false);
             }
@@ -1269,7 +1267,7 @@ impl GraphRt {
             if v >= slots {
                 let mut hw = Waits::default();
                 hw.add(self.bufs[b].upload_sem, v - slots + 1);
-                self.gpu.wait_timelines(&hw.list())?;
+                self.gpu.wait_timelines(hw.list())?;
             }
             let dst = self.bufs[b].host[s]
                 .mapped_mut()
@@ -1281,9 +1279,9 @@ impl GraphRt {
             let q = self.gpu.queue_for(self.priority);
             let cb = self.bufs[b].upload_cbs[s];
             self.gpu
-                .submit(q, &[cb], &w.list(), &[(self.bufs[b].upload_sem, v + 1)])?;
+                .submit(q, &[cb], w.list(), &[(self.bufs[b].upload_sem, v + 1)])?;
         } else {
-            self.gpu.wait_timelines(&w.list())?;
+            self.gpu.wait_timelines(w.list())?;
             let dst = self.bufs[b].dev[s]
                 .mapped_mut()
                 .ok_or_else(|| RuntimeError::OutOfMemory("input buffer is not mapped".into()))?;
@@ -1306,7 +1304,7 @@ impl GraphRt {
         }
         let mut w = Waits::default();
         self.read_waits(b, self.bufs[b].host_next, &mut w);
-        for (sem, v) in w.list() {
+        for &(sem, v) in w.list() {
             if self.gpu.timeline_value(sem)? < v {
                 return Ok(false);
             }
@@ -1319,7 +1317,7 @@ impl GraphRt {
         let v = self.bufs[b].host_next;
         let mut w = Waits::default();
         self.read_waits(b, v, &mut w);
-        self.gpu.wait_timelines(&w.list())?;
+        self.gpu.wait_timelines(w.list())?;
         let buf = &self.bufs[b];
         let s = (v % u64::from(buf.slots)) as usize;
         let src = if buf.host.is_empty() {
@@ -1338,7 +1336,7 @@ impl GraphRt {
         let v = self.bufs[b].host_next;
         let mut w = Waits::default();
         self.read_waits(b, v, &mut w);
-        self.gpu.wait_timelines(&w.list())?;
+        self.gpu.wait_timelines(w.list())?;
         self.bufs[b].host_next += 1;
         Ok(())
     }
@@ -1377,7 +1375,7 @@ impl GraphRt {
                 w.add(b.upload_sem, b.produced);
             }
         }
-        self.gpu.wait_timelines(&w.list())
+        self.gpu.wait_timelines(w.list())
     }
 
     /// True if some firing was submitted and has not been observed done.
@@ -1485,15 +1483,17 @@ fn uses_num_workgroups(words: &[u32]) -> bool {
 
 /// Semaphore waits, deduplicated (the highest value per semaphore).
 #[derive(Default)]
-struct Waits(HashMap<vk::Semaphore, u64>);
+struct Waits(Small<(vk::Semaphore, u64)>);
 
 impl Waits {
     fn add(&mut self, s: vk::Semaphore, v: u64) {
-        let e = self.0.entry(s).or_insert(0);
-        *e = (*e).max(v);
+        match self.0.iter_mut().find(|(t, _)| *t == s) {
+            Some((_, w)) => *w = (*w).max(v),
+            None => self.0.push((s, v)),
+        }
     }
-    fn list(&self) -> Vec<(vk::Semaphore, u64)> {
-        self.0.iter().map(|(s, v)| (*s, *v)).collect()
+    fn list(&self) -> &[(vk::Semaphore, u64)] {
+        &self.0
     }
 }
 

@@ -452,7 +452,7 @@ impl Runtime {
         if n > 0 || self.inflight.is_empty() {
             return Ok(n);
         }
-        let points: Vec<_> = self
+        let points: crate::vk::Small<_> = self
             .inflight
             .iter()
             .map(|f| (f.fired.sem, f.fired.value))

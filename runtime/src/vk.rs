@@ -524,6 +524,10 @@ pub struct CounterSnapshot {
     pub submits: u64,
 }
 
+/// A short list kept on the stack (waits, signals and command buffers of
+/// one submission): the per-frame path does not touch the heap for them.
+pub(crate) type Small<T> = smallvec::SmallVec<[T; 10]>;
+
 /// One queue the runtime may submit to.
 pub(crate) struct QueueRef {
     pub(crate) family: u32,
@@ -981,8 +985,8 @@ impl Gpu {
         if waits.is_empty() {
             return Ok(());
         }
-        let sems: Vec<vk::Semaphore> = waits.iter().map(|w| w.0).collect();
-        let vals: Vec<u64> = waits.iter().map(|w| w.1).collect();
+        let sems: Small<vk::Semaphore> = waits.iter().map(|w| w.0).collect();
+        let vals: Small<u64> = waits.iter().map(|w| w.1).collect();
         let info = vk::SemaphoreWaitInfo::default()
             .semaphores(&sems)
             .values(&vals);
@@ -1006,8 +1010,8 @@ impl Gpu {
         if points.is_empty() {
             return Ok(false);
         }
-        let sems: Vec<vk::Semaphore> = points.iter().map(|w| w.0).collect();
-        let vals: Vec<u64> = points.iter().map(|w| w.1).collect();
+        let sems: Small<vk::Semaphore> = points.iter().map(|w| w.0).collect();
+        let vals: Small<u64> = points.iter().map(|w| w.1).collect();
         let info = vk::SemaphoreWaitInfo::default()
             .flags(vk::SemaphoreWaitFlags::ANY)
             .semaphores(&sems)
@@ -1319,12 +1323,15 @@ impl Gpu {
         waits: &[(vk::Semaphore, u64)],
         signals: &[(vk::Semaphore, u64)],
     ) -> Result<(), RuntimeError> {
-        let wsem: Vec<vk::Semaphore> = waits.iter().map(|w| w.0).collect();
-        let wval: Vec<u64> = waits.iter().map(|w| w.1).collect();
-        let stages: Vec<vk::PipelineStageFlags> =
-            vec![vk::PipelineStageFlags::ALL_COMMANDS; waits.len()];
-        let ssem: Vec<vk::Semaphore> = signals.iter().map(|w| w.0).collect();
-        let sval: Vec<u64> = signals.iter().map(|w| w.1).collect();
+        // Per-frame path: a few waits and signals, kept on the stack.
+        let wsem: Small<vk::Semaphore> = waits.iter().map(|w| w.0).collect();
+        let wval: Small<u64> = waits.iter().map(|w| w.1).collect();
+        let stages: Small<vk::PipelineStageFlags> = waits
+            .iter()
+            .map(|_| vk::PipelineStageFlags::ALL_COMMANDS)
+            .collect();
+        let ssem: Small<vk::Semaphore> = signals.iter().map(|w| w.0).collect();
+        let sval: Small<u64> = signals.iter().map(|w| w.1).collect();
         let mut tl = vk::TimelineSemaphoreSubmitInfo::default()
             .wait_semaphore_values(&wval)
             .signal_semaphore_values(&sval);

@@ -83,7 +83,7 @@ impl Arbiter {
         let now = self.now();
         // Withdraw jobs that are no longer ready (e.g. a frame batch that
         // turned into single ptask firings).
-        let gone: Vec<((GraphKey, Option<usize>), JobId)> = self
+        let gone: smallvec::SmallVec<[((GraphKey, Option<usize>), JobId); 4]> = self
             .live
             .iter()
             .filter(|(k, (_, f))| {

@@ -117,6 +117,10 @@ use std::fmt;
 use std::str::FromStr;
 use trace::TraceRecorder;
 
+/// Per-graph scratch lists of one scheduling decision (on the stack for up
+/// to 8 graphs: the runtime calls the scheduler for every job).
+type Few<T> = smallvec::SmallVec<[T; 8]>;
+
 /// Nanoseconds since an origin the caller chooses (the same for every call).
 pub type Nanos = u64;
 
@@ -891,7 +895,7 @@ impl Scheduler {
     /// Updates `runnable_since` of every graph (aging counts runnable time only).
     fn refresh(&mut self, now: Nanos) {
         let top = self.top_active_priority(now);
-        let flags: Vec<(GraphKey, bool)> = self
+        let flags: Few<(GraphKey, bool)> = self
             .graphs
             .iter()
             .map(|(k, g)| (*k, self.eligible(g, top)))
@@ -924,7 +928,7 @@ impl Scheduler {
     fn pick_priority(&self, now: Nanos) -> Option<(GraphKey, JobId)> {
         let top = self.top_active_priority(now);
         // (key, -p_eff, ready_at, job, graph, eligible) of each graph's best job.
-        let mut cands: Vec<(f64, f64, Nanos, JobId, GraphKey, bool)> = Vec::new();
+        let mut cands: Few<(f64, f64, Nanos, JobId, GraphKey, bool)> = Few::new();
         for (k, g) in &self.graphs {
             if !g.open {
                 continue;
@@ -971,7 +975,7 @@ impl Scheduler {
         // Strict order per queue: if a queue's smallest-key graph may not
         // submit yet (its in-flight limit), nothing else on that queue
         // overtakes it. Its own in-flight job keeps the queue busy meanwhile.
-        let mut blocked = vec![false; self.config.queues];
+        let mut blocked: Few<bool> = smallvec::smallvec![false; self.config.queues];
         for (_, _, _, job, k, ok) in cands {
             let q = self.graphs.get(&k).map_or(0, |g| g.queue);
             if blocked.get(q).copied().unwrap_or(true) {
