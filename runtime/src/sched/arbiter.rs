@@ -25,12 +25,15 @@ pub struct ReadyItem {
     pub fraction: f64,
 }
 
+/// A ready item's identity: its graph and ptask (`None`: whole frame).
+type LiveKey = (GraphKey, Option<usize>);
+
 /// A [`Scheduler`] on the host clock, fed with the executor's ready sets.
 pub struct Arbiter {
     sched: Scheduler,
     epoch: Instant,
     /// Ready items already known to the scheduler, with their fraction.
-    live: HashMap<(GraphKey, Option<usize>), (JobId, f64)>,
+    live: HashMap<LiveKey, (JobId, f64)>,
 }
 
 impl Arbiter {
@@ -83,7 +86,7 @@ impl Arbiter {
         let now = self.now();
         // Withdraw jobs that are no longer ready (e.g. a frame batch that
         // turned into single ptask firings).
-        let gone: smallvec::SmallVec<[((GraphKey, Option<usize>), JobId); 4]> = self
+        let gone: smallvec::SmallVec<[(LiveKey, JobId); 4]> = self
             .live
             .iter()
             .filter(|(k, (_, f))| {
