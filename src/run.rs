@@ -55,14 +55,7 @@ fn global_priority(arg: &str, plans: &[Plan]) -> Result<Option<GlobalPriority>, 
     match arg {
         "off" => Ok(None),
         "auto" => {
-            let paced = plans.iter().flat_map(|p| &p.inputs).any(|i| {
-                matches!(
-                    i.source,
-                    Source::Camera { fps: Some(_), .. }
-                        | Source::Random { fps: Some(_), .. }
-                        | Source::Zeros { fps: Some(_) }
-                )
-            });
+            let paced = plans.iter().any(|p| p.rate_hz().is_some());
             Ok(paced.then_some(GlobalPriority::High))
         }
         level => level.parse().map(Some).map_err(|_: String| {

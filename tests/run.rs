@@ -312,19 +312,24 @@ fn corrupt_spirv_and_missing_features_are_refused() {
         *w = 0xDEAD_BEEF;
     }
     bad.modules[m].spirv = encode_spirv(&words);
-    let bad_path = d.join("bad.yaml");
-    std::fs::write(&bad_path, bad.to_yaml().unwrap()).unwrap();
-    let (c, e) = ptc(&[
-        "run",
-        s(&bad_path),
-        "--input",
-        &xi,
-        "--input",
-        &xi.replace("x=", "y="),
-        "--output",
-        &out,
-        "--validate",
-    ]);
+    // Runs `plan` (written next to the inputs) on x and y, output z.
+    let run_plan = |plan: &Plan, name: &str| {
+        let path = d.join(name);
+        std::fs::write(&path, plan.to_yaml().unwrap()).unwrap();
+        let yi = xi.replace("x=", "y=");
+        ptc(&[
+            "run",
+            s(&path),
+            "--input",
+            &xi,
+            "--input",
+            &yi,
+            "--output",
+            &out,
+            "--validate",
+        ])
+    };
+    let (c, e) = run_plan(&bad, "bad.yaml");
     assert_eq!(c, 1, "{e}");
     assert!(e.to_lowercase().contains("spir"), "{e}");
     no_output_left(&d);
@@ -335,19 +340,7 @@ fn corrupt_spirv_and_missing_features_are_refused() {
     let mut big = plan.clone();
     big.requirements.max_buffer_bytes = 1 << 30;
     big.requirements.max_workgroups = [u32::MAX >> 1, 1, 1];
-    let big_path = d.join("big.yaml");
-    std::fs::write(&big_path, big.to_yaml().unwrap()).unwrap();
-    let (c, e) = ptc(&[
-        "run",
-        s(&big_path),
-        "--input",
-        &xi,
-        "--input",
-        &xi.replace("x=", "y="),
-        "--output",
-        &out,
-        "--validate",
-    ]);
+    let (c, e) = run_plan(&big, "big.yaml");
     if e.contains("maxStorageBufferRange") || e.contains("maxComputeWorkGroupCount") {
         assert_eq!(c, 2, "{e}");
         assert!(e.contains("device `") && e.contains("` lacks "), "{e}");

@@ -267,6 +267,16 @@ pub enum Source {
     Stdin,
 }
 
+impl Source {
+    /// The rate the source is paced at (`fps:`), if any.
+    pub fn fps(&self) -> Option<f32> {
+        match self {
+            Source::Camera { fps, .. } | Source::Random { fps, .. } | Source::Zeros { fps } => *fps,
+            Source::Host | Source::File { .. } | Source::Stdin => None,
+        }
+    }
+}
+
 /// Where a graph output's frames go.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -351,6 +361,16 @@ impl Plan {
     /// (lowering never produces one: it stores `source` lossily).
     pub fn to_yaml(&self) -> Result<String, PlanError> {
         serde_yaml_ng::to_string(self).map_err(|e| PlanError::Serialize(e.to_string()))
+    }
+
+    /// The graph's source rate in Hz: the fastest paced input, if any
+    /// (deadlines and delivered-rate statistics are measured against it).
+    pub fn rate_hz(&self) -> Option<f64> {
+        self.inputs
+            .iter()
+            .filter_map(|i| i.source.fps())
+            .map(f64::from)
+            .fold(None, |a: Option<f64>, f| Some(a.map_or(f, |a| a.max(f))))
     }
 
     /// Decodes the SPIR-V of ptask `i` into words.

@@ -353,28 +353,29 @@ impl GraphRt {
                 )));
             }
         }
-        for gi in &plan.inputs {
-            let pb = &plan.buffers[gi.buffer];
+        let port = |name: &str, b: usize| {
+            let pb = &plan.buffers[b];
             let info = PortInfo {
-                name: gi.name.clone(),
+                name: name.to_string(),
                 ty: pb.ty.clone(),
                 bytes: pb.size,
-                slots: self.bufs[gi.buffer].slots,
+                slots: self.bufs[b].slots,
                 layout: struct_layout(plan, &pb.ty),
             };
-            self.inputs.push((info, gi.buffer));
-        }
-        for go in &plan.outputs {
-            let pb = &plan.buffers[go.buffer];
-            let info = PortInfo {
-                name: go.name.clone(),
-                ty: pb.ty.clone(),
-                bytes: pb.size,
-                slots: self.bufs[go.buffer].slots,
-                layout: struct_layout(plan, &pb.ty),
-            };
-            self.outputs.push((info, go.buffer));
-        }
+            (info, b)
+        };
+        let inputs: Vec<_> = plan
+            .inputs
+            .iter()
+            .map(|g| port(&g.name, g.buffer))
+            .collect();
+        let outputs: Vec<_> = plan
+            .outputs
+            .iter()
+            .map(|g| port(&g.name, g.buffer))
+            .collect();
+        self.inputs = inputs;
+        self.outputs = outputs;
         // Pools.
         let family = gpu.queue_for(self.priority).family;
         self.cmd_pool = gpu.create_command_pool(family)?;

@@ -172,17 +172,7 @@ impl Runtime {
     pub fn open_graph(&mut self, plan: &Plan) -> Result<GraphId> {
         let g = GraphRt::open(self.gpu.clone(), plan)?;
         let id = GraphId(self.graphs.len());
-        let rate_hz = plan
-            .inputs
-            .iter()
-            .filter_map(|i| match i.source {
-                ptc_compiler::plan::Source::Camera { fps, .. }
-                | ptc_compiler::plan::Source::Random { fps, .. }
-                | ptc_compiler::plan::Source::Zeros { fps } => fps,
-                _ => None,
-            })
-            .map(f64::from)
-            .fold(None, |a: Option<f64>, f| Some(a.map_or(f, |a| a.max(f))));
+        let rate_hz = plan.rate_hz();
         self.arb.open(
             GraphKey(id.0 as u64),
             GraphSpec {
@@ -496,7 +486,7 @@ impl Runtime {
                 // scheduler's max batch runs ptask by ptask, so that its
                 // sliceable dispatches can be split (see `slices_per_job`).
                 let split = (0..g.ptasks.len()).any(|t| g.slices(t) > 1)
-                    && (forced.is_some() || sched.slices_per_job(key, None, 2, clock) < 2);
+                    && (forced.is_some() || sched.should_split(key, None, clock));
                 if !split && g.frame_ready() {
                     let mut since = now;
                     for p in &mut g.ptasks {

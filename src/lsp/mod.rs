@@ -494,16 +494,24 @@ impl<W: Write> Server<W> {
         self.docs.get(uri)
     }
 
+    /// The re-checked document at `uri`, its module and the symbol under
+    /// `pos` with its span (hover, definition and references start here).
+    fn target_at(
+        &mut self,
+        uri: &Url,
+        pos: lsp_types::Position,
+    ) -> Option<(&Doc, &Module, analysis::Target, ptc_compiler::ir::Span)> {
+        let doc = self.fresh(uri)?;
+        let m = doc.module.as_ref()?;
+        let offset = doc.index.offset(&doc.text, pos);
+        let (target, span) = analysis::target_at(m, &doc.text, offset)?;
+        Some((doc, m, target, span))
+    }
+
     fn hover(&mut self, p: lsp_types::HoverParams) -> Value {
         let tdp = p.text_document_position_params;
-        let Some(doc) = self.fresh(&tdp.text_document.uri) else {
-            return Value::Null;
-        };
-        let Some(m) = &doc.module else {
-            return Value::Null;
-        };
-        let offset = doc.index.offset(&doc.text, tdp.position);
-        let Some((target, span)) = analysis::target_at(m, &doc.text, offset) else {
+        let Some((doc, m, target, span)) = self.target_at(&tdp.text_document.uri, tdp.position)
+        else {
             return Value::Null;
         };
         let Some(text) = analysis::hover(m, target) else {
@@ -521,16 +529,10 @@ impl<W: Write> Server<W> {
     fn definition(&mut self, p: lsp_types::GotoDefinitionParams) -> Value {
         let tdp = p.text_document_position_params;
         let uri = tdp.text_document.uri;
-        let Some(doc) = self.fresh(&uri) else {
+        let Some((doc, m, target, _)) = self.target_at(&uri, tdp.position) else {
             return Value::Null;
         };
-        let Some(m) = &doc.module else {
-            return Value::Null;
-        };
-        let offset = doc.index.offset(&doc.text, tdp.position);
-        let Some(span) = analysis::target_at(m, &doc.text, offset)
-            .and_then(|(target, _)| analysis::definition(m, &doc.text, target))
-        else {
+        let Some(span) = analysis::definition(m, &doc.text, target) else {
             return Value::Null;
         };
         let range = doc.index.range(&doc.text, span);
@@ -540,14 +542,7 @@ impl<W: Write> Server<W> {
     fn references(&mut self, p: lsp_types::ReferenceParams) -> Value {
         let tdp = p.text_document_position;
         let uri = tdp.text_document.uri;
-        let Some(doc) = self.fresh(&uri) else {
-            return Value::Null;
-        };
-        let Some(m) = &doc.module else {
-            return Value::Null;
-        };
-        let offset = doc.index.offset(&doc.text, tdp.position);
-        let Some((target, _)) = analysis::target_at(m, &doc.text, offset) else {
+        let Some((doc, m, target, _)) = self.target_at(&uri, tdp.position) else {
             return Value::Null;
         };
         let locations: Vec<Location> =

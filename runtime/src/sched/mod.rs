@@ -518,12 +518,32 @@ impl Scheduler {
         self.graphs.get(&key).map(|g| g.vtime)
     }
 
-    /// How many of a dispatch's `slices` equal parts one job of `ptask` of
-    /// graph `key` should cover now: all of them (no splitting) unless the
-    /// mode is `priority`, [`SchedConfig::max_batch`] is set, the graph is
+    /// The estimated GPU time of a whole dispatch of `ptask` (`None`: a
+    /// frame batch) of graph `key`, if it should be split now: the mode is
+    /// `priority`, [`SchedConfig::max_batch`] is set, the graph is
     /// *background* (below the highest recently active priority, so its
     /// batches delay someone more important) and the dispatch is estimated
-    /// to take longer than `max_batch`; then about `max_batch / 2` worth
+    /// to take longer than `max_batch`.
+    fn split_cost(&self, key: GraphKey, ptask: Option<usize>, now: Nanos) -> Option<f64> {
+        let g = self.graphs.get(&key)?;
+        let est = g.cost.get(&ptask).copied()?;
+        let budget = self.config.max_batch as f64;
+        let split = self.config.mode == SchedMode::Priority
+            && budget > 0.0
+            && est > budget
+            && g.spec.priority < self.top_active_priority(now);
+        split.then_some(est)
+    }
+
+    /// True if a dispatch of `ptask` (`None`: a whole frame) of graph `key`
+    /// is too long to submit whole right now (see [`Self::slices_per_job`]).
+    pub fn should_split(&self, key: GraphKey, ptask: Option<usize>, now: Nanos) -> bool {
+        self.split_cost(key, ptask, now).is_some()
+    }
+
+    /// How many of a dispatch's `slices` equal parts one job of `ptask` of
+    /// graph `key` should cover now: all of them unless the dispatch should
+    /// be split ([`Self::should_split`]); then about `max_batch / 2` worth
     /// (two such slices may be in flight at once, so the device stays busy
     /// while the host submits the next, and a top-priority job still waits
     /// for at most `max_batch` of background work).
@@ -535,19 +555,12 @@ impl Scheduler {
         now: Nanos,
     ) -> u32 {
         let all = slices.max(1);
-        let (Some(g), SchedMode::Priority) = (self.graphs.get(&key), self.config.mode) else {
+        let Some(est) = self.split_cost(key, ptask, now) else {
             return all;
         };
-        let budget = self.config.max_batch as f64;
-        let Some(est) = g.cost.get(&ptask).copied() else {
-            return all;
-        };
-        if budget <= 0.0 || est <= budget || g.spec.priority >= self.top_active_priority(now) {
-            return all;
-        }
         // Half the budget each: two slices may be in flight (see
         // `background_slices_fit`).
-        let target = budget / 2.0;
+        let target = self.config.max_batch as f64 / 2.0;
         ((f64::from(all) * target / est).floor() as u32).clamp(1, all)
     }
 
