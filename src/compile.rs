@@ -6,7 +6,7 @@
 use ptc_compiler::diag::Code;
 use ptc_compiler::{check_file, Options, Report};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Compiles `file` to `out` (`-` for standard output). Diagnostics go to
@@ -52,7 +52,7 @@ pub fn run(
         }
         return ExitCode::SUCCESS;
     }
-    match write_atomic(out, text.as_bytes()) {
+    match ptc_runtime::io::write_atomic(out, text.as_bytes()) {
         Ok(()) => {
             eprintln!(
                 "wrote {} (graph `{}`: {} ptasks, {} buffers)",
@@ -70,37 +70,10 @@ pub fn run(
     }
 }
 
-/// Writes `bytes` to a temporary file in `path`'s directory, syncs it and
-/// renames it over `path`. On any error the temporary file is removed and
-/// `path` is left as it was.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use ptc_runtime::io::write_atomic;
+    use std::path::{Path, PathBuf};
 
     fn scratch(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("ptc-compile-{}-{name}", std::process::id()));

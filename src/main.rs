@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod compile;
+mod exit;
 mod run;
+mod signals;
 
 /// Declarative dataflow-graph compiler and launcher for GPU compute.
 #[derive(Parser)]

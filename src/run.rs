@@ -1,19 +1,25 @@
 //! `ptc run` and `ptc devices`.
 //!
-//! Exit codes: 0 ok, 1 bad input (the graph/plan or the data: wrong-size or
-//! wrong-dtype files, invalid SPIR-V), 2 usage, I/O or device errors.
+//! `ptc run` is argument handling and reporting around
+//! [`ptc_runtime::Session`]: [`prepare`] loads the plans, applies the flags
+//! and opens every file the run reads or writes (so bad data and unwritable
+//! outputs fail before any device work); [`run_local`] runs them
+//! in-process. Exit codes: see [`crate::exit::Exit`].
 
+use crate::exit::{Exit, Fail};
+use crate::signals;
 use ptc_compiler::diag::Code;
 use ptc_compiler::plan::{Sink, Source};
 use ptc_compiler::{check_file, Options, Plan, Report};
-use ptc_runtime::driver::{self, Drain, Feed, GraphRun};
-use ptc_runtime::io::{open_sink, open_source};
+use ptc_runtime::io::{check_conflicts, open_sink, open_source, Deferred, OutputFile, PortFiles};
 use ptc_runtime::sched::{SchedConfig, SchedMode};
-use ptc_runtime::{GlobalPriority, Runtime, RuntimeError, RuntimeOptions};
+use ptc_runtime::{
+    Drain, Feed, GlobalPriority, PortInfo, RunLimits, RunSummary, Runtime, RuntimeOptions, Session,
+};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Scheduling options of `ptc run` (several graphs share the GPU).
 #[derive(clap::Args, Debug, Default)]
@@ -59,17 +65,16 @@ fn global_priority(arg: &str, plans: &[Plan]) -> Result<Option<GlobalPriority>, 
             Ok(paced.then_some(GlobalPriority::High))
         }
         level => level.parse().map(Some).map_err(|_: String| {
-            Fail(
-                2,
-                format!(
-                    "--global-priority: expected auto, off, low, medium, high or realtime, got `{level}`"
-                ),
-            )
+            Fail::usage(format!(
+                "--global-priority: expected auto, off, low, medium, high or realtime, got `{level}`"
+            ))
         }),
     }
 }
 
-fn parse_duration(s: &str) -> Result<std::time::Duration, Fail> {
+/// Parses `10s`, `500ms`, `2m` or a plain number of seconds: positive and
+/// at most a year (anything larger is surely a typo, and would overflow).
+fn parse_duration(s: &str) -> Result<Duration, Fail> {
     let t = s.trim();
     let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 1e-3)
@@ -80,12 +85,16 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, Fail> {
     } else {
         (t, 1.0)
     };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(std::time::Duration::from_secs_f64(v * scale)),
-        _ => Err(Fail(
-            2,
-            format!("--duration expects a positive time like `10s` or `500ms`, got `{s}`"),
-        )),
+    const YEAR_S: f64 = 366.0 * 86_400.0;
+    match num.trim().parse::<f64>().map(|v| v * scale) {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= YEAR_S => Duration::try_from_secs_f64(v)
+            .map_err(|e| Fail::usage(format!("--duration `{s}`: {e}"))),
+        Ok(v) if v.is_finite() && v > YEAR_S => Err(Fail::usage(format!(
+            "--duration `{s}` is longer than a year; use Ctrl-C to stop an endless run"
+        ))),
+        _ => Err(Fail::usage(format!(
+            "--duration expects a positive time like `10s` or `500ms`, got `{s}`"
+        ))),
     }
 }
 
@@ -132,17 +141,10 @@ pub struct RunArgs {
     pub preview: Option<PathBuf>,
 }
 
-/// A failure with its exit code.
-struct Fail(u8, String);
-
-fn rt_fail(e: RuntimeError) -> Fail {
-    Fail(if e.is_bad_input() { 1 } else { 2 }, e.to_string())
-}
-
 fn split_assign(s: &str, flag: &str) -> Result<(String, PathBuf), Fail> {
     match s.split_once('=') {
         Some((p, f)) if !p.is_empty() && !f.is_empty() => Ok((p.to_string(), PathBuf::from(f))),
-        _ => Err(Fail(2, format!("{flag} expects PORT=FILE, got `{s}`"))),
+        _ => Err(Fail::usage(format!("{flag} expects PORT=FILE, got `{s}`"))),
     }
 }
 
@@ -163,62 +165,18 @@ fn load_plan(
         );
         eprint!("{}", render(&report));
         if report.diagnostics.iter().any(|d| d.code == Code::Io) {
-            return Err(Fail(2, format!("cannot read `{}`", file.display())));
+            return Err(Fail::usage(format!("cannot read `{}`", file.display())));
         }
         if report.has_errors() {
-            return Err(Fail(1, format!("`{}` has errors", file.display())));
+            return Err(Fail::input(format!("`{}` has errors", file.display())));
         }
         report
             .plan
-            .ok_or_else(|| Fail(1, format!("`{}` produced no plan", file.display())))
+            .ok_or_else(|| Fail::input(format!("`{}` produced no plan", file.display())))
     } else {
         let text = std::fs::read_to_string(file)
-            .map_err(|e| Fail(2, format!("cannot read `{}`: {e}", file.display())))?;
-        Plan::from_yaml(&text).map_err(|e| Fail(1, format!("`{}`: {e}", file.display())))
-    }
-}
-
-/// Runs `ptc run`.
-/// Set by the first Ctrl-C (SIGINT) during `ptc run`.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
-const EXIT_INTERRUPTED: u8 = 130;
-
-#[cfg(unix)]
-extern "C" fn on_sigint(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::Relaxed);
-    // SAFETY: `signal` is async-signal-safe on Linux (glibc implements it
-    // with `sigaction`); restoring the default makes a second Ctrl-C end the
-    // process at once, as users expect when a clean stop takes too long.
-    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
-}
-
-/// The first Ctrl-C stops the run cleanly (see [`driver::run_many`]); the
-/// second kills the process.
-fn catch_ctrl_c() {
-    #[cfg(unix)]
-    // SAFETY: the handler only stores to an atomic and resets the signal's
-    // disposition, both async-signal-safe; `on_sigint` has the C ABI and
-    // signature `signal` expects.
-    unsafe {
-        libc::signal(
-            libc::SIGINT,
-            on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
-        )
-    };
-}
-
-/// `ptc run`: the exit code is 0, 1 (bad input), 2 (usage, I/O, device) or
-/// 130 (stopped by Ctrl-C after a clean stop: stats and outputs written).
-pub fn run(args: RunArgs, render: &dyn Fn(&Report) -> String) -> ExitCode {
-    match run_inner(args, render) {
-        Ok(()) if INTERRUPTED.load(Ordering::Relaxed) => ExitCode::from(EXIT_INTERRUPTED),
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Fail(code, msg)) => {
-            eprintln!("ptc: error: {msg}");
-            ExitCode::from(code)
-        }
+            .map_err(|e| Fail::usage(format!("cannot read `{}`: {e}", file.display())))?;
+        Plan::from_yaml(&text).map_err(|e| Fail::input(format!("`{}`: {e}", file.display())))
     }
 }
 
@@ -251,257 +209,31 @@ fn override_targets(
     if hits.is_empty() {
         let kind = if outputs { "output" } else { "input" };
         if let [pl] = plans {
-            return Err(Fail(
-                2,
-                format!(
-                    "{flag} {p}=...: graph `{}` has no {kind} `{p}` ({kind}s: {})",
-                    pl.graph,
-                    names(pl).join(", ")
-                ),
-            ));
+            return Err(Fail::usage(format!(
+                "{flag} {p}=...: graph `{}` has no {kind} `{p}` ({kind}s: {})",
+                pl.graph,
+                names(pl).join(", ")
+            )));
         }
         let all: Vec<String> = plans
             .iter()
             .flat_map(|pl| names(pl).into_iter().map(|n| format!("{}.{n}", pl.graph)))
             .collect();
-        return Err(Fail(
-            2,
-            format!(
-                "{flag} {p}=...: no graph has an {kind} `{p}` ({kind}s: {})",
-                all.join(", ")
-            ),
-        ));
+        return Err(Fail::usage(format!(
+            "{flag} {p}=...: no graph has an {kind} `{p}` ({kind}s: {})",
+            all.join(", ")
+        )));
     }
     Ok((hits, f))
 }
 
-fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fail> {
-    let mut plans = Vec::new();
-    for f in &args.files {
-        plans.push(load_plan(f, &args.kernel_paths, render)?);
-    }
-    // --script/--hid apply to the graphs they fit; an error only if none does.
-    let mut fitted = 0;
-    let mut first_err = None;
-    for plan in &mut plans {
-        match apply_gesture_flags(plan, &args) {
-            Ok(()) => fitted += 1,
-            Err(e) => {
-                first_err.get_or_insert(e);
-            }
-        }
-    }
-    if fitted == 0 {
-        if let Some(e) = first_err {
-            return Err(e);
-        }
-    }
-    let mode: SchedMode = args
-        .sched
-        .mode
-        .parse()
-        .map_err(|e: ptc_runtime::sched::SchedError| Fail(2, format!("--sched: {e}")))?;
-    for spec in &args.sched.priorities {
-        let (name, p) = spec
-            .split_once('=')
-            .ok_or_else(|| Fail(2, format!("--priority expects NAME=P, got `{spec}`")))?;
-        let p: u32 = p
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p| (1..=100).contains(p))
-            .ok_or_else(|| {
-                Fail(
-                    2,
-                    format!("--priority {spec}: P must be an integer 1..=100"),
-                )
-            })?;
-        let mut found = false;
-        for pl in plans.iter_mut().filter(|pl| pl.graph == name) {
-            pl.priority = p;
-            found = true;
-        }
-        if !found {
-            let names: Vec<&str> = plans.iter().map(|pl| pl.graph.as_str()).collect();
-            return Err(Fail(
-                2,
-                format!(
-                    "--priority {spec}: no graph `{name}` (graphs: {})",
-                    names.join(", ")
-                ),
-            ));
-        }
-    }
-    let until = match &args.sched.duration {
-        Some(d) => Some(parse_duration(d)?),
-        None => None,
-    };
-    let mut in_over = Vec::new();
-    for s in &args.inputs {
-        in_over.push(override_targets(&plans, s, "--input", false)?);
-    }
-    let mut out_over = Vec::new();
-    for s in &args.outputs {
-        out_over.push(override_targets(&plans, s, "--output", true)?);
-    }
-    let find = |over: &[(Vec<(usize, String)>, PathBuf)], k: usize, port: &str| {
-        over.iter()
-            .rev()
-            .find(|(hits, _)| hits.iter().any(|(g, p)| *g == k && p == port))
-            .map(|(_, f)| f.clone())
-    };
-    let opts = RuntimeOptions {
-        validate: args.validate || RuntimeOptions::from_env().validate,
-        device: args.device.clone().or(RuntimeOptions::from_env().device),
-        force_staging: args.force_staging || RuntimeOptions::from_env().force_staging,
-        global_priority: global_priority(&args.sched.global_priority, &plans)?,
-        sched: SchedConfig {
-            mode,
-            trace_limit: if args.sched.trace.is_some() {
-                2_000_000
-            } else {
-                0
-            },
-            max_batch: match args.sched.max_batch.trim() {
-                "0" | "off" => 0,
-                t => parse_duration(t)
-                    .map_err(|Fail(c, m)| Fail(c, m.replace("--duration", "--max-batch")))?
-                    .as_nanos() as u64,
-            },
-            ..SchedConfig::default()
-        },
-    };
-    // Sources and sinks first: bad data is reported before any device work.
-    let mut io = Vec::new();
-    for (k, (plan, file)) in plans.iter().zip(&args.files).enumerate() {
-        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let ports = port_infos(plan);
-        let mut feeds = Vec::new();
-        for gi in &plan.inputs {
-            let info = &ports.0[feeds.len()];
-            let (src, b) = match find(&in_over, k, &gi.name) {
-                Some(f) => (Source::File { path: f }, PathBuf::new()),
-                None => (gi.source.clone(), base.clone()),
-            };
-            match open_source(&src, info, &b).map_err(rt_fail)? {
-                Some(source) => feeds.push(Feed {
-                    port: gi.name.clone(),
-                    source,
-                }),
-                None => {
-                    return Err(Fail(
-                        2,
-                        format!(
-                            "input `{}` has no source: pass --input {}=FILE (.npy or raw){}",
-                            gi.name,
-                            gi.name,
-                            if args.files.len() > 1 {
-                                format!(" (graph `{}`)", plan.graph)
-                            } else {
-                                String::new()
-                            }
-                        ),
-                    ))
-                }
-            }
-        }
-        let mut drains = Vec::new();
-        for (o, go) in plan.outputs.iter().enumerate() {
-            let info = &ports.1[o];
-            let (sink, b) = match find(&out_over, k, &go.name) {
-                Some(f) => (Sink::File { path: f }, PathBuf::new()),
-                None => (go.sink.clone(), base.clone()),
-            };
-            drains.push(Drain {
-                port: go.name.clone(),
-                sink: open_sink(&sink, info, &b).map_err(rt_fail)?,
-            });
-        }
-        io.push((feeds, drains));
-    }
-    let mut rt = Runtime::new(&opts).map_err(rt_fail)?;
-    let mut runs = Vec::new();
-    for (plan, (feeds, drains)) in plans.iter().zip(io) {
-        let g = rt.open_graph(plan).map_err(rt_fail)?;
-        runs.push(GraphRun {
-            graph: g,
-            feeds,
-            drains,
-        });
-    }
-    if let Some(ext) = &rt.device().global_priority_ext {
-        eprintln!(
-            "device queues: global priority {} ({ext})",
-            rt.global_priority()
-                .map_or("default".to_string(), |g| g.to_string())
-        );
-    }
-    let names: Vec<&str> = plans.iter().map(|p| p.graph.as_str()).collect();
-    let bar = if std::io::stderr().is_terminal() {
-        let b = match args.frames {
-            Some(n) => indicatif::ProgressBar::new(n),
-            None => indicatif::ProgressBar::new_spinner(),
-        };
-        b.set_message(format!("{} on {}", names.join(" + "), rt.device().name));
-        Some(b)
-    } else {
-        None
-    };
-    let deadline = until.map(|d| std::time::Instant::now() + d);
-    catch_ctrl_c();
-    let summaries = driver::run_many(
-        &mut rt,
-        &mut runs,
-        args.frames,
-        deadline,
-        Some(&INTERRUPTED),
-        |n| {
-            if let Some(b) = &bar {
-                b.set_position(n);
-            }
-        },
-    )
-    .map_err(rt_fail)?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let log = rt.validation_log();
-    if let Some(out) = &args.preview {
-        let cam = plans.iter().zip(&runs).zip(&summaries).find(|((p, _), _)| {
-            p.inputs
-                .iter()
-                .any(|gi| matches!(gi.source, Source::Camera { .. }))
-        });
-        let ((plan, run), summary) = cam.ok_or_else(|| {
-            Fail(
-                2,
-                "--preview needs a graph with a `from camera` input".into(),
-            )
-        })?;
-        write_preview(&mut rt, run.graph, plan, &summary.pushed, out)?;
-    }
-    if INTERRUPTED.load(Ordering::Relaxed) {
-        eprintln!("ptc: interrupted (Ctrl-C): stopped feeding, finished the work in flight");
-    }
-    for (plan, summary) in plans.iter().zip(&summaries) {
-        eprintln!(
-            "ran `{}` on {} in {:.3} s: {}",
-            plan.graph,
-            rt.device().name,
-            summary.elapsed.as_secs_f64(),
-            summary
-                .delivered
-                .iter()
-                .map(|(p, n)| format!("{p}: {n} frames"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+/// Per-ptask firings and host-clock latencies (µs).
+fn print_ptask_latency(stats: &[ptc_runtime::PtaskSummary]) {
     eprintln!(
         "{:<24} {:>8} {:>14} {:>14} {:>14} {:>14}",
         "ptask", "firings", "ready→sub µs", "p99", "sub→done µs", "p99"
     );
-    for s in rt.stats() {
+    for s in stats {
         eprintln!(
             "{:<24} {:>8} {:>14.1} {:>14.1} {:>14.1} {:>14.1}",
             s.ptask,
@@ -512,39 +244,6 @@ fn run_inner(args: RunArgs, render: &dyn Fn(&Report) -> String) -> Result<(), Fa
             s.submit_to_done.p99_us
         );
     }
-    let report = rt.sched_report();
-    print_stats(&report);
-    if let Some(path) = &args.sched.stats {
-        report
-            .write(path)
-            .map_err(|e| Fail(2, format!("cannot write `{}`: {e}", path.display())))?;
-    }
-    if let Some(path) = &args.sched.trace {
-        let text = rt.trace_json().to_string();
-        write_file(path, text.as_bytes())?;
-    }
-    for r in &runs {
-        rt.terminate(r.graph).map_err(rt_fail)?;
-    }
-    drop(rt);
-    let msgs = log.messages();
-    if !msgs.is_empty() {
-        return Err(Fail(
-            2,
-            format!("{} validation message(s) were reported", msgs.len()),
-        ));
-    }
-    Ok(())
-}
-
-/// Writes `bytes` to `path` via a temporary sibling and a rename.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Fail> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| Fail(2, format!("cannot write `{}`: {e}", path.display())))
 }
 
 /// The end-of-run table: per graph, then per ptask.
@@ -581,34 +280,6 @@ fn print_stats(r: &ptc_runtime::sched::stats::StatsReport) {
             );
         }
     }
-}
-
-fn port_infos(plan: &Plan) -> (Vec<ptc_runtime::PortInfo>, Vec<ptc_runtime::PortInfo>) {
-    let info = |name: &str, b: usize| {
-        let pb = &plan.buffers[b];
-        ptc_runtime::PortInfo {
-            name: name.to_string(),
-            ty: pb.ty.clone(),
-            bytes: pb.size,
-            slots: pb.slots,
-            layout: match &pb.ty.elem {
-                ptc_compiler::types::ElemType::Struct(n) => {
-                    plan.structs.iter().find(|s| &s.name == n).cloned()
-                }
-                _ => None,
-            },
-        }
-    };
-    (
-        plan.inputs
-            .iter()
-            .map(|i| info(&i.name, i.buffer))
-            .collect(),
-        plan.outputs
-            .iter()
-            .map(|o| info(&o.name, o.buffer))
-            .collect(),
-    )
 }
 
 /// Runs `ptc devices`.
@@ -679,19 +350,16 @@ fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
             if let Source::Camera { script: s, .. } = &mut gi.source {
                 // An absolute path: it is relative to the working directory.
                 let abs = std::path::absolute(script)
-                    .map_err(|e| Fail(2, format!("--script {}: {e}", script.display())))?;
+                    .map_err(|e| Fail::usage(format!("--script {}: {e}", script.display())))?;
                 *s = Some(abs);
                 any = true;
             }
         }
         if !any {
-            return Err(Fail(
-                2,
-                format!(
-                    "--script: graph `{}` has no `from camera` input",
-                    plan.graph
-                ),
-            ));
+            return Err(Fail::usage(format!(
+                "--script: graph `{}` has no `from camera` input",
+                plan.graph
+            )));
         }
     }
     if args.hid {
@@ -709,13 +377,10 @@ fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
             }
         }
         if !any {
-            return Err(Fail(
-                2,
-                format!(
-                    "--hid: graph `{}` has no output of gesture Event elements",
-                    plan.graph
-                ),
-            ));
+            return Err(Fail::usage(format!(
+                "--hid: graph `{}` has no output of gesture Event elements",
+                plan.graph
+            )));
         }
     }
     Ok(())
@@ -724,16 +389,9 @@ fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
 /// The buffer `--preview` draws: xform's point cloud.
 const PREVIEW_BUFFER: &str = "xform.cloud";
 
-/// `--preview`: the last completed frame as the GPU pipeline saw it, read
-/// back from the graph's `xform.cloud` buffer (depth = its z; hand overlay
-/// from detect's segmentation rule applied to that cloud).
-fn write_preview(
-    rt: &mut Runtime,
-    graph: ptc_runtime::GraphId,
-    plan: &Plan,
-    pushed: &[(String, u64)],
-    out: &Path,
-) -> Result<(), Fail> {
+/// The size of the `--preview` buffer of `plan` (xform's point cloud,
+/// `vec4<f32>[h, w]`), or why it cannot be previewed.
+fn preview_dims(plan: &Plan) -> Result<(usize, usize), Fail> {
     use ptc_compiler::types::{ElemType, Scalar};
     let buf = plan.buffers.iter().find(|b| b.name == PREVIEW_BUFFER);
     let dims = buf.and_then(|b| match (&b.ty.elem, b.ty.shape.as_slice()) {
@@ -746,19 +404,35 @@ fn write_preview(
         ) => Some((*w as usize, *h as usize)),
         _ => None,
     });
-    let Some((w, h)) = dims else {
-        return Err(Fail(
-            2,
-            format!("--preview needs a `{PREVIEW_BUFFER}` buffer of type vec4<f32>[h, w] (the gesture graph's point cloud)"),
-        ));
-    };
+    dims.ok_or_else(|| {
+        Fail::usage(format!(
+            "--preview needs a `{PREVIEW_BUFFER}` buffer of type vec4<f32>[h, w] (the gesture graph's point cloud)"
+        ))
+    })
+}
+
+/// `--preview`: the last completed frame as the GPU pipeline saw it, read
+/// back from the graph's `xform.cloud` buffer (depth = its z; hand overlay
+/// from detect's segmentation rule applied to that cloud), as a PNG.
+fn render_preview(
+    rt: &mut Runtime,
+    graph: ptc_runtime::GraphId,
+    plan: &Plan,
+    summary: &RunSummary,
+    out: &mut OutputFile,
+) -> Result<(), Fail> {
+    use std::io::Write;
+    let (w, h) = preview_dims(plan)?;
     let bytes = rt
-        .read_buffer(graph, PREVIEW_BUFFER)
-        .map_err(rt_fail)?
-        .ok_or_else(|| Fail(2, "--preview: no frame was computed".into()))?;
-    ptc_runtime::io::preview::write_cloud_bytes(plan, &bytes, w, h, out)
-        .map_err(|e| Fail(2, e.to_string()))?;
-    let n: u64 = pushed
+        .read_buffer(graph, PREVIEW_BUFFER)?
+        .ok_or_else(|| Fail::usage("--preview: no frame was computed"))?;
+    let rgb = ptc_runtime::io::preview::render_cloud_bytes(plan, &bytes, w, h)
+        .map_err(|e| Fail::usage(e.to_string()))?;
+    let png = ptc_runtime::io::preview::encode_png(&rgb, w, h).map_err(Fail::usage)?;
+    out.write_all(&png)
+        .map_err(|e| Fail::usage(format!("cannot write `{}`: {e}", out.path().display())))?;
+    let n: u64 = summary
+        .pushed
         .iter()
         .filter(|(p, _)| {
             plan.inputs
@@ -771,7 +445,449 @@ fn write_preview(
     eprintln!(
         "wrote preview of frame {} (read back from the GPU's `{PREVIEW_BUFFER}`) to {}",
         n.saturating_sub(1),
-        out.display()
+        out.path().display()
     );
     Ok(())
+}
+
+/// How long a stopped run may take to finish its work in flight before it
+/// is abandoned (frames delivered so far are kept).
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Everything `ptc run` resolved from its arguments before touching the
+/// device: the plans (flags applied, `--input`/`--output` overrides folded
+/// into their sources and sinks), the files they read and write (already
+/// open), and where the reports go.
+pub struct Prepared {
+    /// One plan per graph file, in argument order.
+    pub plans: Vec<Plan>,
+    /// The files of each plan's ports.
+    pub files: Vec<PortFiles>,
+    /// When each run stops by itself.
+    pub frames: Option<u64>,
+    /// `--duration`.
+    pub duration: Option<Duration>,
+    /// `--stats`, `--trace`, `--preview` outputs, created up front.
+    pub stats: Option<OutputFile>,
+    /// `--trace`.
+    pub trace: Option<OutputFile>,
+    /// `--preview`.
+    pub preview: Option<OutputFile>,
+    /// Every output file's commit waits for the whole run to succeed.
+    pub deferred: Deferred,
+}
+
+/// Loads, edits and opens everything a run needs (see [`Prepared`]). Bad
+/// graphs, unknown ports, unreadable inputs, unwritable outputs, two
+/// outputs to one file and an output overwriting an input all fail here.
+pub fn prepare(args: &RunArgs, render: &dyn Fn(&Report) -> String) -> Result<Prepared, Fail> {
+    let mut plans = Vec::new();
+    for f in &args.files {
+        plans.push(load_plan(f, &args.kernel_paths, render)?);
+    }
+    // --script/--hid apply to the graphs they fit; an error only if none does.
+    let mut fitted = 0;
+    let mut first_err = None;
+    for plan in &mut plans {
+        match apply_gesture_flags(plan, args) {
+            Ok(()) => fitted += 1,
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if fitted == 0 {
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+    }
+    for spec in &args.sched.priorities {
+        let (name, p) = spec
+            .split_once('=')
+            .ok_or_else(|| Fail::usage(format!("--priority expects NAME=P, got `{spec}`")))?;
+        let p: u32 = p
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| (1..=100).contains(p))
+            .ok_or_else(|| {
+                Fail::usage(format!("--priority {spec}: P must be an integer 1..=100"))
+            })?;
+        let mut found = false;
+        for pl in plans.iter_mut().filter(|pl| pl.graph == name) {
+            pl.priority = p;
+            found = true;
+        }
+        if !found {
+            let names: Vec<&str> = plans.iter().map(|pl| pl.graph.as_str()).collect();
+            return Err(Fail::usage(format!(
+                "--priority {spec}: no graph `{name}` (graphs: {})",
+                names.join(", ")
+            )));
+        }
+    }
+    let duration = match &args.sched.duration {
+        Some(d) => Some(parse_duration(d)?),
+        None => None,
+    };
+    // Overrides become the plans' own sources and sinks (absolute paths).
+    for (flag, specs, outputs) in [
+        ("--input", &args.inputs, false),
+        ("--output", &args.outputs, true),
+    ] {
+        for spec in specs {
+            let (hits, file) = override_targets(&plans, spec, flag, outputs)?;
+            let abs = std::path::absolute(&file)
+                .map_err(|e| Fail::usage(format!("{flag} {spec}: {e}")))?;
+            for (k, port) in hits {
+                if outputs {
+                    for go in plans[k].outputs.iter_mut().filter(|o| o.name == port) {
+                        go.sink = Sink::File { path: abs.clone() };
+                    }
+                } else {
+                    for gi in plans[k].inputs.iter_mut().filter(|i| i.name == port) {
+                        gi.source = Source::File { path: abs.clone() };
+                    }
+                }
+            }
+        }
+    }
+    for (plan, file) in plans.iter().zip(&args.files) {
+        if let Some(gi) = plan.inputs.iter().find(|i| i.source == Source::Host) {
+            return Err(Fail::usage(format!(
+                "input `{}` has no source: pass --input {}=FILE (.npy or raw){}",
+                gi.name,
+                gi.name,
+                if args.files.len() > 1 {
+                    format!(" (graph `{}`, {})", plan.graph, file.display())
+                } else {
+                    String::new()
+                }
+            )));
+        }
+    }
+    let preview_plan = match &args.preview {
+        Some(_) => {
+            let cam = plans.iter().find(|p| {
+                p.inputs
+                    .iter()
+                    .any(|gi| matches!(gi.source, Source::Camera { .. }))
+            });
+            let plan = cam
+                .ok_or_else(|| Fail::usage("--preview needs a graph with a `from camera` input"))?;
+            preview_dims(plan)?;
+            true
+        }
+        None => false,
+    };
+    // Open every file now: bad data and unwritable places fail before the
+    // device is touched, and nothing is committed unless the run succeeds.
+    let deferred = Deferred::new();
+    let mut files = Vec::new();
+    let (mut reads, mut writes) = (Vec::new(), Vec::new());
+    let several = plans.len() > 1;
+    for (plan, file) in plans.iter().zip(&args.files) {
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut pf = PortFiles::open(plan, &base)?;
+        for o in pf.outputs.iter_mut().flatten() {
+            o.defer_to(&deferred);
+        }
+        let (r, w) = pf.labelled_paths(plan, several.then_some(plan.graph.as_str()));
+        reads.extend(r);
+        writes.extend(w);
+        files.push(pf);
+    }
+    let mut report_file =
+        |flag: &str, path: &Option<PathBuf>| -> Result<Option<OutputFile>, Fail> {
+            let Some(p) = path else { return Ok(None) };
+            let mut f = OutputFile::create(p)
+                .map_err(|e| Fail::usage(format!("{flag}: cannot write `{}`: {e}", p.display())))?;
+            f.defer_to(&deferred);
+            if f.is_atomic() {
+                writes.push((flag.to_string(), p.clone()));
+            }
+            Ok(Some(f))
+        };
+    let stats = report_file("--stats", &args.sched.stats)?;
+    let trace = report_file("--trace", &args.sched.trace)?;
+    let preview = if preview_plan {
+        report_file("--preview", &args.preview)?
+    } else {
+        None
+    };
+    check_conflicts(&reads, &writes)?;
+    Ok(Prepared {
+        plans,
+        files,
+        frames: args.frames,
+        duration,
+        stats,
+        trace,
+        preview,
+        deferred,
+    })
+}
+
+/// The runtime options `ptc run`'s flags (and `PTC_*` variables) ask for.
+fn runtime_options(args: &RunArgs, plans: &[Plan]) -> Result<RuntimeOptions, Fail> {
+    let env = RuntimeOptions::from_env();
+    let mode: SchedMode = args
+        .sched
+        .mode
+        .parse()
+        .map_err(|e: ptc_runtime::sched::SchedError| Fail::usage(format!("--sched: {e}")))?;
+    Ok(RuntimeOptions {
+        validate: args.validate || env.validate,
+        device: args.device.clone().or(env.device),
+        force_staging: args.force_staging || env.force_staging,
+        global_priority: global_priority(&args.sched.global_priority, plans)?,
+        sched: SchedConfig {
+            mode,
+            trace_limit: if args.sched.trace.is_some() {
+                SchedConfig::TRACE_LIMIT
+            } else {
+                0
+            },
+            max_batch: match args.sched.max_batch.trim() {
+                "0" | "off" => 0,
+                t => parse_duration(t)
+                    .map_err(|Fail(c, m)| Fail(c, m.replace("--duration", "--max-batch")))?
+                    .as_nanos() as u64,
+            },
+            ..SchedConfig::default()
+        },
+    })
+}
+
+/// `ptc run`: see [`crate::exit::Exit`] for the exit codes.
+pub fn run(args: RunArgs, render: &dyn Fn(&Report) -> String) -> ExitCode {
+    signals::catch_stop_signals();
+    let result = prepare(&args, render).and_then(|p| run_local(&args, p));
+    match result {
+        Ok(()) => match signals::received() {
+            Some(sig) => Exit::Signal(sig).into(),
+            None => Exit::Success.into(),
+        },
+        Err(Fail(code, msg)) => {
+            eprintln!("ptc: error: {msg}");
+            code.into()
+        }
+    }
+}
+
+/// Runs prepared graphs in this process.
+pub fn run_local(args: &RunArgs, mut p: Prepared) -> Result<(), Fail> {
+    let opts = runtime_options(args, &p.plans)?;
+    // Sources and sinks first: bad data is reported before any device work.
+    let mut io = Vec::new();
+    for (plan, files) in p.plans.iter().zip(std::mem::take(&mut p.files)) {
+        io.push(attach(plan, files)?);
+    }
+    let rt = Runtime::new(&opts)?;
+    let log = rt.validation_log();
+    let mut session = Session::new(rt);
+    let deadline = p.duration.map(|d| Instant::now() + d);
+    let mut graphs = Vec::new();
+    for (plan, (feeds, drains)) in p.plans.iter().zip(io) {
+        let g = session.runtime_mut().open_graph(plan)?;
+        session.add(
+            g,
+            feeds,
+            drains,
+            RunLimits {
+                frames: p.frames,
+                deadline,
+            },
+        )?;
+        graphs.push(g);
+    }
+    let rt = session.runtime();
+    if let Some(ext) = &rt.device().global_priority_ext {
+        eprintln!(
+            "device queues: global priority {} ({ext})",
+            rt.global_priority()
+                .map_or("default".to_string(), |g| g.to_string())
+        );
+    }
+    let names: Vec<&str> = p.plans.iter().map(|p| p.graph.as_str()).collect();
+    eprintln!(
+        "ptc: running {} on {} (in this process; Ctrl-C stops)",
+        names.join(" + "),
+        rt.device().name
+    );
+    let bar = progress_bar(
+        args.frames,
+        &format!("{} on {}", names.join(" + "), rt.device().name),
+    );
+    let outcomes = session.run(Some(&signals::STOP), STOP_GRACE, |n| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let abandoned = session.abandoned();
+    let mut summaries = Vec::new();
+    for (_, o) in outcomes {
+        summaries.push(o?);
+    }
+    let rt = session.runtime_mut();
+    if let (Some(out), false) = (&mut p.preview, abandoned) {
+        let cam = p.plans.iter().zip(&summaries).find(|(pl, _)| {
+            pl.inputs
+                .iter()
+                .any(|gi| matches!(gi.source, Source::Camera { .. }))
+        });
+        if let Some((plan, summary)) = cam {
+            render_preview(rt, summary.graph, plan, summary, out)?;
+        }
+    }
+    if let Some(out) = p.preview.take() {
+        let shown = out.path().display().to_string();
+        out.commit()
+            .map_err(|e| Fail::usage(format!("cannot write `{shown}`: {e}")))?;
+    }
+    report_run(&p.plans, &summaries, &rt.device().name.clone(), abandoned);
+    print_ptask_latency(&rt.stats());
+    let report = rt.sched_report();
+    print_stats(&report);
+    write_reports(&mut p, &report, || rt.trace_json().to_string())?;
+    if abandoned {
+        // A dispatch is still running: do not wait for it (that is what
+        // the grace period bounds). Outputs and reports are complete.
+        let msgs = log.messages();
+        if !msgs.is_empty() {
+            return Err(Fail::usage(format!(
+                "{} validation message(s) were reported",
+                msgs.len()
+            )));
+        }
+        p.deferred
+            .commit_all()
+            .map_err(|e| Fail::usage(format!("cannot write {e}")))?;
+        exit_now(signals::received().map_or(Exit::Usage, Exit::Signal));
+    }
+    for g in graphs {
+        rt.terminate(g)?;
+    }
+    drop(session);
+    let msgs = log.messages();
+    if !msgs.is_empty() {
+        return Err(Fail::usage(format!(
+            "{} validation message(s) were reported",
+            msgs.len()
+        )));
+    }
+    p.deferred
+        .commit_all()
+        .map_err(|e| Fail::usage(format!("cannot write {e}")))
+}
+
+/// The sources and sinks of `plan`'s ports, built from their files.
+pub fn attach(plan: &Plan, files: PortFiles) -> Result<(Vec<Feed>, Vec<Drain>), Fail> {
+    let ins = PortInfo::inputs_of(plan);
+    let outs = PortInfo::outputs_of(plan);
+    let mut feeds = Vec::new();
+    for ((gi, info), file) in plan.inputs.iter().zip(&ins).zip(files.inputs) {
+        if let Some(source) = open_source(&gi.source, info, file)? {
+            feeds.push(Feed {
+                port: gi.name.clone(),
+                source,
+            });
+        }
+    }
+    let mut drains = Vec::new();
+    for ((go, info), file) in plan.outputs.iter().zip(&outs).zip(files.outputs) {
+        drains.push(Drain {
+            port: go.name.clone(),
+            sink: open_sink(&go.sink, info, file)?,
+        });
+    }
+    Ok((feeds, drains))
+}
+
+/// A progress bar on a terminal (none otherwise).
+fn progress_bar(frames: Option<u64>, msg: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = match frames {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    b.set_message(msg.to_string());
+    Some(b)
+}
+
+/// The per-graph lines after a run (and what a stop left undone).
+pub fn report_run(plans: &[Plan], summaries: &[RunSummary], device: &str, abandoned: bool) {
+    if let Some(sig) = signals::received() {
+        eprintln!(
+            "ptc: stopped by {}: stopped feeding, {}",
+            signals::describe(sig),
+            if abandoned {
+                "gave up on the work still on the GPU after 2 s"
+            } else {
+                "finished the work in flight"
+            }
+        );
+    }
+    for (plan, summary) in plans.iter().zip(summaries) {
+        eprintln!(
+            "ran `{}` on {device} in {:.3} s: {}",
+            plan.graph,
+            summary.elapsed.as_secs_f64(),
+            summary
+                .delivered
+                .iter()
+                .map(|(p, n)| format!("{p}: {n} frames"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (port, n) in &summary.unconsumed {
+            eprintln!(
+                "ptc: warning: graph `{}`: {n} frame(s) fed to input `{port}` were not consumed{}",
+                plan.graph,
+                if abandoned {
+                    " (abandoned on the GPU)"
+                } else {
+                    " (another input ran out first)"
+                }
+            );
+        }
+    }
+}
+
+/// Writes `--stats` and `--trace` into their (deferred) files.
+fn write_reports(
+    p: &mut Prepared,
+    report: &ptc_runtime::sched::stats::StatsReport,
+    trace: impl FnOnce() -> String,
+) -> Result<(), Fail> {
+    use std::io::Write;
+    let put = |f: Option<OutputFile>, text: &str| -> Result<(), Fail> {
+        let Some(mut f) = f else { return Ok(()) };
+        let shown = f.path().display().to_string();
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.commit())
+            .map_err(|e| Fail::usage(format!("cannot write `{shown}`: {e}")))
+    };
+    put(p.stats.take(), &report.to_json())?;
+    if p.trace.is_some() {
+        put(p.trace.take(), &trace())?;
+    }
+    Ok(())
+}
+
+/// Ends the process now with `code`, after flushing stdout and stderr,
+/// without running destructors (a GPU dispatch may still be running, and
+/// the runtime's destructors would wait for it).
+fn exit_now(code: Exit) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` ends the process immediately; nothing of this
+    // process's state is needed afterwards (outputs are committed).
+    unsafe { libc::_exit(i32::from(code.code())) }
 }

@@ -45,11 +45,37 @@ pub struct PortInfo {
     pub layout: Option<ptc_compiler::types::StructLayout>,
 }
 
-fn struct_layout(plan: &Plan, ty: &PortType) -> Option<ptc_compiler::types::StructLayout> {
-    use ptc_compiler::types::StructTable;
-    match &ty.elem {
-        ElemType::Struct(n) => plan.structs.struct_layout(n).cloned(),
-        _ => None,
+impl PortInfo {
+    /// The graph port `name` backed by plan buffer `buffer`.
+    fn of(plan: &Plan, name: &str, buffer: usize) -> PortInfo {
+        use ptc_compiler::types::StructTable;
+        let pb = &plan.buffers[buffer];
+        PortInfo {
+            name: name.to_string(),
+            ty: pb.ty.clone(),
+            bytes: pb.size,
+            slots: pb.slots,
+            layout: match &pb.ty.elem {
+                ElemType::Struct(n) => plan.structs.struct_layout(n).cloned(),
+                _ => None,
+            },
+        }
+    }
+
+    /// The plan's graph inputs, in plan order (the plan must be valid).
+    pub fn inputs_of(plan: &Plan) -> Vec<PortInfo> {
+        plan.inputs
+            .iter()
+            .map(|i| PortInfo::of(plan, &i.name, i.buffer))
+            .collect()
+    }
+
+    /// The plan's graph outputs, in plan order (the plan must be valid).
+    pub fn outputs_of(plan: &Plan) -> Vec<PortInfo> {
+        plan.outputs
+            .iter()
+            .map(|o| PortInfo::of(plan, &o.name, o.buffer))
+            .collect()
     }
 }
 
@@ -353,29 +379,14 @@ impl GraphRt {
                 )));
             }
         }
-        let port = |name: &str, b: usize| {
-            let pb = &plan.buffers[b];
-            let info = PortInfo {
-                name: name.to_string(),
-                ty: pb.ty.clone(),
-                bytes: pb.size,
-                slots: self.bufs[b].slots,
-                layout: struct_layout(plan, &pb.ty),
-            };
-            (info, b)
-        };
-        let inputs: Vec<_> = plan
-            .inputs
-            .iter()
-            .map(|g| port(&g.name, g.buffer))
+        self.inputs = PortInfo::inputs_of(plan)
+            .into_iter()
+            .zip(plan.inputs.iter().map(|i| i.buffer))
             .collect();
-        let outputs: Vec<_> = plan
-            .outputs
-            .iter()
-            .map(|g| port(&g.name, g.buffer))
+        self.outputs = PortInfo::outputs_of(plan)
+            .into_iter()
+            .zip(plan.outputs.iter().map(|o| o.buffer))
             .collect();
-        self.inputs = inputs;
-        self.outputs = outputs;
         // Pools.
         let family = gpu.queue_for(self.priority).family;
         self.cmd_pool = gpu.create_command_pool(family)?;
@@ -1384,6 +1395,35 @@ impl GraphRt {
         self.ptasks
             .iter()
             .any(|p| !p.pending.is_empty() || p.slice_next > 0)
+    }
+
+    /// True if a staged input upload is still running on the GPU.
+    pub(crate) fn uploading(&self) -> Result<bool> {
+        for b in &self.bufs {
+            if b.upload_sem != vk::Semaphore::null()
+                && b.produced > 0
+                && self.gpu.timeline_value(b.upload_sem)? < b.produced
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// True if some ptask (or the whole frame) could be submitted now.
+    pub(crate) fn has_ready_work(&self) -> bool {
+        self.frame_ready() || (0..self.ptasks.len()).any(|t| self.ptask_ready(t))
+    }
+
+    /// Versions written to input buffer `b` that some `in` reader has not
+    /// consumed yet (0 for inputs read only through `sticky` ports).
+    pub(crate) fn unconsumed(&self, b: usize) -> u64 {
+        let buf = &self.bufs[b];
+        buf.in_readers
+            .iter()
+            .map(|&c| buf.produced.saturating_sub(self.ptasks[c].fired))
+            .max()
+            .unwrap_or(0)
     }
 }
 

@@ -8,7 +8,8 @@
 //! Ptasks fire when their inputs hold data and their outputs have room;
 //! internal channels are a single GPU buffer shared by producer and
 //! consumers; when a whole frame is ready it is submitted as one
-//! pre-recorded command buffer.
+//! pre-recorded command buffer. A [`Session`] drives open graphs from their
+//! sources to their sinks (what `ptc run` and the daemon do).
 //!
 //! ```no_run
 //! use ptc_runtime::{Runtime, RuntimeOptions};
@@ -27,18 +28,19 @@
 //!
 //! Every `unsafe` Vulkan call lives in the private `vk` module.
 
-pub mod driver;
 mod error;
 mod graph;
 pub mod io;
 mod runtime;
+pub mod session;
 mod stats;
 mod vk;
 
 pub use error::{Result, RuntimeError};
 pub use graph::PortInfo;
 pub use ptc_compiler::Plan;
-pub use runtime::{GraphId, Runtime, RuntimeOptions};
+pub use runtime::{GraphId, InputPort, OutputPort, Runtime, RuntimeOptions};
+pub use session::{Drain, EndReason, Feed, RunId, RunLimits, RunSummary, Session};
 pub use stats::{Latency, PtaskStats, PtaskSummary};
 pub use vk::{
     default_device, list_devices, CounterSnapshot, DeviceInfo, DeviceKind, GlobalPriority,

@@ -57,6 +57,46 @@ impl RuntimeOptions {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GraphId(pub(crate) usize);
 
+impl GraphId {
+    /// The id as a number (unique for the runtime's lifetime).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// A graph input resolved once by name ([`Runtime::input_port`]): the
+/// per-frame calls take it instead of looking the name up again.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InputPort {
+    graph: GraphId,
+    /// Index into the graph's inputs.
+    index: usize,
+    /// The plan buffer behind it.
+    buffer: usize,
+}
+
+/// A graph output resolved once by name ([`Runtime::output_port`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OutputPort {
+    graph: GraphId,
+    index: usize,
+    buffer: usize,
+}
+
+impl InputPort {
+    /// The graph the port belongs to.
+    pub fn graph(self) -> GraphId {
+        self.graph
+    }
+}
+
+impl OutputPort {
+    /// The graph the port belongs to.
+    pub fn graph(self) -> GraphId {
+        self.graph
+    }
+}
+
 /// A submission the scheduler is waiting on.
 struct InFlight {
     graph: GraphId,
@@ -68,6 +108,8 @@ struct InFlight {
 pub struct Runtime {
     // Declared before `gpu`: graphs are destroyed first.
     graphs: Vec<Option<GraphRt>>,
+    /// Graphs whose ptasks must not fire (see [`Runtime::set_held`]), by id.
+    held: Vec<bool>,
     arb: Arbiter,
     inflight: Vec<InFlight>,
     gpu: Arc<Gpu>,
@@ -95,6 +137,7 @@ impl Runtime {
         })?;
         Ok(Runtime {
             graphs: Vec::new(),
+            held: Vec::new(),
             arb,
             inflight: Vec::new(),
             gpu: Arc::new(gpu),
@@ -186,8 +229,9 @@ impl Runtime {
                     .collect(),
             },
         )?;
-        // Reuse a terminated graph's id slot only at the end: ids stay unique.
+        // Ids are never reused: a stale id or port handle finds no graph.
         self.graphs.push(Some(g));
+        self.held.push(false);
         Ok(id)
     }
 
@@ -279,17 +323,54 @@ impl Runtime {
         Ok(self.graph(id)?.frames)
     }
 
+    /// Resolves input `port` of graph `id` once (typed error naming the
+    /// graph's inputs if there is none).
+    pub fn input_port(&self, id: GraphId, port: &str) -> Result<InputPort> {
+        let (index, buffer) = self.graph(id)?.input(port)?;
+        Ok(InputPort {
+            graph: id,
+            index,
+            buffer,
+        })
+    }
+
+    /// Resolves output `port` of graph `id` once.
+    pub fn output_port(&self, id: GraphId, port: &str) -> Result<OutputPort> {
+        let (index, buffer) = self.graph(id)?.output(port)?;
+        Ok(OutputPort {
+            graph: id,
+            index,
+            buffer,
+        })
+    }
+
+    /// Name, type and size of an input port.
+    pub fn input_info(&self, port: InputPort) -> Result<&PortInfo> {
+        Ok(&self.graph(port.graph)?.inputs[port.index].0)
+    }
+
+    /// Name, type and size of an output port.
+    pub fn output_info(&self, port: OutputPort) -> Result<&PortInfo> {
+        Ok(&self.graph(port.graph)?.outputs[port.index].0)
+    }
+
     /// Writes one frame to input `port`. Runs ready work first if the
     /// input's slots are full; fails with [`RuntimeError::InputFull`] if
     /// they stay full.
     pub fn push(&mut self, id: GraphId, port: &str, bytes: &[u8]) -> Result<()> {
-        let (i, b) = self.graph(id)?.input(port)?;
+        let p = self.input_port(id, port)?;
+        self.push_port(p, bytes)
+    }
+
+    /// [`Runtime::push`] through a resolved port.
+    pub fn push_port(&mut self, port: InputPort, bytes: &[u8]) -> Result<()> {
+        let id = port.graph;
+        let b = port.buffer;
         {
-            let g = self.graph(id)?;
-            let info = &g.inputs[i].0;
+            let info = self.input_info(port)?;
             if bytes.len() as u64 != info.bytes {
                 return Err(RuntimeError::WrongSize {
-                    port: port.to_string(),
+                    port: info.name.clone(),
                     expected: info.bytes,
                     got: bytes.len() as u64,
                     ty: info.ty.to_string(),
@@ -300,8 +381,8 @@ impl Runtime {
         let g = self.graph_mut(id)?;
         if !g.input_has_room(b) {
             return Err(RuntimeError::InputFull {
-                port: port.to_string(),
-                slots: g.inputs[i].0.slots,
+                port: g.inputs[port.index].0.name.clone(),
+                slots: g.inputs[port.index].0.slots,
             });
         }
         g.write_input(b, bytes)
@@ -309,80 +390,104 @@ impl Runtime {
 
     /// True if input `port` can take a frame without running anything.
     pub fn can_push(&self, id: GraphId, port: &str) -> Result<bool> {
-        let g = self.graph(id)?;
-        let (_, b) = g.input(port)?;
-        Ok(g.input_has_room(b))
+        self.can_push_port(self.input_port(id, port)?)
+    }
+
+    /// [`Runtime::can_push`] through a resolved port.
+    pub fn can_push_port(&self, port: InputPort) -> Result<bool> {
+        Ok(self.graph(port.graph)?.input_has_room(port.buffer))
     }
 
     /// True if input `port` can take a frame now without the host waiting
     /// for the GPU (see [`Runtime::can_push`]; this also needs the GPU work
     /// that used the slot's previous frame to be complete).
     pub fn can_push_now(&self, id: GraphId, port: &str) -> Result<bool> {
-        let g = self.graph(id)?;
-        let (_, b) = g.input(port)?;
-        g.input_writable(b)
+        self.can_push_port_now(self.input_port(id, port)?)
+    }
+
+    /// [`Runtime::can_push_now`] through a resolved port.
+    pub fn can_push_port_now(&self, port: InputPort) -> Result<bool> {
+        self.graph(port.graph)?.input_writable(port.buffer)
+    }
+
+    /// Frames written to input `port` that a ptask has not consumed yet.
+    pub fn unconsumed(&self, port: InputPort) -> Result<u64> {
+        Ok(self.graph(port.graph)?.unconsumed(port.buffer))
     }
 
     /// True if output `port` has a frame produced (submitted) and not yet pulled.
     pub fn has_output(&self, id: GraphId, port: &str) -> Result<bool> {
-        let g = self.graph(id)?;
-        let (_, b) = g.output(port)?;
-        Ok(g.output_available(b))
+        let p = self.output_port(id, port)?;
+        Ok(self.graph(id)?.output_available(p.buffer))
     }
 
     /// True if output `port` has a finished frame: pulling it will not wait
     /// for the GPU.
     pub fn output_ready(&self, id: GraphId, port: &str) -> Result<bool> {
-        let g = self.graph(id)?;
-        let (_, b) = g.output(port)?;
-        g.output_complete(b)
+        self.output_port_ready(self.output_port(id, port)?)
+    }
+
+    /// [`Runtime::output_ready`] through a resolved port.
+    pub fn output_port_ready(&self, port: OutputPort) -> Result<bool> {
+        self.graph(port.graph)?.output_complete(port.buffer)
     }
 
     /// Reads the next frame of output `port`, running ready work and waiting
     /// for the GPU as needed.
     pub fn pull(&mut self, id: GraphId, port: &str) -> Result<Vec<u8>> {
-        let (i, _) = self.graph(id)?.output(port)?;
-        let mut v = vec![0u8; self.graph(id)?.outputs[i].0.bytes as usize];
-        self.pull_into(id, port, &mut v)?;
+        let p = self.output_port(id, port)?;
+        let mut v = vec![0u8; self.output_info(p)?.bytes as usize];
+        self.pull_port(p, &mut v)?;
         Ok(v)
     }
 
     /// Like [`Runtime::pull`], into a caller buffer of exactly the port's size.
     pub fn pull_into(&mut self, id: GraphId, port: &str, dst: &mut [u8]) -> Result<()> {
-        let (i, b) = self.graph(id)?.output(port)?;
+        let p = self.output_port(id, port)?;
+        self.pull_port(p, dst)
+    }
+
+    /// [`Runtime::pull_into`] through a resolved port.
+    pub fn pull_port(&mut self, port: OutputPort, dst: &mut [u8]) -> Result<()> {
         {
-            let info = &self.graph(id)?.outputs[i].0;
+            let info = self.output_info(port)?;
             if dst.len() as u64 != info.bytes {
                 return Err(RuntimeError::WrongSize {
-                    port: port.to_string(),
+                    port: info.name.clone(),
                     expected: info.bytes,
                     got: dst.len() as u64,
                     ty: info.ty.to_string(),
                 });
             }
         }
-        self.ensure_output(id, port, b)?;
-        let g = self.graph_mut(id)?;
-        g.read_output(b, dst)?;
+        self.ensure_output(port)?;
+        let g = self.graph_mut(port.graph)?;
+        g.read_output(port.buffer, dst)?;
         g.poll()
     }
 
     /// Drops the next frame of output `port` (for `to null` sinks).
     pub fn discard(&mut self, id: GraphId, port: &str) -> Result<()> {
-        let (_, b) = self.graph(id)?.output(port)?;
-        self.ensure_output(id, port, b)?;
-        let g = self.graph_mut(id)?;
-        g.discard_output(b)?;
+        let p = self.output_port(id, port)?;
+        self.discard_port(p)
+    }
+
+    /// [`Runtime::discard`] through a resolved port.
+    pub fn discard_port(&mut self, port: OutputPort) -> Result<()> {
+        self.ensure_output(port)?;
+        let g = self.graph_mut(port.graph)?;
+        g.discard_output(port.buffer)?;
         g.poll()
     }
 
-    fn ensure_output(&mut self, id: GraphId, port: &str, b: usize) -> Result<()> {
+    fn ensure_output(&mut self, port: OutputPort) -> Result<()> {
+        let (id, b) = (port.graph, port.buffer);
         self.progress_until(|rt| Ok(rt.graph(id)?.output_available(b)))?;
         let g = self.graph(id)?;
         if !g.output_available(b) {
             let missing = g.starved_inputs(b);
             return Err(RuntimeError::MissingInput {
-                port: port.to_string(),
+                port: g.outputs[port.index].0.name.clone(),
                 missing: if missing.is_empty() {
                     "(none: a ptask is blocked by an output nobody pulls)".to_string()
                 } else {
@@ -391,6 +496,34 @@ impl Runtime {
             });
         }
         Ok(())
+    }
+
+    /// Holds graph `id` (`true`: none of its ptasks fires until released)
+    /// or releases it. Work already submitted completes. Used to stop a
+    /// graph that feeds itself (a seeded cycle) after its last frame.
+    pub fn set_held(&mut self, id: GraphId, held: bool) -> Result<()> {
+        self.graph(id)?;
+        if let Some(h) = self.held.get_mut(id.0) {
+            *h = held;
+        }
+        Ok(())
+    }
+
+    /// True if graph `id` has work on the GPU not yet observed complete
+    /// (firings, or staged input uploads).
+    pub fn graph_busy(&self, id: GraphId) -> Result<bool> {
+        let g = self.graph(id)?;
+        Ok(self.inflight.iter().any(|f| f.graph == id) || g.busy() || g.uploading()?)
+    }
+
+    /// True if some ptask of graph `id` could fire now (false while held).
+    pub fn graph_has_ready_work(&self, id: GraphId) -> Result<bool> {
+        let g = self.graph(id)?;
+        Ok(!self.is_held(id) && g.has_ready_work())
+    }
+
+    fn is_held(&self, id: GraphId) -> bool {
+        self.held.get(id.0).copied().unwrap_or(false)
     }
 
     /// Runs [`Runtime::step`] and waits for completions until `cond` holds
@@ -481,6 +614,9 @@ impl Runtime {
             let forced = self.forced_slice_step();
             for (gi, slot) in self.graphs.iter_mut().enumerate() {
                 let Some(g) = slot else { continue };
+                if self.held.get(gi).copied().unwrap_or(false) {
+                    continue;
+                }
                 let key = GraphKey(gi as u64);
                 // A background graph whose frames take longer than the
                 // scheduler's max batch runs ptask by ptask, so that its

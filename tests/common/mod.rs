@@ -48,3 +48,43 @@ pub fn has_vulkan() -> bool {
     }
     code == 0
 }
+
+/// Lines read from a child's stream by a background thread.
+pub struct Lines {
+    handle: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Lines {
+    /// Waits for the stream to end; all its lines, joined.
+    pub fn join(self) -> String {
+        self.handle.join().expect("reader thread").join("\n")
+    }
+}
+
+/// Reads `stream` line by line in the background and returns once a line
+/// containing `needle` arrived (panics after 120 s or at end of stream).
+pub fn wait_for_line(stream: impl std::io::Read + Send + 'static, needle: &str) -> Lines {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let needle = needle.to_string();
+    let handle = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut seen = false;
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if !seen && line.contains(&needle) {
+                seen = true;
+                let _ = tx.send(());
+            }
+            all.push(line);
+        }
+        all
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(()) => Lines { handle },
+        Err(_) => {
+            let text = handle.join().map(|l| l.join("\n")).unwrap_or_default();
+            panic!("no line containing the expected text; the stream was:\n{text}");
+        }
+    }
+}

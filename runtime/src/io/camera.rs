@@ -80,6 +80,9 @@ pub enum ScriptError {
 /// a swipe right, a swipe left, then the hand leaves (8.5 s).
 pub const DEFAULT_SCRIPT: &str = include_str!("../../../graphs/scripts/default.txt");
 
+/// The latest keyframe time a script may have, in seconds (24 hours).
+pub const MAX_SCRIPT_SECONDS: f64 = 86_400.0;
+
 impl Script {
     /// Parses a script; `origin` names it in errors (a path, or `<default>`).
     pub fn parse(text: &str, origin: &str) -> Result<Script, ScriptError> {
@@ -129,6 +132,12 @@ impl Script {
             };
             if t < 0.0 {
                 return Err(err(format!("time {t} is negative")));
+            }
+            if t > MAX_SCRIPT_SECONDS {
+                return Err(err(format!(
+                    "time {} s is beyond {MAX_SCRIPT_SECONDS} s (24 hours), the longest script",
+                    fields[0]
+                )));
             }
             if let Some(prev) = keys.last() {
                 if t <= prev.t {
@@ -312,7 +321,9 @@ impl SyntheticCamera {
         if !(cfg.fps.is_finite() && cfg.fps > 0.0) {
             return Err(CameraError::Fps(cfg.fps));
         }
-        let frames = (script.duration() * f64::from(cfg.fps)).floor() as u64 + 1;
+        // Bounded: durations are at most MAX_SCRIPT_SECONDS (from_keyframes
+        // does not check that, hence the saturation).
+        let frames = ((script.duration() * f64::from(cfg.fps)).floor() as u64).saturating_add(1);
         Ok(SyntheticCamera {
             cfg,
             script,
@@ -440,14 +451,12 @@ pub struct CameraSource {
 }
 
 impl CameraSource {
-    /// The camera for input `port` (must be `u16[480, 640]`); a relative
-    /// script path is resolved against `base`. Without a script: the
-    /// default script, or the file named by `PTC_CAMERA_SCRIPT` if set
-    /// (`ptc run --script`).
+    /// The camera for input `port` (must be `u16[480, 640]`), scripted by
+    /// `script` (its text and where it came from; see
+    /// [`super::PortFiles::open`]) or by the default script.
     pub fn open(
         fps: Option<f32>,
-        script: Option<&Path>,
-        base: &Path,
+        script: Option<(String, std::path::PathBuf)>,
         port: &crate::PortInfo,
     ) -> crate::Result<CameraSource> {
         use ptc_compiler::types::{ElemType, Scalar};
@@ -457,16 +466,20 @@ impl CameraSource {
                 why: CameraError::PortType(port.ty.to_string()).to_string(),
             });
         }
-        let env_script = std::env::var_os("PTC_CAMERA_SCRIPT")
-            .filter(|s| !s.is_empty())
-            .map(std::path::PathBuf::from);
-        let path = match (env_script, script) {
-            (Some(p), _) => Some(p),
-            (None, Some(p)) => Some(base.join(p)),
-            (None, None) => None,
+        let bad = |e: &dyn std::fmt::Display| {
+            crate::RuntimeError::Io(format!("input `{}`: {e}", port.name))
         };
-        let cam = SyntheticCamera::from_source(fps, path.as_deref(), None)
-            .map_err(|e| crate::RuntimeError::Io(format!("input `{}`: {e}", port.name)))?;
+        let script = match script {
+            Some((text, path)) => {
+                Script::parse(&text, &path.display().to_string()).map_err(|e| bad(&e))?
+            }
+            None => Script::default_script(),
+        };
+        let cfg = CameraConfig {
+            fps: fps.unwrap_or(CameraConfig::default().fps),
+            ..CameraConfig::default()
+        };
+        let cam = SyntheticCamera::new(cfg, script).map_err(|e| bad(&e))?;
         Ok(CameraSource {
             cam,
             next: 0,

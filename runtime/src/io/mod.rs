@@ -2,8 +2,12 @@
 //!
 //! A [`FrameSource`] produces the frames of one graph input, a [`FrameSink`]
 //! consumes the frames of one graph output. [`open_source`] / [`open_sink`]
-//! build them from a plan's [`Source`] / [`Sink`] (or from `--input` /
-//! `--output` files via [`Source::File`] / [`Sink::File`]).
+//! build them from a plan's [`Source`] / [`Sink`] and the files
+//! [`PortFiles::open`] opened for them (`--input` / `--output` files are
+//! [`Source::File`] / [`Sink::File`] too). Opening files is a separate step
+//! so that the process with the right to open them (the `ptc run` client)
+//! can do it and hand the descriptors to another (the daemon), which never
+//! opens a path on a client's behalf.
 //!
 //! Built in here: host (the caller pushes/pulls: no source/sink object),
 //! `file` (`.npy` checked against the port, else raw little-endian bytes),
@@ -12,9 +16,11 @@
 //! factories below.
 
 pub mod camera;
+mod files;
 pub mod hid;
 pub mod jsonl;
 mod npy;
+pub mod output;
 pub mod preview;
 
 use crate::error::{Result, RuntimeError};
@@ -22,10 +28,23 @@ use crate::graph::PortInfo;
 use ptc_compiler::plan::{Sink, Source};
 use ptc_compiler::types::{ElemType, Scalar};
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+pub use files::{check_conflicts, read_limited, InputFile, PortFiles, MAX_SCRIPT_BYTES};
 pub use npy::{npy_dtype_and_shape, NpyInfo};
+pub use output::{same_target, write_atomic, Deferred, OutputFile};
+
+/// What [`FrameSource::poll_frame`] found.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FramePoll {
+    /// The frame is in the buffer.
+    Ready,
+    /// No frame yet; ask again later (a source fed by another thread).
+    Pending,
+    /// The source is exhausted.
+    End,
+}
 
 /// Produces the frames of one graph input.
 pub trait FrameSource: Send {
@@ -34,6 +53,15 @@ pub trait FrameSource: Send {
     /// Fills `dst` (exactly `frame_size` bytes) with the next frame.
     /// Returns `Ok(false)` when the source is exhausted (`dst` untouched).
     fn next_frame(&mut self, dst: &mut [u8]) -> Result<bool>;
+    /// Like [`FrameSource::next_frame`] without blocking: sources that may
+    /// wait (a pipe read by a thread) answer [`FramePoll::Pending`].
+    fn poll_frame(&mut self, dst: &mut [u8]) -> Result<FramePoll> {
+        Ok(if self.next_frame(dst)? {
+            FramePoll::Ready
+        } else {
+            FramePoll::End
+        })
+    }
     /// Frame rate to pace this source at, if any (else as fast as consumed).
     fn fps(&self) -> Option<f32> {
         None
@@ -45,8 +73,9 @@ pub trait FrameSink: Send {
     /// Receives frame `frame_index` (0, 1, 2, ...) of the output.
     fn write_frame(&mut self, frame_index: u64, bytes: &[u8]) -> Result<()>;
     /// Called once after the last frame when the run succeeded: files are
-    /// completed here (written to a temporary name, then renamed). A sink
-    /// dropped without `finish` leaves nothing behind.
+    /// completed here (an `.npy` header gets its frame count, a regular
+    /// file is renamed into place). A sink dropped without `finish` leaves
+    /// no new file behind.
     fn finish(&mut self) -> Result<()> {
         Ok(())
     }
@@ -54,50 +83,103 @@ pub trait FrameSink: Send {
     fn discards(&self) -> bool {
         false
     }
+    /// False while the sink cannot take a frame without blocking (a queue
+    /// drained by another thread is full); the runtime then leaves the
+    /// frame in the graph's output slot.
+    fn ready(&self) -> bool {
+        true
+    }
 }
 
 fn io_err(what: impl std::fmt::Display, path: &Path, e: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::Io(format!("{what} `{}`: {e}", path.display()))
 }
 
-/// Builds the source for input `port`. `base` resolves relative paths.
-/// Returns `Ok(None)` for [`Source::Host`] (the caller pushes).
+/// Builds the source for input `port` from the plan's `source` and the file
+/// [`PortFiles::open`] opened for it. Returns `Ok(None)` for
+/// [`Source::Host`] (the caller pushes).
 pub fn open_source(
     source: &Source,
     port: &PortInfo,
-    base: &Path,
+    file: Option<InputFile>,
 ) -> Result<Option<Box<dyn FrameSource>>> {
+    let need = |file: Option<InputFile>, what: &str| {
+        file.ok_or_else(|| {
+            RuntimeError::Io(format!(
+                "input `{}`: {what} was not opened (the client must pass it)",
+                port.name
+            ))
+        })
+    };
     Ok(Some(match source {
         Source::Host => return Ok(None),
-        Source::File { path } => Box::new(FileSource::open(&base.join(path), port)?),
+        Source::File { .. } => Box::new(FileSource::from_file(need(file, "its file")?, port)?),
         Source::Random { seed, fps } => Box::new(RandomSource::new(*seed, *fps, port)),
         Source::Zeros { fps } => Box::new(ZerosSource {
             size: port.bytes,
             fps: *fps,
         }),
-        Source::Stdin => Box::new(StdinSource {
-            size: port.bytes,
-            stdin: std::io::stdin(),
-        }),
-        Source::Camera { fps, script } => Box::new(camera::CameraSource::open(
-            *fps,
-            script.as_deref(),
-            base,
-            port,
-        )?),
+        Source::Stdin => {
+            let f = need(file, "standard input")?;
+            Box::new(StdinSource {
+                size: port.bytes,
+                port: port.name.clone(),
+                input: f.file,
+            })
+        }
+        Source::Camera { fps, .. } => {
+            let script = match file {
+                Some(f) => Some((read_limited(f.file, MAX_SCRIPT_BYTES, &f.path)?, f.path)),
+                None => None,
+            };
+            Box::new(camera::CameraSource::open(*fps, script, port)?)
+        }
     }))
 }
 
-/// Builds the sink for output `port`. `base` resolves relative paths.
-/// Returns `Ok(None)` for [`Sink::Host`] (the caller pulls).
-pub fn open_sink(sink: &Sink, port: &PortInfo, base: &Path) -> Result<Option<Box<dyn FrameSink>>> {
+/// Builds the sink for output `port` from the plan's `sink` and the file
+/// [`PortFiles::open`] opened for it. Returns `Ok(None)` for [`Sink::Host`]
+/// (the caller pulls).
+pub fn open_sink(
+    sink: &Sink,
+    port: &PortInfo,
+    file: Option<OutputFile>,
+) -> Result<Option<Box<dyn FrameSink>>> {
+    let need = |file: Option<OutputFile>, what: &str| {
+        file.ok_or_else(|| {
+            RuntimeError::Io(format!(
+                "output `{}`: {what} was not opened (the client must pass it)",
+                port.name
+            ))
+        })
+    };
     Ok(Some(match sink {
         Sink::Host => return Ok(None),
-        Sink::File { path } => Box::new(FileSink::create(&base.join(path), port)?),
+        Sink::File { .. } => Box::new(FileSink::new(need(file, "its file")?, port)?),
         Sink::Null => Box::new(NullSink),
-        Sink::Stdout => Box::new(jsonl::JsonlPortSink::new(std::io::stdout(), port)),
-        Sink::Hid => Box::new(hid::HidPortSink::open(port)?),
+        Sink::Stdout => Box::new(jsonl::JsonlPortSink::new(
+            OutputFileWriter(need(file, "standard output")?),
+            port,
+        )),
+        Sink::Hid => match file {
+            // A client relays the frames to its own virtual pointer.
+            Some(f) => Box::new(RawSink::new(f, port)),
+            None => Box::new(hid::HidPortSink::open(port)?),
+        },
     }))
+}
+
+/// An [`OutputFile`] as a plain writer for the JSON-lines sink (in place:
+/// standard output).
+struct OutputFileWriter(OutputFile);
+
+impl Write for OutputFileWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Frames from a `.npy` file (one frame, or a stack `[k, ...shape]`) or a
@@ -105,18 +187,38 @@ pub fn open_sink(sink: &Sink, port: &PortInfo, base: &Path) -> Result<Option<Box
 pub struct FileSource {
     size: u64,
     left: u64,
+    path: PathBuf,
+    port: String,
     reader: BufReader<File>,
 }
 
 impl FileSource {
     /// Opens `path` and checks it against `port`.
     pub fn open(path: &Path, port: &PortInfo) -> Result<FileSource> {
-        let f = File::open(path).map_err(|e| io_err("cannot open input", path, e))?;
-        let len = f
+        let file = File::open(path).map_err(|e| io_err("cannot open input", path, e))?;
+        FileSource::from_file(
+            InputFile {
+                file,
+                path: path.to_path_buf(),
+            },
+            port,
+        )
+    }
+
+    /// Checks an open file against `port`: an `.npy` header (dtype, shape)
+    /// and the file's length against the frames the header promises, or a
+    /// raw file's length against whole frames. The errors name the file and
+    /// the port.
+    pub fn from_file(input: InputFile, port: &PortInfo) -> Result<FileSource> {
+        let InputFile { file, path } = input;
+        let meta = file
             .metadata()
-            .map_err(|e| io_err("cannot read", path, e))?
-            .len();
-        let mut reader = BufReader::new(f);
+            .map_err(|e| io_err("cannot read", &path, e))?;
+        if meta.is_dir() {
+            return Err(io_err("cannot read input", &path, "is a directory"));
+        }
+        let len = meta.len();
+        let mut reader = BufReader::with_capacity(1 << 20, file);
         let is_npy = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
@@ -126,8 +228,34 @@ impl FileSource {
                     port: port.name.clone(),
                     why: format!("`{}` is not a valid .npy file: {e}", path.display()),
                 })?;
-            npy::check_header(&header, port, path)?
-        } else {
+            let frames = npy::check_header(&header, port, &path)?;
+            if meta.is_file() {
+                // Bytes after the header must be exactly the frames promised.
+                let data_start = reader
+                    .stream_position()
+                    .map_err(|e| io_err("cannot read", &path, e))?;
+                let have = len.saturating_sub(data_start);
+                let want = frames.saturating_mul(port.bytes);
+                if have != want {
+                    return Err(RuntimeError::WrongSize {
+                        port: port.name.clone(),
+                        expected: want,
+                        got: have,
+                        ty: format!(
+                            "{} × {frames} frame(s) after the header of `{}` ({})",
+                            port.ty,
+                            path.display(),
+                            if have < want {
+                                "the file is truncated"
+                            } else {
+                                "the file has trailing bytes"
+                            }
+                        ),
+                    });
+                }
+            }
+            frames
+        } else if meta.is_file() {
             if len == 0 || len % port.bytes != 0 {
                 return Err(RuntimeError::WrongSize {
                     port: port.name.clone(),
@@ -141,15 +269,20 @@ impl FileSource {
                 });
             }
             len / port.bytes
+        } else {
+            // A pipe or device: frames until end of file.
+            u64::MAX
         };
         Ok(FileSource {
             size: port.bytes,
             left: frames,
+            path,
+            port: port.name.clone(),
             reader,
         })
     }
 
-    /// Frames left to read.
+    /// Frames left to read (`u64::MAX`: a stream, until its end).
     pub fn frames_left(&self) -> u64 {
         self.left
     }
@@ -163,11 +296,54 @@ impl FrameSource for FileSource {
         if self.left == 0 {
             return Ok(false);
         }
-        self.reader
-            .read_exact(dst)
-            .map_err(|e| RuntimeError::Io(format!("reading an input file: {e}")))?;
-        self.left -= 1;
+        match read_frame(&mut self.reader, dst) {
+            Ok(true) => {}
+            Ok(false) if self.left == u64::MAX => return Ok(false),
+            Ok(false) => {
+                return Err(RuntimeError::WrongSize {
+                    port: self.port.clone(),
+                    expected: self.size,
+                    got: 0,
+                    ty: format!(
+                        "a frame (`{}` ended early: it shrank while being read)",
+                        self.path.display()
+                    ),
+                })
+            }
+            Err(e) => {
+                return Err(RuntimeError::Io(format!(
+                    "input `{}`: reading `{}`: {e}",
+                    self.port,
+                    self.path.display()
+                )))
+            }
+        }
+        if self.left != u64::MAX {
+            self.left -= 1;
+        }
         Ok(true)
+    }
+}
+
+/// Reads one whole frame; `Ok(false)` at a clean end of file; a partial
+/// frame is an error.
+fn read_frame(r: &mut impl Read, dst: &mut [u8]) -> std::io::Result<bool> {
+    let mut got = 0;
+    while got < dst.len() {
+        match r.read(&mut dst[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    match got {
+        0 => Ok(false),
+        n if n == dst.len() => Ok(true),
+        n => Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("the data ended mid-frame ({n} of {} bytes)", dst.len()),
+        )),
     }
 }
 
@@ -245,7 +421,8 @@ impl FrameSource for ZerosSource {
 /// Raw frames from standard input; exhausted at end of file.
 pub struct StdinSource {
     size: u64,
-    stdin: std::io::Stdin,
+    port: String,
+    input: File,
 }
 
 impl FrameSource for StdinSource {
@@ -253,26 +430,12 @@ impl FrameSource for StdinSource {
         self.size
     }
     fn next_frame(&mut self, dst: &mut [u8]) -> Result<bool> {
-        let mut lock = self.stdin.lock();
-        let mut got = 0;
-        while got < dst.len() {
-            match lock.read(&mut dst[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(RuntimeError::Io(format!("reading stdin: {e}"))),
-            }
-        }
-        match got {
-            0 => Ok(false),
-            n if n == dst.len() => Ok(true),
-            n => Err(RuntimeError::WrongSize {
-                port: "stdin".into(),
-                expected: self.size,
-                got: n as u64,
-                ty: "a whole frame (stdin ended mid-frame)".into(),
-            }),
-        }
+        read_frame(&mut self.input, dst).map_err(|e| {
+            RuntimeError::Io(format!(
+                "input `{}`: reading standard input: {e}",
+                self.port
+            ))
+        })
     }
 }
 
@@ -288,88 +451,69 @@ impl FrameSink for NullSink {
     }
 }
 
-/// Writes frames to a file: `.npy` (a stack `[k, ...shape]`, or the port's
-/// shape when k = 1) or raw little-endian bytes for any other extension.
-/// Written to `NAME.partial` and renamed by [`FrameSink::finish`].
+/// Writes frames to an [`OutputFile`]: `.npy` (a stack `[k, ...shape]`,
+/// or the port's shape when k = 1) or raw little-endian bytes for any other
+/// extension. Frames stream through a buffer: memory does not grow with the
+/// number of frames. An `.npy` header is written first with room for any
+/// frame count and rewritten with the real count by [`FrameSink::finish`];
+/// where the output cannot seek (a pipe), frames are spooled to an unnamed
+/// temporary file and copied behind the header at the end.
 pub struct FileSink {
-    path: PathBuf,
-    tmp: PathBuf,
-    port: PortInfo,
-    npy: bool,
-    frames: Vec<u8>,
-    count: u64,
-    raw: Option<std::io::BufWriter<File>>,
-    done: bool,
+    writer: npy::FrameWriter,
 }
 
 impl FileSink {
-    /// Prepares to write `path` for `port` (checks an `.npy` can hold it).
+    /// Prepares to write `path` for `port` (checks an `.npy` can hold it,
+    /// creates the file's temporary now).
     pub fn create(path: &Path, port: &PortInfo) -> Result<FileSink> {
-        let npy = path
+        let out = OutputFile::create(path).map_err(|e| io_err("cannot create", path, e))?;
+        FileSink::new(out, port)
+    }
+
+    /// Writes into an output already opened.
+    pub fn new(out: OutputFile, port: &PortInfo) -> Result<FileSink> {
+        let npy = out
+            .path()
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-        if npy {
-            npy::dtype_for(port)?;
-        }
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".partial");
-        let tmp = PathBuf::from(tmp);
-        let raw = if npy {
-            None
-        } else {
-            let f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
-            Some(std::io::BufWriter::new(f))
-        };
         Ok(FileSink {
-            path: path.to_path_buf(),
-            tmp,
-            port: port.clone(),
-            npy,
-            frames: Vec::new(),
-            count: 0,
-            raw,
-            done: false,
+            writer: npy::FrameWriter::new(out, port, npy)?,
         })
     }
 }
 
 impl FrameSink for FileSink {
     fn write_frame(&mut self, _frame_index: u64, bytes: &[u8]) -> Result<()> {
-        self.count += 1;
-        match &mut self.raw {
-            Some(w) => w
-                .write_all(bytes)
-                .map_err(|e| io_err("cannot write", &self.tmp, e)),
-            None => {
-                self.frames.extend_from_slice(bytes);
-                Ok(())
-            }
-        }
+        self.writer.write_frame(bytes)
     }
 
     fn finish(&mut self) -> Result<()> {
-        if let Some(mut w) = self.raw.take() {
-            w.flush()
-                .map_err(|e| io_err("cannot write", &self.tmp, e))?;
-        }
-        if self.npy {
-            let f = File::create(&self.tmp).map_err(|e| io_err("cannot create", &self.tmp, e))?;
-            npy::write(f, &self.port, self.count, &self.frames)
-                .map_err(|e| io_err("cannot write", &self.tmp, e))?;
-        }
-        std::fs::rename(&self.tmp, &self.path)
-            .map_err(|e| io_err("cannot rename the output to", &self.path, e))?;
-        self.done = true;
-        Ok(())
+        self.writer.finish()
     }
 }
 
-impl Drop for FileSink {
-    fn drop(&mut self) {
-        if !self.done {
-            self.raw = None;
-            let _ = std::fs::remove_file(&self.tmp);
+/// Raw frames to an open output, unbuffered per frame (a client relaying
+/// them, e.g. to its virtual pointer).
+pub struct RawSink {
+    out: OutputFile,
+    port: String,
+}
+
+impl RawSink {
+    /// Frames of `port` to `out`.
+    pub fn new(out: OutputFile, port: &PortInfo) -> RawSink {
+        RawSink {
+            out,
+            port: port.name.clone(),
         }
+    }
+}
+
+impl FrameSink for RawSink {
+    fn write_frame(&mut self, _frame_index: u64, bytes: &[u8]) -> Result<()> {
+        self.out
+            .write_all(bytes)
+            .map_err(|e| RuntimeError::Io(format!("output `{}`: {e}", self.port)))
     }
 }
 

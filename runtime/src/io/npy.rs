@@ -1,11 +1,14 @@
-//! `.npy` headers checked against ports, and `.npy` writing (via npyz).
+//! `.npy` headers checked against ports (read with npyz), and streaming
+//! `.npy`/raw frame writing.
 
 use super::components;
+use super::output::OutputFile;
 use crate::error::{Result, RuntimeError};
 use crate::graph::PortInfo;
-use npyz::{DType, NpyHeader, Order, TypeStr, WriterBuilder};
+use npyz::{DType, NpyHeader, Order, TypeStr};
 use ptc_compiler::types::Scalar;
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// The dtype descriptor and per-frame shape a port has as `.npy`.
@@ -84,40 +87,153 @@ pub(super) fn check_header(h: &NpyHeader, port: &PortInfo, path: &Path) -> Resul
     )))
 }
 
-/// Writes `count` frames (`bytes`, concatenated) of `port` as an `.npy`.
-pub(super) fn write(
-    w: impl Write,
-    port: &PortInfo,
+/// An `.npy` version 1.0 header for `shape`, padded with spaces to exactly
+/// `len` bytes (a multiple of 64) when given, else to the next multiple of 64.
+fn header(descr: &str, shape: &[u64], len: Option<usize>) -> Vec<u8> {
+    let dims = match shape {
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
+    let unpadded = 10 + dict.len() + 1;
+    let total = len.unwrap_or(unpadded.div_ceil(64) * 64);
+    let mut h = Vec::with_capacity(total);
+    h.extend_from_slice(b"\x93NUMPY\x01\x00");
+    // invariant: headers are < 200 bytes plus a few dozen per dimension.
+    let hl = u16::try_from(total - 10).unwrap_or(u16::MAX);
+    h.extend_from_slice(&hl.to_le_bytes());
+    h.extend_from_slice(dict.as_bytes());
+    h.resize(total - 1, b' ');
+    h.push(b'\n');
+    h
+}
+
+/// Where a [`FrameWriter`] puts frames.
+enum Body {
+    /// Straight into the output (raw, or `.npy` on a seekable file).
+    Direct(BufWriter<OutputFile>),
+    /// `.npy` to a pipe: spooled, then copied behind the header.
+    Spooled {
+        spool: BufWriter<File>,
+        out: OutputFile,
+    },
+}
+
+/// Streams frames of one port to an [`OutputFile`] with buffered writes;
+/// see [`super::FileSink`].
+pub(super) struct FrameWriter {
+    body: Option<Body>,
+    port: PortInfo,
+    /// `.npy`: descriptor, frame shape and the reserved header length.
+    npy: Option<(NpyInfo, usize)>,
     count: u64,
-    bytes: &[u8],
-) -> std::io::Result<()> {
-    let info = npy_dtype_and_shape(port).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let dtype = dtype_for(port).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let mut shape = info.shape.clone();
-    if count != 1 {
-        shape.insert(0, count);
-    }
-    let scalar = port.ty.elem.scalar().unwrap_or(Scalar::U8);
-    macro_rules! go {
-        ($t:ty, $n:expr) => {{
-            let mut wr = npyz::WriteOptions::<$t>::new()
-                .dtype(dtype)
-                .shape(&shape)
-                .writer(w)
-                .begin_nd()?;
-            for c in bytes.chunks_exact($n) {
-                let mut a = [0u8; $n];
-                a.copy_from_slice(c);
-                wr.push(&<$t>::from_le_bytes(a))?;
+    shown: std::path::PathBuf,
+}
+
+impl FrameWriter {
+    /// Prepares `out` for frames of `port`, as `.npy` or raw bytes.
+    pub(super) fn new(out: OutputFile, port: &PortInfo, npy: bool) -> Result<FrameWriter> {
+        let shown = out.path().to_path_buf();
+        let err = |e: std::io::Error| {
+            RuntimeError::Io(format!("cannot write `{}`: {e}", shown.display()))
+        };
+        let npy = if npy {
+            let info = npy_dtype_and_shape(port)?;
+            let mut widest = vec![u64::MAX];
+            widest.extend(&info.shape);
+            let len = header(info.descr, &widest, None).len();
+            Some((info, len))
+        } else {
+            None
+        };
+        let body = match &npy {
+            Some((_, len)) if out.seekable() => {
+                let mut w = BufWriter::with_capacity(1 << 20, out);
+                // Placeholder: rewritten with the frame count by `finish`.
+                w.write_all(&vec![b' '; *len]).map_err(err)?;
+                Body::Direct(w)
             }
-            wr.finish()
-        }};
+            Some(_) => Body::Spooled {
+                spool: BufWriter::with_capacity(1 << 20, tempfile::tempfile().map_err(err)?),
+                out,
+            },
+            None => Body::Direct(BufWriter::with_capacity(1 << 20, out)),
+        };
+        Ok(FrameWriter {
+            body: Some(body),
+            port: port.clone(),
+            npy,
+            count: 0,
+            shown,
+        })
     }
-    match scalar {
-        Scalar::U8 => go!(u8, 1),
-        Scalar::U16 => go!(u16, 2),
-        Scalar::U32 => go!(u32, 4),
-        Scalar::I32 => go!(i32, 4),
-        Scalar::F32 => go!(f32, 4),
+
+    fn err(&self, e: impl std::fmt::Display) -> RuntimeError {
+        RuntimeError::Io(format!(
+            "output `{}`: cannot write `{}`: {e}",
+            self.port.name,
+            self.shown.display()
+        ))
+    }
+
+    /// Appends one frame (the port's bytes, little-endian as `.npy` stores them).
+    pub(super) fn write_frame(&mut self, bytes: &[u8]) -> Result<()> {
+        let r = match &mut self.body {
+            Some(Body::Direct(w)) => w.write_all(bytes),
+            Some(Body::Spooled { spool, .. }) => spool.write_all(bytes),
+            None => Err(std::io::Error::other("the output was already finished")),
+        };
+        r.map_err(|e| self.err(e))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Completes the file (the `.npy` header gets the frame count) and
+    /// commits it (see [`OutputFile::commit`]).
+    pub(super) fn finish(&mut self) -> Result<()> {
+        let Some(body) = self.body.take() else {
+            return Ok(());
+        };
+        let final_header = self.npy.as_ref().map(|(info, len)| {
+            let mut shape = info.shape.clone();
+            if self.count != 1 {
+                shape.insert(0, self.count);
+            }
+            header(info.descr, &shape, Some(*len))
+        });
+        let out = match body {
+            Body::Direct(w) => {
+                let mut out = w.into_inner().map_err(|e| self.err(e.error()))?;
+                if let Some(h) = final_header {
+                    out.file()
+                        .seek(SeekFrom::Start(0))
+                        .and_then(|_| out.file().write_all(&h))
+                        .map_err(|e| self.err(e))?;
+                }
+                out
+            }
+            Body::Spooled { spool, mut out } => {
+                let mut spool = spool.into_inner().map_err(|e| self.err(e.error()))?;
+                let h = final_header.unwrap_or_default();
+                spool
+                    .seek(SeekFrom::Start(0))
+                    .and_then(|_| {
+                        let mut w = BufWriter::with_capacity(1 << 20, &mut out);
+                        w.write_all(&h)?;
+                        std::io::copy(&mut spool, &mut w)?;
+                        w.flush()
+                    })
+                    .map_err(|e| self.err(e))?;
+                out
+            }
+        };
+        out.commit().map_err(|e| self.err(e))
     }
 }

@@ -110,7 +110,7 @@ pub fn write(
     };
     let rgb = render(cloud, w, h, hand)?;
     let bytes = encode_png(&rgb, w, h).map_err(err)?;
-    std::fs::write(path, bytes).map_err(|e| err(e.to_string()))
+    super::write_atomic(path, &bytes).map_err(|e| err(e.to_string()))
 }
 
 /// Decodes a `vec4<f32>[h, w]` buffer (std430 bytes) into points.
@@ -218,7 +218,7 @@ pub fn write_cloud_bytes(
     };
     let rgb = render_cloud_bytes(plan, bytes, w, h)?;
     let png = encode_png(&rgb, w, h).map_err(err)?;
-    std::fs::write(out, png).map_err(|e| err(e.to_string()))
+    super::write_atomic(out, &png).map_err(|e| err(e.to_string()))
 }
 
 #[cfg(test)]

@@ -201,6 +201,11 @@ pub struct SchedConfig {
     pub max_batch: Nanos,
 }
 
+impl SchedConfig {
+    /// The trace length `ptc run --trace` keeps (events).
+    pub const TRACE_LIMIT: usize = 2_000_000;
+}
+
 impl Default for SchedConfig {
     fn default() -> Self {
         SchedConfig {

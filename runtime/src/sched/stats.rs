@@ -209,24 +209,16 @@ impl StatsReport {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 
-    /// Writes the JSON to `path` (temp file + rename: never half-written).
+    /// Writes the JSON to `path` (see [`crate::io::write_atomic`]: never
+    /// half-written, never replacing a device or FIFO).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        write_atomic(path, self.to_json().as_bytes())
+        crate::io::write_atomic(path, self.to_json().as_bytes())
     }
 
     /// The report of the graph named `name`.
     pub fn graph(&self, name: &str) -> Option<&GraphReport> {
         self.graphs.iter().find(|g| g.name == name)
     }
-}
-
-/// Writes `bytes` to a temporary sibling of `path`, then renames it.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 fn share(part: u64, total: u64) -> f64 {

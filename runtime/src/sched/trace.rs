@@ -11,8 +11,9 @@
 //! priority, GPU time and the ready→submit wait. Timestamps are microseconds
 //! on the scheduler's clock.
 
-use super::stats::{write_atomic, JobRecord};
+use super::stats::JobRecord;
 use super::GraphKey;
+use crate::io::write_atomic;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
