@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod compile;
+mod daemon_cmd;
 mod exit;
+mod remote;
 mod run;
 mod signals;
 
@@ -91,6 +93,50 @@ enum Command {
     Run(run::RunArgs),
     /// List the Vulkan devices ptc can use.
     Devices,
+    /// Run the system service: own the device and run every program's
+    /// graphs under one scheduler (priorities hold between programs).
+    ///
+    /// Stops cleanly on SIGTERM/SIGINT (graphs are terminated, clients told).
+    Daemon(daemon_cmd::DaemonArgs),
+    /// List the graphs the daemon runs.
+    Ps {
+        /// `human` (a table) or `json` (one object per graph per line).
+        #[arg(long, default_value = "human", value_parser = ["human", "json"])]
+        format: String,
+        /// The daemon's socket (default: $PTC_SOCKET, the user's, the system's).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
+    /// Change a daemon graph's priority (your own graphs; root: any).
+    Renice {
+        /// Graph id (see `ptc ps`).
+        id: u64,
+        /// New priority, 1..=100 (above 50 needs privilege or a config rule).
+        priority: u32,
+        /// The daemon's socket.
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
+    /// End a daemon graph (your own graphs; root: any).
+    Kill {
+        /// Graph id (see `ptc ps`).
+        id: u64,
+        /// The daemon's socket.
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
+    /// A live view of the daemon and its graphs.
+    Top {
+        /// The daemon's socket.
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Refresh interval (e.g. `1s`, `500ms`).
+        #[arg(long, default_value = "1s")]
+        interval: String,
+        /// Stop after this many refreshes (default: until Ctrl-C).
+        #[arg(short = 'n', long)]
+        iterations: Option<u64>,
+    },
     /// Run the language server on stdin/stdout (for editors).
     Lsp,
 }
@@ -135,6 +181,25 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => run::run(args, &plain_render),
         Command::Devices => run::devices(),
+        Command::Daemon(args) => daemon_cmd::daemon(args),
+        Command::Ps { format, socket } => daemon_cmd::ps(socket, format == "json"),
+        Command::Renice {
+            id,
+            priority,
+            socket,
+        } => daemon_cmd::renice(socket, id, priority),
+        Command::Kill { id, socket } => daemon_cmd::kill(socket, id),
+        Command::Top {
+            socket,
+            interval,
+            iterations,
+        } => match run::parse_duration(&interval) {
+            Ok(d) => daemon_cmd::top(socket, d, iterations),
+            Err(exit::Fail(code, msg)) => {
+                eprintln!("ptc: error: {}", msg.replace("--duration", "--interval"));
+                code.into()
+            }
+        },
         Command::Lsp => ExitCode::from(lsp::run()),
     }
 }

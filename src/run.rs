@@ -11,11 +11,9 @@ use crate::signals;
 use ptc_compiler::diag::Code;
 use ptc_compiler::plan::{Sink, Source};
 use ptc_compiler::{check_file, Options, Plan, Report};
-use ptc_runtime::io::{check_conflicts, open_sink, open_source, Deferred, OutputFile, PortFiles};
+use ptc_runtime::io::{check_conflicts, Deferred, OutputFile, PortFiles};
 use ptc_runtime::sched::{SchedConfig, SchedMode};
-use ptc_runtime::{
-    Drain, Feed, GlobalPriority, PortInfo, RunLimits, RunSummary, Runtime, RuntimeOptions, Session,
-};
+use ptc_runtime::{GlobalPriority, RunLimits, RunSummary, Runtime, RuntimeOptions, Session};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -74,7 +72,7 @@ fn global_priority(arg: &str, plans: &[Plan]) -> Result<Option<GlobalPriority>, 
 
 /// Parses `10s`, `500ms`, `2m` or a plain number of seconds: positive and
 /// at most a year (anything larger is surely a typo, and would overflow).
-fn parse_duration(s: &str) -> Result<Duration, Fail> {
+pub fn parse_duration(s: &str) -> Result<Duration, Fail> {
     let t = s.trim();
     let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
         (n, 1e-3)
@@ -139,6 +137,18 @@ pub struct RunArgs {
     /// pipeline sees it (filtered depth, hand box, centroid).
     #[arg(long, value_name = "OUT.png")]
     pub preview: Option<PathBuf>,
+    /// Run through the daemon listening at PATH (an error if none does).
+    /// Without it: `$PTC_SOCKET`, else the user's then the system's daemon
+    /// if one listens, else in this process.
+    #[arg(long, value_name = "PATH", conflicts_with = "local")]
+    pub socket: Option<PathBuf>,
+    /// Always run in this process, even if a daemon listens.
+    #[arg(long)]
+    pub local: bool,
+    /// Leave the graphs running in the daemon and exit, printing their ids
+    /// (see `ptc ps`, `ptc kill`). File outputs are then written in place.
+    #[arg(long, conflicts_with = "local")]
+    pub detach: bool,
 }
 
 fn split_assign(s: &str, flag: &str) -> Result<(String, PathBuf), Fail> {
@@ -247,7 +257,7 @@ fn print_ptask_latency(stats: &[ptc_runtime::PtaskSummary]) {
 }
 
 /// The end-of-run table: per graph, then per ptask.
-fn print_stats(r: &ptc_runtime::sched::stats::StatsReport) {
+pub fn print_stats(r: &ptc_runtime::sched::stats::StatsReport) {
     let ms = |ns: u64| ns as f64 / 1e6;
     eprintln!(
         "{:<28} {:>8} {:>9} {:>6} {:>11} {:>9} {:>11} {:>9}",
@@ -475,12 +485,50 @@ pub struct Prepared {
     pub preview: Option<OutputFile>,
     /// Every output file's commit waits for the whole run to succeed.
     pub deferred: Deferred,
+    /// Outputs another process writes (the daemon), committed at the end.
+    pub kept: Vec<OutputFile>,
+}
+
+impl Prepared {
+    /// Keeps an output another process writes, to commit it at the end.
+    pub fn keep_output(&mut self, o: OutputFile) {
+        self.kept.push(o);
+    }
+
+    /// Commits every output: the kept ones (written elsewhere) and the
+    /// deferred ones, now that the whole run succeeded.
+    pub fn commit(&mut self) -> Result<(), Fail> {
+        for o in self.kept.drain(..) {
+            let shown = o.path().display().to_string();
+            o.commit()
+                .map_err(|e| Fail::usage(format!("cannot write `{shown}`: {e}")))?;
+        }
+        self.deferred
+            .commit_all()
+            .map_err(|e| Fail::usage(format!("cannot write {e}")))
+    }
+}
+
+/// The daemon to run through, or `None` for in-process (see
+/// [`RunArgs::socket`]).
+fn where_to_run(args: &RunArgs) -> Result<Option<ptc_daemon::client::Connection>, Fail> {
+    if args.local {
+        return Ok(None);
+    }
+    let choice = ptc_daemon::client::client_socket(args.socket.as_deref());
+    ptc_daemon::client::connect_any(&choice).map_err(|e| Fail::usage(e.to_string()))
 }
 
 /// Loads, edits and opens everything a run needs (see [`Prepared`]). Bad
 /// graphs, unknown ports, unreadable inputs, unwritable outputs, two
 /// outputs to one file and an output overwriting an input all fail here.
-pub fn prepare(args: &RunArgs, render: &dyn Fn(&Report) -> String) -> Result<Prepared, Fail> {
+/// `in_place`: regular output files are written in place (a detached run
+/// has no process left to commit them atomically).
+pub fn prepare(
+    args: &RunArgs,
+    render: &dyn Fn(&Report) -> String,
+    in_place: bool,
+) -> Result<Prepared, Fail> {
     let mut plans = Vec::new();
     for f in &args.files {
         plans.push(load_plan(f, &args.kernel_paths, render)?);
@@ -588,7 +636,7 @@ pub fn prepare(args: &RunArgs, render: &dyn Fn(&Report) -> String) -> Result<Pre
     let several = plans.len() > 1;
     for (plan, file) in plans.iter().zip(&args.files) {
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut pf = PortFiles::open(plan, &base)?;
+        let mut pf = PortFiles::open(plan, &base, in_place)?;
         for o in pf.outputs.iter_mut().flatten() {
             o.defer_to(&deferred);
         }
@@ -625,11 +673,12 @@ pub fn prepare(args: &RunArgs, render: &dyn Fn(&Report) -> String) -> Result<Pre
         trace,
         preview,
         deferred,
+        kept: Vec::new(),
     })
 }
 
 /// The runtime options `ptc run`'s flags (and `PTC_*` variables) ask for.
-fn runtime_options(args: &RunArgs, plans: &[Plan]) -> Result<RuntimeOptions, Fail> {
+pub fn runtime_options(args: &RunArgs, plans: &[Plan]) -> Result<RuntimeOptions, Fail> {
     let env = RuntimeOptions::from_env();
     let mode: SchedMode = args
         .sched
@@ -662,7 +711,16 @@ fn runtime_options(args: &RunArgs, plans: &[Plan]) -> Result<RuntimeOptions, Fai
 /// `ptc run`: see [`crate::exit::Exit`] for the exit codes.
 pub fn run(args: RunArgs, render: &dyn Fn(&Report) -> String) -> ExitCode {
     signals::catch_stop_signals();
-    let result = prepare(&args, render).and_then(|p| run_local(&args, p));
+    let result = where_to_run(&args).and_then(|daemon| {
+        let p = prepare(&args, render, daemon.is_some() && args.detach)?;
+        match daemon {
+            Some(conn) => crate::remote::run_remote(&args, p, conn),
+            None if args.detach => Err(Fail::usage(
+                "--detach needs a daemon: start one with `ptc daemon` (no daemon listens at the default sockets or $PTC_SOCKET)",
+            )),
+            None => run_local(&args, p),
+        }
+    });
     match result {
         Ok(()) => match signals::received() {
             Some(sig) => Exit::Signal(sig).into(),
@@ -681,7 +739,7 @@ pub fn run_local(args: &RunArgs, mut p: Prepared) -> Result<(), Fail> {
     // Sources and sinks first: bad data is reported before any device work.
     let mut io = Vec::new();
     for (plan, files) in p.plans.iter().zip(std::mem::take(&mut p.files)) {
-        io.push(attach(plan, files)?);
+        io.push(ptc_runtime::io::attach(plan, files)?);
     }
     let rt = Runtime::new(&opts)?;
     let log = rt.validation_log();
@@ -763,9 +821,7 @@ pub fn run_local(args: &RunArgs, mut p: Prepared) -> Result<(), Fail> {
                 msgs.len()
             )));
         }
-        p.deferred
-            .commit_all()
-            .map_err(|e| Fail::usage(format!("cannot write {e}")))?;
+        p.commit()?;
         exit_now(signals::received().map_or(Exit::Usage, Exit::Signal));
     }
     for g in graphs {
@@ -779,36 +835,11 @@ pub fn run_local(args: &RunArgs, mut p: Prepared) -> Result<(), Fail> {
             msgs.len()
         )));
     }
-    p.deferred
-        .commit_all()
-        .map_err(|e| Fail::usage(format!("cannot write {e}")))
-}
-
-/// The sources and sinks of `plan`'s ports, built from their files.
-pub fn attach(plan: &Plan, files: PortFiles) -> Result<(Vec<Feed>, Vec<Drain>), Fail> {
-    let ins = PortInfo::inputs_of(plan);
-    let outs = PortInfo::outputs_of(plan);
-    let mut feeds = Vec::new();
-    for ((gi, info), file) in plan.inputs.iter().zip(&ins).zip(files.inputs) {
-        if let Some(source) = open_source(&gi.source, info, file)? {
-            feeds.push(Feed {
-                port: gi.name.clone(),
-                source,
-            });
-        }
-    }
-    let mut drains = Vec::new();
-    for ((go, info), file) in plan.outputs.iter().zip(&outs).zip(files.outputs) {
-        drains.push(Drain {
-            port: go.name.clone(),
-            sink: open_sink(&go.sink, info, file)?,
-        });
-    }
-    Ok((feeds, drains))
+    p.commit()
 }
 
 /// A progress bar on a terminal (none otherwise).
-fn progress_bar(frames: Option<u64>, msg: &str) -> Option<indicatif::ProgressBar> {
+pub fn progress_bar(frames: Option<u64>, msg: &str) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
@@ -860,7 +891,7 @@ pub fn report_run(plans: &[Plan], summaries: &[RunSummary], device: &str, abando
 }
 
 /// Writes `--stats` and `--trace` into their (deferred) files.
-fn write_reports(
+pub fn write_reports(
     p: &mut Prepared,
     report: &ptc_runtime::sched::stats::StatsReport,
     trace: impl FnOnce() -> String,
@@ -883,7 +914,7 @@ fn write_reports(
 /// Ends the process now with `code`, after flushing stdout and stderr,
 /// without running destructors (a GPU dispatch may still be running, and
 /// the runtime's destructors would wait for it).
-fn exit_now(code: Exit) -> ! {
+pub fn exit_now(code: Exit) -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();

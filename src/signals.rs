@@ -55,6 +55,12 @@ pub fn received() -> Option<i32> {
     }
 }
 
+/// Records a stop as if signal `sig` had arrived (a run that the daemon's
+/// `ptc kill` ended exits like one stopped by SIGTERM).
+pub fn record_external(sig: i32) {
+    let _ = SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+}
+
 /// A short name for a stop signal (`Ctrl-C`, `SIGTERM`, `SIGHUP`).
 pub fn describe(sig: i32) -> &'static str {
     #[cfg(unix)]

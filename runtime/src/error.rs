@@ -119,6 +119,14 @@ pub enum RuntimeError {
     /// A lock was poisoned by a panic in another thread.
     #[error("internal lock poisoned")]
     Poisoned,
+    /// A daemon refused a request or went away (see the `ptc-daemon` crate).
+    #[error("{message}")]
+    Daemon {
+        /// What happened, saying what to do.
+        message: String,
+        /// About the plan or data rather than usage.
+        bad_input: bool,
+    },
     /// The scheduler refused a call (bad priority, unknown graph or ptask).
     #[error("scheduler: {0}")]
     Sched(#[from] crate::sched::SchedError),
@@ -128,6 +136,9 @@ impl RuntimeError {
     /// True if the error is about the plan or the data (exit code 1), false
     /// for usage, IO and device problems (exit code 2).
     pub fn is_bad_input(&self) -> bool {
+        if let RuntimeError::Daemon { bad_input, .. } = self {
+            return *bad_input;
+        }
         matches!(
             self,
             RuntimeError::InvalidPlan(_)

@@ -172,6 +172,7 @@ pub(crate) struct GraphRt {
 /// recorded on first use, and a timeline counting completed copies.
 struct Readback {
     staging: BufferMem,
+    staging_bytes: u64,
     sem: vk::Semaphore,
     copies: u64,
     cbs: HashMap<(usize, usize), vk::CommandBuffer>,
@@ -883,6 +884,7 @@ impl GraphRt {
             };
             self.readback = Some(Readback {
                 staging,
+                staging_bytes: max,
                 sem,
                 copies: 0,
                 cbs: HashMap::new(),
@@ -1395,6 +1397,16 @@ impl GraphRt {
         self.ptasks
             .iter()
             .any(|p| !p.pending.is_empty() || p.slice_next > 0)
+    }
+
+    /// Bytes of device memory the graph's buffers hold.
+    pub(crate) fn memory_bytes(&self) -> u64 {
+        let bufs: u64 = self
+            .bufs
+            .iter()
+            .map(|b| b.size * (b.dev.len() + b.host.len()) as u64)
+            .sum();
+        bufs + self.readback.as_ref().map_or(0, |r| r.staging_bytes)
     }
 
     /// True if a staged input upload is still running on the GPU.

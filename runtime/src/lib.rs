@@ -30,6 +30,7 @@
 
 mod error;
 mod graph;
+mod host;
 pub mod io;
 mod runtime;
 pub mod session;
@@ -38,6 +39,8 @@ mod vk;
 
 pub use error::{Result, RuntimeError};
 pub use graph::PortInfo;
+pub use host::GraphHost;
+pub use ptc_compiler::plan;
 pub use ptc_compiler::Plan;
 pub use runtime::{GraphId, InputPort, OutputPort, Runtime, RuntimeOptions};
 pub use session::{Drain, EndReason, Feed, RunId, RunLimits, RunSummary, Session};

@@ -62,6 +62,11 @@ impl GraphId {
     pub fn index(self) -> usize {
         self.0
     }
+
+    /// The id numbered `index` (e.g. a graph id a daemon reported).
+    pub fn from_index(index: usize) -> GraphId {
+        GraphId(index)
+    }
 }
 
 /// A graph input resolved once by name ([`Runtime::input_port`]): the
@@ -102,6 +107,8 @@ struct InFlight {
     graph: GraphId,
     job: JobId,
     fired: Fired,
+    /// The queue it went to.
+    queue: usize,
 }
 
 /// A Vulkan device executing any number of open graphs.
@@ -498,6 +505,23 @@ impl Runtime {
         Ok(())
     }
 
+    /// Device memory graph `id`'s buffers hold (every slot, staging and
+    /// read-back buffers included), bytes.
+    pub fn memory_bytes(&self, id: GraphId) -> Result<u64> {
+        Ok(self.graph(id)?.memory_bytes())
+    }
+
+    /// GPU time charged to graph `id` so far, ns (also after it closed,
+    /// until [`Runtime::forget`]).
+    pub fn gpu_ns(&self, id: GraphId) -> u64 {
+        self.arb.scheduler().stats().gpu_ns(GraphKey(id.0 as u64))
+    }
+
+    /// Frames graph `id` completed so far.
+    pub fn frames_done(&self, id: GraphId) -> u64 {
+        self.arb.scheduler().stats().frames(GraphKey(id.0 as u64))
+    }
+
     /// Holds graph `id` (`true`: none of its ptasks fires until released)
     /// or releases it. Work already submitted completes. Used to stop a
     /// graph that feeds itself (a seeded cycle) after its last frame.
@@ -570,16 +594,28 @@ impl Runtime {
     /// Blocks until some submitted work completes or `timeout_ns` passes;
     /// returns the number of completions observed (0: nothing in flight or
     /// timed out).
+    ///
+    /// It waits, blocking in the driver, on the oldest submission of each
+    /// queue only — work on one queue completes in submission order — so
+    /// with one queue (lavapipe) it waits on a single timeline value: a
+    /// wait for any of several values is a busy loop in Mesa's drivers.
     pub fn wait_any(&mut self, timeout_ns: u64) -> Result<usize> {
         let n = self.reap()?;
         if n > 0 || self.inflight.is_empty() {
             return Ok(n);
         }
-        let points: crate::vk::Small<_> = self
-            .inflight
-            .iter()
-            .map(|f| (f.fired.sem, f.fired.value))
-            .collect();
+        // Per queue: (queue, submit time, semaphore, value) of the oldest.
+        let mut oldest: crate::vk::Small<(usize, Instant, ash::vk::Semaphore, u64)> =
+            crate::vk::Small::new();
+        for f in &self.inflight {
+            let p = (f.queue, f.fired.at, f.fired.sem, f.fired.value);
+            match oldest.iter_mut().find(|o| o.0 == f.queue) {
+                Some(o) if p.1 < o.1 => *o = p,
+                Some(_) => {}
+                None => oldest.push(p),
+            }
+        }
+        let points: crate::vk::Small<_> = oldest.iter().map(|o| (o.2, o.3)).collect();
         self.gpu.wait_any(&points, timeout_ns)?;
         self.reap()
     }
@@ -677,6 +713,7 @@ impl Runtime {
                     graph: gid,
                     job: pick.job,
                     fired,
+                    queue: pick.queue,
                 }),
                 Err(e) => {
                     self.arb.submit_failed(pick.job)?;

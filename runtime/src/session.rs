@@ -273,6 +273,15 @@ impl Session {
         }
     }
 
+    /// Removes run `id` at once, its sinks unfinished (no new file) and
+    /// without a summary; its graph is held (nothing more fires) and stays
+    /// open until the caller terminates it. For a client that went away.
+    pub fn cancel(&mut self, id: RunId) {
+        if let Some(r) = self.runs.get_mut(id.0).and_then(Option::take) {
+            let _ = self.rt.set_held(r.graph, true);
+        }
+    }
+
     /// [`Session::stop`] for every run.
     pub fn stop_all(&mut self) {
         for r in self.runs.iter_mut().flatten() {

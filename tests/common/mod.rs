@@ -11,10 +11,13 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The `ptc` binary under test, run from the repository root.
+/// The `ptc` binary under test, run from the repository root, in-process:
+/// `PTC_SOCKET` names no daemon, so a daemon a developer runs is not used
+/// (tests of the daemon pass `--socket`).
 pub fn command() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ptc"));
     c.current_dir(root());
+    c.env("PTC_SOCKET", "/nonexistent/ptc-tests-run-in-process.sock");
     c
 }
 

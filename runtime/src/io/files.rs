@@ -66,7 +66,10 @@ impl PortFiles {
     /// standard input/output, and output files, created now (see
     /// [`OutputFile::create`]) so an unwritable location fails before any
     /// frame runs. `to hid` opens nothing here (the sink opens the device).
-    pub fn open(plan: &Plan, base: &Path) -> Result<PortFiles> {
+    /// `in_place`: regular output files are opened and truncated where they
+    /// are instead of written atomically (for a run no process will commit:
+    /// `ptc run --detach`).
+    pub fn open(plan: &Plan, base: &Path, in_place: bool) -> Result<PortFiles> {
         use std::os::fd::AsFd;
         let mut files = PortFiles::default();
         for gi in &plan.inputs {
@@ -103,7 +106,12 @@ impl PortFiles {
             files.outputs.push(match &go.sink {
                 Sink::File { path } => {
                     let path = base.join(path);
-                    Some(OutputFile::create(&path).map_err(|e| {
+                    let made = if in_place {
+                        OutputFile::create_in_place(&path)
+                    } else {
+                        OutputFile::create(&path)
+                    };
+                    Some(made.map_err(|e| {
                         RuntimeError::Io(format!(
                             "output `{}`: cannot write `{}`: {e}",
                             go.name,

@@ -169,6 +169,35 @@ pub fn open_sink(
     }))
 }
 
+/// The sources and sinks of `plan`'s ports, built from the files
+/// [`PortFiles::open`] opened for them (host ports get none).
+pub fn attach(
+    plan: &ptc_compiler::Plan,
+    files: PortFiles,
+) -> Result<(Vec<crate::Feed>, Vec<crate::Drain>)> {
+    let ins = PortInfo::inputs_of(plan);
+    let outs = PortInfo::outputs_of(plan);
+    let mut feeds = Vec::new();
+    let mut in_files = files.inputs.into_iter();
+    for (gi, info) in plan.inputs.iter().zip(&ins) {
+        if let Some(source) = open_source(&gi.source, info, in_files.next().flatten())? {
+            feeds.push(crate::Feed {
+                port: gi.name.clone(),
+                source,
+            });
+        }
+    }
+    let mut drains = Vec::new();
+    let mut out_files = files.outputs.into_iter();
+    for (go, info) in plan.outputs.iter().zip(&outs) {
+        drains.push(crate::Drain {
+            port: go.name.clone(),
+            sink: open_sink(&go.sink, info, out_files.next().flatten())?,
+        });
+    }
+    Ok((feeds, drains))
+}
+
 /// An [`OutputFile`] as a plain writer for the JSON-lines sink (in place:
 /// standard output).
 struct OutputFileWriter(OutputFile);

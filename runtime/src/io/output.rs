@@ -143,6 +143,23 @@ impl OutputFile {
         }
     }
 
+    /// Opens `path` to be written in place: created or truncated now,
+    /// visible while it is written (for a run no process will commit).
+    /// Devices, FIFOs and symlinks are treated as by [`OutputFile::create`].
+    pub fn create_in_place(path: &Path) -> io::Result<OutputFile> {
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if !m.is_file() => Self::create(path),
+            _ => {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(path)?;
+                Ok(Self::in_place_inner(file, path, true))
+            }
+        }
+    }
+
     /// Wraps a descriptor opened elsewhere (e.g. passed by a client): written
     /// in place; [`OutputFile::commit`] only flushes and syncs it.
     pub fn in_place(file: File, shown: impl Into<PathBuf>) -> OutputFile {

@@ -4,7 +4,7 @@
 //! into 64 equal sub-buckets, so a reported percentile is within 1/64 of the
 //! true sample. The maximum and the sum are kept exactly.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 const EXACT: u64 = 128;
 const SUB_BITS: u32 = 6;
@@ -44,7 +44,7 @@ fn bucket_range(b: usize) -> (u64, u64) {
 }
 
 /// Percentiles of a [`Histogram`], in nanoseconds (the JSON `latency` objects).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Number of samples.
     pub count: u64,

@@ -45,7 +45,7 @@
 
 use super::hist::{Histogram, Summary};
 use super::{GraphKey, GraphSpec, Nanos, SchedMode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -111,7 +111,7 @@ pub struct StatsCollector {
 }
 
 /// Latency summaries of one graph.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GraphLatency {
     /// Job ready → submitted.
     pub ready_to_submit: Summary,
@@ -122,7 +122,7 @@ pub struct GraphLatency {
 }
 
 /// Latency summaries of one ptask.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PtaskLatency {
     /// Job ready → submitted.
     pub ready_to_submit: Summary,
@@ -131,7 +131,7 @@ pub struct PtaskLatency {
 }
 
 /// Statistics of one ptask (see the module docs for the schema).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PtaskReport {
     /// Ptask name, or `(frame)` for whole-frame batches.
     pub name: String,
@@ -150,7 +150,7 @@ pub struct PtaskReport {
 }
 
 /// Statistics of one graph (see the module docs for the schema).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GraphReport {
     /// The runtime's graph id.
     pub id: u64,
@@ -186,10 +186,10 @@ pub struct GraphReport {
 }
 
 /// The `--stats` document.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StatsReport {
     /// Always `ptc-stats/1`.
-    pub schema: &'static str,
+    pub schema: String,
     /// `fifo` or `priority`.
     pub mode: String,
     /// First graph opened → report time.
@@ -404,7 +404,7 @@ impl StatsCollector {
             })
             .collect();
         StatsReport {
-            schema: "ptc-stats/1",
+            schema: "ptc-stats/1".to_string(),
             mode: self.mode.to_string(),
             elapsed_ns: now.saturating_sub(self.start.unwrap_or(now)),
             gpu_ns: total,
