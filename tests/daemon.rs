@@ -660,3 +660,71 @@ fn the_library_client_pushes_and_pulls_through_shared_memory() {
     host.terminate(g).expect("terminate");
     assert!(d.ps().is_empty());
 }
+
+/// systemd socket activation: the daemon takes the listening socket it is
+/// given as fd 3 (`LISTEN_FDS=1`, `LISTEN_PID` = its pid) instead of
+/// binding one, and serves clients on it.
+#[test]
+fn socket_activation_serves_on_the_passed_socket() {
+    if !have_vulkan() {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let dir = common::scratch("ptc-daemon", "activation");
+    let path = dir.join("activated.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
+    let fd = listener.as_raw_fd();
+    let log = dir.join("daemon.log");
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(format!(
+            "LISTEN_PID=$$ LISTEN_FDS=1 exec {} daemon --socket {}",
+            env!("CARGO_BIN_EXE_ptc"),
+            s(&dir.join("unused.sock"))
+        ))
+        .current_dir(root())
+        .stderr(std::fs::File::create(&log).expect("log"));
+    // SAFETY: between fork and exec only async-signal-safe calls: dup2 of
+    // an fd this process owns onto fd 3 (the LISTEN_FDS convention).
+    unsafe {
+        cmd.pre_exec(move || {
+            let r = if fd == 3 {
+                // Already fd 3: just let it survive exec.
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if r < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("start the daemon");
+    drop(listener);
+    let t0 = Instant::now();
+    let ok = loop {
+        let (c, _, _) = {
+            let o = common::command()
+                .args(["ps", "--socket", s(&path)])
+                .output()
+                .expect("ps");
+            (o.status.code().unwrap_or(-1), (), ())
+        };
+        if c == 0 {
+            break true;
+        }
+        if t0.elapsed() > Duration::from_secs(60) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // SAFETY: stops the daemon this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(ok, "no answer on the activated socket: {text}");
+    assert!(text.contains("the socket systemd passed"), "{text}");
+    assert!(!dir.join("unused.sock").exists(), "it did not bind its own");
+}

@@ -294,6 +294,15 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/daemon.yaml");
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.limits.memory, Some(4 << 30));
+        assert_eq!(c.limits.frames_in_flight, Some(8));
+        assert_eq!(c.users[0].max_priority, Some(90));
+    }
+
+    #[test]
     fn priorities_above_50_need_privilege_or_a_rule() {
         let none = Config::default();
         let p = nobody();
