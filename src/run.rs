@@ -4,8 +4,9 @@
 //! wrong-dtype files, invalid SPIR-V), 2 usage, I/O or device errors.
 
 use ptc_compiler::diag::Code;
-use ptc_compiler::plan::{Sink, Source};
-use ptc_compiler::{check_file, Options, Plan, Report};
+use ptc_compiler::{check_file, Options, Report};
+use ptc_plan::Plan;
+use ptc_plan::{Sink, Source};
 use ptc_runtime::driver::{self, Drain, Feed, GraphRun};
 use ptc_runtime::io::{open_sink, open_source};
 use ptc_runtime::sched::{SchedConfig, SchedMode};
@@ -592,7 +593,7 @@ fn port_infos(plan: &Plan) -> (Vec<ptc_runtime::PortInfo>, Vec<ptc_runtime::Port
             bytes: pb.size,
             slots: pb.slots,
             layout: match &pb.ty.elem {
-                ptc_compiler::types::ElemType::Struct(n) => {
+                ptc_plan::types::ElemType::Struct(n) => {
                     plan.structs.iter().find(|s| &s.name == n).cloned()
                 }
                 _ => None,
@@ -698,9 +699,7 @@ fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
         let mut any = false;
         for go in &mut plan.outputs {
             let layout = match &plan.buffers[go.buffer].ty.elem {
-                ptc_compiler::types::ElemType::Struct(n) => {
-                    plan.structs.iter().find(|s| &s.name == n)
-                }
+                ptc_plan::types::ElemType::Struct(n) => plan.structs.iter().find(|s| &s.name == n),
                 _ => None,
             };
             if layout.is_some_and(ptc_runtime::io::jsonl::is_gesture_event) {
@@ -734,7 +733,7 @@ fn write_preview(
     pushed: &[(String, u64)],
     out: &Path,
 ) -> Result<(), Fail> {
-    use ptc_compiler::types::{ElemType, Scalar};
+    use ptc_plan::types::{ElemType, Scalar};
     let buf = plan.buffers.iter().find(|b| b.name == PREVIEW_BUFFER);
     let dims = buf.and_then(|b| match (&b.ty.elem, b.ty.shape.as_slice()) {
         (

@@ -4,7 +4,8 @@
 
 mod common;
 use common::{ptc, root};
-use ptc_compiler::{check_file, Options, Plan};
+use ptc_compiler::{check_file, Options};
+use ptc_plan::Plan;
 use std::path::{Path, PathBuf};
 
 fn scratch(name: &str) -> PathBuf {

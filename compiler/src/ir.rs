@@ -3,7 +3,7 @@
 //! [`PortType`], every channel joins two known endpoints. Spans point back
 //! into the `.pt` source for diagnostics.
 
-use crate::types::{PortType, StructLayout, Value};
+use ptc_plan::types::{PortType, StructLayout, Value};
 use std::path::PathBuf;
 
 /// A byte range in a source file.
@@ -113,7 +113,7 @@ pub struct Port {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub name: Ident,
-    pub ty: crate::types::Scalar,
+    pub ty: ptc_plan::types::Scalar,
     pub ty_span: Span,
     pub value: Value,
     pub span: Span,

@@ -2,8 +2,8 @@
 //! hold what the files say.
 
 use ptc_compiler::ir::{Endpoint, GraphPortDir, PortKind, SinkSpec, SourceSpec};
-use ptc_compiler::types::{ElemType, Scalar, Value};
 use ptc_compiler::{check_file, Options};
+use ptc_plan::types::{ElemType, Scalar, Value};
 use std::path::{Path, PathBuf};
 
 fn graphs_dir() -> PathBuf {

@@ -17,8 +17,8 @@
 //! time of each is reported, so load from other processes hits all alike.
 
 use ash::vk;
-use ptc_compiler::plan::{Access, Plan};
 use ptc_compiler::{check_source, Options};
+use ptc_plan::{Access, Plan};
 use ptc_runtime::{Runtime, RuntimeOptions};
 use std::path::PathBuf;
 use std::time::Instant;

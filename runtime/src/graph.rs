@@ -23,8 +23,8 @@ use crate::stats::PtaskStats;
 use crate::vk::{check_spirv, BufferMem, Cmd, Gpu, Small};
 use ash::vk;
 use gpu_allocator::MemoryLocation;
-use ptc_compiler::plan::{Access, BufferRole, Hazard, Plan};
-use ptc_compiler::types::{ElemType, PortType};
+use ptc_plan::types::{ElemType, PortType};
+use ptc_plan::{Access, BufferRole, Hazard, Plan};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,11 +42,11 @@ pub struct PortInfo {
     pub slots: u32,
     /// The element struct's std430 layout, if elements are structs (lets
     /// sinks such as `to stdout` decode them).
-    pub layout: Option<ptc_compiler::types::StructLayout>,
+    pub layout: Option<ptc_plan::types::StructLayout>,
 }
 
-fn struct_layout(plan: &Plan, ty: &PortType) -> Option<ptc_compiler::types::StructLayout> {
-    use ptc_compiler::types::StructTable;
+fn struct_layout(plan: &Plan, ty: &PortType) -> Option<ptc_plan::types::StructLayout> {
+    use ptc_plan::types::StructTable;
     match &ty.elem {
         ElemType::Struct(n) => plan.structs.struct_layout(n).cloned(),
         _ => None,
@@ -180,7 +180,7 @@ fn gcd(a: u64, b: u64) -> u64 {
 }
 
 /// A 4-byte fill pattern repeating `init` encoded as the buffer's scalar.
-fn fill_word(ty: &PortType, init: ptc_compiler::types::Value) -> Result<u32> {
+fn fill_word(ty: &PortType, init: ptc_plan::types::Value) -> Result<u32> {
     let scalar = match &ty.elem {
         ElemType::Scalar(s) | ElemType::Vector { scalar: s, .. } => *s,
         ElemType::Struct(n) => {

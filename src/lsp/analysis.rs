@@ -3,7 +3,7 @@
 //! the document outline. Pure functions, unit-tested without a client.
 
 use ptc_compiler::ir::{Endpoint, GraphPortDir, Module, PortKind, SinkSpec, SourceSpec, Span};
-use ptc_compiler::types::{round_up, Value};
+use ptc_plan::types::{round_up, Value};
 
 /// A named thing in a graph.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

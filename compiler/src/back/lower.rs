@@ -18,13 +18,13 @@
 
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{self, Endpoint, GraphPortDir, PortKind, SinkSpec, SourceSpec};
-use crate::plan::{
-    self, Access, Binding, Buffer, BufferBarrier, BufferRole, Dispatch, GraphInput, GraphOutput,
-    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, Sink, Source, PLAN_VERSION,
-};
-use crate::types::{round_up, Scalar, Value};
 use crate::valid::kernel::KernelInfo;
 use petgraph::graph::{DiGraph, NodeIndex};
+use ptc_plan::types::{round_up, Scalar, Value};
+use ptc_plan::{
+    spirv, Access, Binding, Buffer, BufferBarrier, BufferRole, Dispatch, GraphInput, GraphOutput,
+    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, Sink, Source, PLAN_VERSION,
+};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -437,7 +437,7 @@ impl<'a> Lowerer<'a> {
             let module = *module_of.entry(k.spirv.as_ptr()).or_insert_with(|| {
                 modules.push(Module {
                     kernel: pt.kernel.clone(),
-                    spirv: plan::encode_spirv(&k.spirv),
+                    spirv: spirv::to_base64(&k.spirv),
                 });
                 modules.len() - 1
             });
@@ -457,7 +457,7 @@ impl<'a> Lowerer<'a> {
 
         for b in &buffers {
             req.max_buffer_bytes = req.max_buffer_bytes.max(b.size);
-            let (s8, s16) = plan::consistency::small_scalars(&b.ty.elem, &self.m.structs);
+            let (s8, s16) = b.ty.elem.small_scalars(&self.m.structs);
             req.storage_8bit |= s8;
             req.storage_16bit |= s16;
         }

@@ -1,8 +1,8 @@
 //! Hand-built checked modules for unit tests (independent of the parser).
 
 use crate::ir::*;
-use crate::types::{ElemType, PortType, Scalar, StructLayout, Value};
 use crate::valid::kernel::{KernelFeatures, KernelInfo};
+use ptc_plan::types::{ElemType, PortType, Scalar, StructLayout, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -13,10 +13,10 @@ use crate::ir::{
     self, Channel, Endpoint, GraphPort, GraphPortDir, Ident, Param, Port, PortKind, Ptask,
     SinkSpec, SourceSpec, Span,
 };
-use crate::types::{ElemType, PortType, Scalar, StructLayout, Value};
 use crate::valid::suggest;
 use crate::Options;
 use petgraph::graph::{DiGraph, NodeIndex};
+use ptc_plan::types::{ElemType, PortType, Scalar, StructLayout, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 

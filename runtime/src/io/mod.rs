@@ -19,8 +19,8 @@ pub mod preview;
 
 use crate::error::{Result, RuntimeError};
 use crate::graph::PortInfo;
-use ptc_compiler::plan::{Sink, Source};
-use ptc_compiler::types::{ElemType, Scalar};
+use ptc_plan::types::{ElemType, Scalar};
+use ptc_plan::{Sink, Source};
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -385,7 +385,7 @@ pub(crate) fn components(elem: &ElemType) -> Option<(Scalar, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ptc_compiler::types::PortType;
+    use ptc_plan::types::PortType;
 
     fn port(elem: ElemType, shape: &[u64]) -> PortInfo {
         let ty = PortType {

@@ -4,7 +4,7 @@ use super::components;
 use crate::error::{Result, RuntimeError};
 use crate::graph::PortInfo;
 use npyz::{DType, NpyHeader, Order, TypeStr, WriterBuilder};
-use ptc_compiler::types::Scalar;
+use ptc_plan::types::Scalar;
 use std::io::Write;
 use std::path::Path;
 

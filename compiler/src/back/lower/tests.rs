@@ -4,7 +4,7 @@
 use super::*;
 use crate::back::testutil::*;
 use crate::ir::Endpoint;
-use crate::types::{ElemType, Scalar, Value};
+use ptc_plan::types::{ElemType, Scalar, Value};
 
 fn lower_ok(mb: &Mb, locals: &[[u32; 3]]) -> Plan {
     let k = kernels(mb, locals);
@@ -422,7 +422,7 @@ fn unconnected_input_and_oversized_buffer_are_errors() {
 #[test]
 fn u8_struct_fields_and_kernel_features_set_requirements() {
     let mut mb = Mb::new("g");
-    let l = crate::types::StructLayout::std430(
+    let l = ptc_plan::types::StructLayout::std430(
         "S",
         &[
             ("a".into(), ElemType::Scalar(Scalar::U8)),

@@ -4,7 +4,7 @@
 use super::*;
 use crate::back::testutil::*;
 use crate::diag::Code;
-use crate::types::Value;
+use ptc_plan::types::Value;
 use std::path::Path;
 
 fn iface(src: &str) -> Interface {
@@ -17,7 +17,7 @@ fn iface(src: &str) -> Interface {
 /// A ptask `p` with ports (kind, name, type) and f32 params, checked against `src`.
 fn check(
     src: &str,
-    ports: &[(PortKind, &str, crate::types::PortType)],
+    ports: &[(PortKind, &str, ptc_plan::types::PortType)],
     params: &[&str],
 ) -> (Mb, Vec<Diagnostic>) {
     let mut mb = Mb::new("g");
@@ -49,7 +49,7 @@ layout(push_constant) uniform Params { float k; } p;
 void main() { uint i = gl_GlobalInvocationID.x; b[i] = p.k * a[i]; }
 ";
 
-fn ab() -> Vec<(PortKind, &'static str, crate::types::PortType)> {
+fn ab() -> Vec<(PortKind, &'static str, ptc_plan::types::PortType)> {
     vec![(In, "a", f32s(&[1024])), (Out, "b", f32s(&[1024]))]
 }
 

@@ -2,7 +2,7 @@
 //!
 //! These types are shared by the checker (which resolves source types into
 //! them), the kernel checker (which compares them with reflected SPIR-V) and
-//! the [`Plan`](crate::plan::Plan) (which carries them to the runtime).
+//! the [`Plan`](crate::Plan) (which carries them to the runtime).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -201,6 +201,24 @@ impl ElemType {
         match self {
             ElemType::Scalar(s) | ElemType::Vector { scalar: s, .. } => Some(*s),
             ElemType::Struct(_) => None,
+        }
+    }
+
+    /// Whether this element type has 8-bit / 16-bit scalars (struct fields
+    /// included), i.e. needs `storageBuffer8BitAccess` / `16BitAccess`.
+    pub fn small_scalars(&self, structs: &impl StructTable) -> (bool, bool) {
+        let check = |s: Scalar| (s == Scalar::U8, s == Scalar::U16);
+        match self {
+            ElemType::Struct(n) => structs
+                .struct_layout(n)
+                .map(|l| {
+                    l.fields.iter().fold((false, false), |(a, b), f| {
+                        let (x, y) = f.ty.scalar().map(check).unwrap_or((false, false));
+                        (a | x, b | y)
+                    })
+                })
+                .unwrap_or((false, false)),
+            other => other.scalar().map(check).unwrap_or((false, false)),
         }
     }
 }

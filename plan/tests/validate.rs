@@ -1,9 +1,11 @@
 //! A plan read back from disk is validated: hand-edited or truncated plans
 //! give a clear error instead of reaching the runtime.
 
-use super::*;
-use crate::back::lower::lower;
-use crate::back::testutil::*;
+use ptc_compiler::back::lower::lower;
+use ptc_compiler::back::testutil::*;
+use ptc_plan::spirv::to_base64;
+use ptc_plan::types::Value;
+use ptc_plan::*;
 
 fn saxpy_plan() -> Plan {
     let mb = saxpy2();
@@ -38,7 +40,10 @@ fn ptasks_sharing_a_kernel_share_one_module() {
         .parent()
         .expect("repo root")
         .to_path_buf();
-    let report = crate::check_file(&root.join("graphs/matmul3.pt"), &crate::Options::default());
+    let report = ptc_compiler::check_file(
+        &root.join("graphs/matmul3.pt"),
+        &ptc_compiler::Options::default(),
+    );
     let p = report.plan.expect("matmul3 compiles");
     assert_eq!(p.ptasks.len(), 3);
     assert_eq!(p.modules.len(), 1, "three matmul ptasks, one kernel");
@@ -124,7 +129,7 @@ fn corrupted_spirv() {
         "{}",
         err(&p)
     );
-    p.modules[m].spirv = encode_spirv(&[0xdead_beef, 0, 0, 0, 0]);
+    p.modules[m].spirv = to_base64(&[0xdead_beef, 0, 0, 0, 0]);
     assert_eq!(
         err(&p),
         "ptask `add`: spirv: bad SPIR-V magic number 0xdeadbeef"
@@ -275,7 +280,7 @@ fn embedded_spirv_must_match_the_plan() {
     );
     let mut p = saxpy_plan();
     let m = p.ptasks[0].module;
-    p.modules[m].spirv = encode_spirv(&[0x0723_0203, 0x0001_0500, 0, 8, 0]);
+    p.modules[m].spirv = to_base64(&[0x0723_0203, 0x0001_0500, 0, 8, 0]);
     assert!(err(&p).starts_with("ptask `scale`: spirv: "), "{}", err(&p));
 }
 

@@ -1,8 +1,14 @@
-//! Reflection of a compute kernel's SPIR-V with `spirq`, reduced to what the
-//! kernel ABI cares about: storage-buffer bindings, the push-constant block,
-//! the workgroup size and the capabilities (device features) it declares.
+//! The one place ptc inspects SPIR-V: reflection of a compute kernel with
+//! `spirq`, reduced to what the kernel ABI cares about (storage-buffer
+//! bindings, the push-constant block, the workgroup size and the
+//! capabilities, i.e. device features, it declares), and the base64 form
+//! plans carry it in. The compiler's kernel checker and plan validation both
+//! use it.
 
 use crate::types::Scalar;
+
+/// The SPIR-V magic number (first word of every module).
+pub const MAGIC: u32 = 0x0723_0203;
 use spirq::ty::{AccessType, DescriptorType, ScalarType, Type};
 use spirq::var::Variable;
 
@@ -348,4 +354,31 @@ fn descriptor_kind(d: &DescriptorType) -> &'static str {
         DescriptorType::InputAttachment(_) => "an input attachment",
         DescriptorType::AccelStruct() => "an acceleration structure",
     }
+}
+
+/// Encodes SPIR-V words as base64 of their little-endian bytes (the form
+/// [`Module::spirv`](crate::Module::spirv) holds).
+pub fn to_base64(words: &[u32]) -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes base64 SPIR-V and checks its length and magic number.
+pub fn from_base64(text: &str) -> Result<Vec<u32>, String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| format!("not valid base64 ({e})"))?;
+    if bytes.len() < 20 || bytes.len() % 4 != 0 {
+        return Err(format!("{} bytes is not a SPIR-V module", bytes.len()));
+    }
+    let words: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if words[0] != MAGIC {
+        return Err(format!("bad SPIR-V magic number {:#010x}", words[0]));
+    }
+    Ok(words)
 }

@@ -8,6 +8,15 @@
 //!
 //! A plan read from disk is untrusted: call [`Plan::validate`] (done by
 //! [`Plan::from_yaml`]) before using it.
+//!
+//! This crate is the layer both sides share and nothing else: the compiler
+//! (`ptc-compiler`) produces plans, the runtime (`ptc-runtime`) executes
+//! them, and neither needs the other. Besides the plan types it holds the
+//! std430 value types ([`types`]) and the one SPIR-V inspection module
+//! ([`spirv`]) used by the compiler's kernel checker and by plan validation.
+
+pub mod spirv;
+pub mod types;
 
 use crate::types::{ElemType, PortType, Scalar, StructLayout, StructTable, Value};
 use serde::{Deserialize, Serialize};
@@ -379,7 +388,7 @@ impl Plan {
             .ptasks
             .get(i)
             .ok_or_else(|| invalid(format!("ptask #{i}"), "does not exist"))?;
-        decode_spirv(self.spirv_text(p)?)
+        spirv::from_base64(self.spirv_text(p)?)
             .map_err(|why| invalid(format!("ptask `{}`: spirv", p.name), why))
     }
 
@@ -492,7 +501,7 @@ impl Plan {
             // reporting a bad one at its first user.
             let text = self.spirv_text(p)?;
             if !std::mem::replace(&mut decoded[p.module], true) {
-                decode_spirv(text).map_err(|why| invalid(format!("{what}: spirv"), why))?;
+                spirv::from_base64(text).map_err(|why| invalid(format!("{what}: spirv"), why))?;
             }
             for b in &p.bindings {
                 let buf = self.buffers.get(b.buffer).ok_or_else(|| {
@@ -570,32 +579,4 @@ impl Plan {
     }
 }
 
-pub(crate) mod consistency;
-#[cfg(test)]
-mod tests;
-
-/// Encodes SPIR-V words as base64 of their little-endian bytes.
-pub fn encode_spirv(words: &[u32]) -> String {
-    use base64::Engine;
-    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// Decodes base64 SPIR-V and checks its length and magic number.
-pub fn decode_spirv(text: &str) -> Result<Vec<u32>, String> {
-    use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map_err(|e| format!("not valid base64 ({e})"))?;
-    if bytes.len() < 20 || bytes.len() % 4 != 0 {
-        return Err(format!("{} bytes is not a SPIR-V module", bytes.len()));
-    }
-    let words: Vec<u32> = bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    if words[0] != 0x0723_0203 {
-        return Err(format!("bad SPIR-V magic number {:#010x}", words[0]));
-    }
-    Ok(words)
-}
+mod consistency;

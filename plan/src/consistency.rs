@@ -4,8 +4,8 @@
 //! values, local sizes, requirements, and a schedule that respects every
 //! dependency with the barriers it needs.
 
-use super::{invalid, Access, BufferRole, Hazard, Plan, PlanError};
-use crate::types::{ElemType, Scalar, StructTable, Value};
+use crate::types::{Scalar, Value};
+use crate::{invalid, Access, BufferRole, Hazard, Plan, PlanError};
 use std::collections::{HashMap, HashSet};
 
 fn unique<'a>(what: &str, names: impl IntoIterator<Item = &'a str>) -> Result<(), PlanError> {
@@ -33,7 +33,7 @@ fn value_fits(v: Value, s: Scalar) -> bool {
 }
 
 impl Plan {
-    pub(super) fn validate_consistency(&self) -> Result<(), PlanError> {
+    pub(crate) fn validate_consistency(&self) -> Result<(), PlanError> {
         unique("structs", self.structs.iter().map(|s| s.name.as_str()))?;
         unique("buffers", self.buffers.iter().map(|b| b.name.as_str()))?;
         unique("ptasks", self.ptasks.iter().map(|p| p.name.as_str()))?;
@@ -82,7 +82,7 @@ impl Plan {
                     ));
                 }
             }
-            let (s8, s16) = small_scalars(&b.ty.elem, &self.structs);
+            let (s8, s16) = b.ty.elem.small_scalars(&self.structs);
             if (s8 && !self.requirements.storage_8bit) || (s16 && !self.requirements.storage_16bit)
             {
                 return Err(invalid(
@@ -313,14 +313,14 @@ impl Plan {
     /// point, local size, storage-buffer bindings (set 0, one per binding,
     /// `readonly` for inputs) and push-constant members.
     fn validate_spirv(&self) -> Result<(), PlanError> {
-        use crate::valid::kernel::reflect::{self, Access as KAccess, BindingKind};
-        let mut cache: HashMap<usize, Result<reflect::Interface, String>> = HashMap::new();
+        use crate::spirv::{self, Access as KAccess, BindingKind};
+        let mut cache: HashMap<usize, Result<spirv::Interface, String>> = HashMap::new();
         for p in &self.ptasks {
             let what = format!("ptask `{}`: spirv", p.name);
             let text = self.spirv_text(p)?;
             let iface = cache
                 .entry(p.module)
-                .or_insert_with(|| super::decode_spirv(text).and_then(|w| reflect::reflect(&w)));
+                .or_insert_with(|| spirv::from_base64(text).and_then(|w| spirv::reflect(&w)));
             let iface = iface
                 .as_ref()
                 .map_err(|e| invalid(what.clone(), e.clone()))?;
@@ -404,22 +404,5 @@ impl Plan {
             }
         }
         Ok(())
-    }
-}
-
-/// Whether an element type has 8-bit / 16-bit scalars (struct fields included).
-pub(crate) fn small_scalars(e: &ElemType, structs: &impl StructTable) -> (bool, bool) {
-    let check = |s: Scalar| (s == Scalar::U8, s == Scalar::U16);
-    match e {
-        ElemType::Struct(n) => structs
-            .struct_layout(n)
-            .map(|l| {
-                l.fields.iter().fold((false, false), |(a, b), f| {
-                    let (x, y) = f.ty.scalar().map(check).unwrap_or((false, false));
-                    (a | x, b | y)
-                })
-            })
-            .unwrap_or((false, false)),
-        other => other.scalar().map(check).unwrap_or((false, false)),
     }
 }
