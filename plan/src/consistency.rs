@@ -2,7 +2,8 @@
 //! per-item checks (indices are known to be in range here): unique names,
 //! roles vs bindings and graph ports, alias lists, slots, push-constant
 //! values, local sizes, requirements, and a schedule that respects every
-//! dependency with the barriers it needs.
+//! dependency with the barriers it needs. (The SPIR-V checks, between the
+//! two, are in `modules.rs`.)
 
 use crate::types::{Scalar, Value};
 use crate::{invalid, Access, BufferRole, Hazard, Plan, PlanError};
@@ -236,8 +237,11 @@ impl Plan {
             }
         }
 
-        self.validate_spirv()?;
+        Ok(())
+    }
 
+    /// The schedule check, run last by [`Plan::validate`].
+    pub(crate) fn validate_schedule(&self) -> Result<(), PlanError> {
         // Schedule: producers before consumers (state buffers excepted), with
         // a read-after-write barrier on every buffer written earlier in the
         // frame and a write-after-read barrier on every buffer read earlier.
@@ -302,105 +306,6 @@ impl Plan {
                         read[b.buffer] = false;
                     }
                 }
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Plan {
-    /// Reflects each ptask's SPIR-V and checks it against the plan: entry
-    /// point, local size, storage-buffer bindings (set 0, one per binding,
-    /// `readonly` for inputs) and push-constant members.
-    fn validate_spirv(&self) -> Result<(), PlanError> {
-        use crate::spirv::{self, Access as KAccess, BindingKind};
-        let mut cache: HashMap<usize, Result<spirv::Interface, String>> = HashMap::new();
-        for p in &self.ptasks {
-            let what = format!("ptask `{}`: spirv", p.name);
-            let text = self.spirv_text(p)?;
-            let iface = cache
-                .entry(p.module)
-                .or_insert_with(|| spirv::from_base64(text).and_then(|w| spirv::reflect(&w)));
-            let iface = iface
-                .as_ref()
-                .map_err(|e| invalid(what.clone(), e.clone()))?;
-            if iface.entry != p.entry {
-                return Err(invalid(
-                    what,
-                    format!(
-                        "entry point is `{}`, the plan says `{}`",
-                        iface.entry, p.entry
-                    ),
-                ));
-            }
-            match &iface.local_size {
-                Ok(ls) if *ls == p.local_size => {}
-                Ok(ls) => {
-                    return Err(invalid(
-                        what,
-                        format!("local size is {ls:?}, the plan says {:?}", p.local_size),
-                    ))
-                }
-                Err(e) => return Err(invalid(what, e.clone())),
-            }
-            let n = p.bindings.len();
-            for b in &iface.bindings {
-                if b.set != 0 || b.binding as usize >= n {
-                    return Err(invalid(
-                        what,
-                        format!(
-                            "the kernel uses set {}, binding {} which the plan does not bind",
-                            b.set, b.binding
-                        ),
-                    ));
-                }
-            }
-            for (i, pb) in p.bindings.iter().enumerate() {
-                let found: Vec<_> = iface
-                    .bindings
-                    .iter()
-                    .filter(|b| b.set == 0 && b.binding as usize == i)
-                    .collect();
-                let [kb] = found.as_slice() else {
-                    return Err(invalid(
-                        what,
-                        format!(
-                            "binding {i} (`{}`) is declared {} times by the kernel",
-                            pb.port,
-                            found.len()
-                        ),
-                    ));
-                };
-                match (&kb.kind, pb.access) {
-                    (BindingKind::Storage(KAccess::ReadOnly), _)
-                    | (BindingKind::Storage(_), Access::Out) => {}
-                    (BindingKind::Storage(_), _) => {
-                        return Err(invalid(
-                            what,
-                            format!(
-                                "input binding {i} (`{}`) is writable in the kernel",
-                                pb.port
-                            ),
-                        ))
-                    }
-                    (BindingKind::Other(k), _) => {
-                        return Err(invalid(
-                            what,
-                            format!("binding {i} (`{}`) is {k}, not a storage buffer", pb.port),
-                        ))
-                    }
-                }
-            }
-            let members = iface.push.as_deref().unwrap_or(&[]);
-            let same = members.len() == p.push_constants.len()
-                && members.iter().zip(&p.push_constants).all(|(m, c)| {
-                    m.offset == c.offset as usize && m.ty.as_ref().ok() == Some(&c.ty)
-                });
-            if !same {
-                return Err(invalid(
-                    what,
-                    "the kernel's push-constant block does not match push_constants",
-                ));
             }
         }
         Ok(())

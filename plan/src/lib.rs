@@ -18,6 +18,11 @@
 pub mod spirv;
 pub mod types;
 
+mod consistency;
+mod modules;
+
+pub use modules::{ModuleInfo, PlanInfo};
+
 use crate::types::{ElemType, PortType, Scalar, StructLayout, StructTable, Value};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -382,18 +387,8 @@ impl Plan {
             .fold(None, |a: Option<f64>, f| Some(a.map_or(f, |a| a.max(f))))
     }
 
-    /// Decodes the SPIR-V of ptask `i` into words.
-    pub fn spirv_words(&self, i: usize) -> Result<Vec<u32>, PlanError> {
-        let p = self
-            .ptasks
-            .get(i)
-            .ok_or_else(|| invalid(format!("ptask #{i}"), "does not exist"))?;
-        spirv::from_base64(self.spirv_text(p)?)
-            .map_err(|why| invalid(format!("ptask `{}`: spirv", p.name), why))
-    }
-
     /// The base64 SPIR-V of ptask `p`'s module.
-    pub(crate) fn spirv_text(&self, p: &PtaskPlan) -> Result<&str, PlanError> {
+    fn spirv_text(&self, p: &PtaskPlan) -> Result<&str, PlanError> {
         self.modules
             .get(p.module)
             .map(|m| m.spirv.as_str())
@@ -407,8 +402,14 @@ impl Plan {
 
     /// Checks every invariant the runtime relies on: version, indices in
     /// range, sizes consistent with types, SPIR-V decodable with the right
-    /// magic number, schedule covers each ptask exactly once, and so on.
-    pub fn validate(&self) -> Result<(), PlanError> {
+    /// magic number and matching its ptasks, schedule covers each ptask
+    /// exactly once, and so on.
+    ///
+    /// Each module's SPIR-V is decoded and reflected once; what that found
+    /// (decoded words, entry point, local size, `gl_NumWorkGroups`,
+    /// capabilities, bindings, push-constant size) is returned as a
+    /// [`PlanInfo`] for whoever runs the plan, so nothing parses it again.
+    pub fn validate(&self) -> Result<PlanInfo, PlanError> {
         if self.version != PLAN_VERSION {
             return Err(PlanError::Version {
                 found: self.version,
@@ -494,14 +495,16 @@ impl Plan {
                 ));
             }
         }
-        let mut decoded = vec![false; self.modules.len()];
+        let mut words: Vec<Option<Vec<u32>>> = vec![None; self.modules.len()];
         for p in &self.ptasks {
             let what = format!("ptask `{}`", p.name);
             // Ptasks sharing a kernel share its module: decode each once,
             // reporting a bad one at its first user.
             let text = self.spirv_text(p)?;
-            if !std::mem::replace(&mut decoded[p.module], true) {
-                spirv::from_base64(text).map_err(|why| invalid(format!("{what}: spirv"), why))?;
+            if words[p.module].is_none() {
+                let w = spirv::from_base64(text)
+                    .map_err(|why| invalid(format!("{what}: spirv"), why))?;
+                words[p.module] = Some(w);
             }
             for b in &p.bindings {
                 let buf = self.buffers.get(b.buffer).ok_or_else(|| {
@@ -575,8 +578,9 @@ impl Plan {
                 format!("ptask `{}` is never dispatched", self.ptasks[i].name),
             ));
         }
-        self.validate_consistency()
+        self.validate_consistency()?;
+        let info = self.inspect_modules(words)?;
+        self.validate_schedule()?;
+        Ok(info)
     }
 }
-
-mod consistency;

@@ -285,6 +285,67 @@ fn embedded_spirv_must_match_the_plan() {
 }
 
 #[test]
+fn validation_returns_each_modules_facts() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf();
+    let report = ptc_compiler::check_file(
+        &root.join("graphs/matmul3.pt"),
+        &ptc_compiler::Options::default(),
+    );
+    let p = report.plan.expect("matmul3 compiles");
+    let info = p.validate().expect("valid");
+    let m = info.module(0).expect("module 0 is used");
+    assert!(info.module(1).is_none());
+    for t in 0..p.ptasks.len() {
+        assert!(std::ptr::eq(info.ptask(t).expect("ptask"), m), "one module");
+    }
+    assert!(info.ptask(p.ptasks.len()).is_none());
+    assert_eq!(Ok(m.words.clone()), spirv::from_base64(&p.modules[0].spirv));
+    assert_eq!(m.entry, p.ptasks[0].entry);
+    assert_eq!(m.local_size, p.ptasks[0].local_size);
+    assert_eq!(m.bindings.len(), p.ptasks[0].bindings.len());
+    assert_eq!(m.push_constant_bytes, p.ptasks[0].push_constant_size);
+    assert!(!m.reads_num_workgroups);
+    // A module no ptask uses is not inspected (as before): no facts.
+    let mut q = p.clone();
+    q.modules.push(Module {
+        kernel: "unused".into(),
+        spirv: "AAAA".into(),
+    });
+    assert!(q.validate().expect("valid").module(1).is_none());
+}
+
+#[test]
+fn requirements_must_cover_the_kernels_capabilities() {
+    let mut p = saxpy_plan();
+    let int64 = "#version 450\n\
+        #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require\n\
+        layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;\n\
+        layout(std430, set = 0, binding = 0) readonly buffer B0 { uint d0[]; };\n\
+        layout(std430, set = 0, binding = 1) writeonly buffer B1 { uint d1[]; };\n\
+        layout(push_constant) uniform P { float m0; } p;\n\
+        void main() { uint i = gl_GlobalInvocationID.x; d1[i] = uint(uint64_t(d0[i]) * 3ul); }\n";
+    let words = match ptc_compiler::valid::kernel::compile::compile_and_reflect(
+        std::path::Path::new("int64.comp"),
+        int64,
+    ) {
+        Ok(c) => c.spirv.to_vec(),
+        Err(e) => panic!("test kernel does not compile: {e:?}"),
+    };
+    let m = p.ptasks[0].module;
+    p.modules[m].spirv = to_base64(&words);
+    assert_eq!(
+        err(&p),
+        "ptask `scale`: spirv: the kernel declares capability Int64 but requirements.shader_int64 is not set"
+    );
+    p.requirements.shader_int64 = true;
+    let info = p.validate().expect("covered");
+    assert!(info.ptask(0).expect("scale").features.int64);
+}
+
+#[test]
 fn extreme_numbers_are_errors_not_panics() {
     let mut p = saxpy_plan();
     p.ptasks[0].push_constants[0].offset = u32::MAX - 3;

@@ -483,7 +483,7 @@ impl<'a> Lowerer<'a> {
             schedule,
         };
         match plan.validate() {
-            Ok(()) => Ok(plan),
+            Ok(_) => Ok(plan),
             Err(e) => Err(vec![Diagnostic::new(
                 Code::InvalidPtask,
                 format!("internal error: the lowered plan is invalid: {e}"),

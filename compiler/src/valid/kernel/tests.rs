@@ -488,9 +488,13 @@ fn repository_kernels_check_and_lower_for_saxpy2() {
     let got: Vec<_> = k.iter().map(|k| k.as_ref().map(|k| k.local_size)).collect();
     assert_eq!(got, vec![Some([256, 1, 1]); 2]);
     let plan = crate::back::lower::lower(&mb.m, &k).expect("lowers");
-    let words = plan.spirv_words(0).expect("spirv decodes");
+    let info = plan.validate().expect("the lowered plan validates");
+    let words = &info.ptask(0).expect("scale's module").words;
     assert_eq!(&words[..], &k[0].as_ref().expect("kernel").spirv[..]);
-    assert_eq!(crate::Plan::from_yaml(&plan.to_yaml().unwrap()), Ok(plan));
+    assert_eq!(
+        ptc_plan::Plan::from_yaml(&plan.to_yaml().unwrap()),
+        Ok(plan)
+    );
 }
 
 /// The shipped gesture graph (parsed from `graphs/gesture.pt`) needs 16-bit
