@@ -6,7 +6,9 @@
 //! two, are in `modules.rs`.)
 
 use crate::types::{Scalar, Value};
-use crate::{invalid, Access, BufferRole, Hazard, Plan, PlanError};
+use crate::{
+    invalid, Access, BufferRole, Hazard, Plan, PlanError, MAX_INVOCATIONS, MAX_LOCAL_SIZE,
+};
 use std::collections::{HashMap, HashSet};
 
 fn unique<'a>(what: &str, names: impl IntoIterator<Item = &'a str>) -> Result<(), PlanError> {
@@ -166,10 +168,8 @@ impl Plan {
                 .local_size
                 .iter()
                 .fold(1u64, |a, &v| a.saturating_mul(u64::from(v)));
-            if total > 1024
-                || p.local_size[0] > 1024
-                || p.local_size[1] > 1024
-                || p.local_size[2] > 64
+            if total > MAX_INVOCATIONS
+                || p.local_size.iter().zip(MAX_LOCAL_SIZE).any(|(v, m)| *v > m)
             {
                 return Err(invalid(
                     what,

@@ -27,6 +27,18 @@ use crate::types::{ElemType, PortType, Scalar, StructLayout, StructTable, Value}
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// Largest buffer a port (and so a plan buffer) may need: lavapipe's
+/// `maxStorageBufferRange` (128 MiB), the smallest limit among the devices
+/// ptc targets. The checker, lowering and plan validation all hold to it.
+pub const MAX_BUFFER_BYTES: u64 = 128 * 1024 * 1024;
+/// Largest push-constant block a plan may carry (bytes).
+pub const MAX_PUSH_CONSTANT_BYTES: u32 = 256;
+/// Largest workgroup (invocations) ptc accepts: the Vulkan guaranteed minimum
+/// of `maxComputeWorkGroupInvocations`.
+pub const MAX_INVOCATIONS: u64 = 1024;
+/// Largest `local_size_{x,y,z}` (Vulkan's guaranteed `maxComputeWorkGroupSize`).
+pub const MAX_LOCAL_SIZE: [u32; 3] = [1024, 1024, 64];
+
 /// The plan format version this build writes and reads.
 /// Version 2: SPIR-V lives once per kernel in [`Plan::modules`] (version 1
 /// embedded a copy in every ptask).
@@ -461,6 +473,16 @@ impl Plan {
                     ),
                 ));
             }
+            if b.size > MAX_BUFFER_BYTES {
+                return Err(invalid(
+                    what,
+                    format!(
+                        "size is {} bytes, more than a storage buffer may hold ({MAX_BUFFER_BYTES} bytes, {} MiB)",
+                        b.size,
+                        MAX_BUFFER_BYTES >> 20
+                    ),
+                ));
+            }
             if b.slots == 0 || b.slots > 8 {
                 return Err(invalid(
                     what,
@@ -539,10 +561,12 @@ impl Plan {
                 }
                 end = end.max(c.offset.saturating_add(c.ty.size()));
             }
-            if end > p.push_constant_size || p.push_constant_size > 256 {
+            if end > p.push_constant_size || p.push_constant_size > MAX_PUSH_CONSTANT_BYTES {
                 return Err(invalid(
                     what,
-                    "push_constant_size does not cover its members (or exceeds 256 bytes)",
+                    format!(
+                        "push_constant_size does not cover its members (or exceeds {MAX_PUSH_CONSTANT_BYTES} bytes)"
+                    ),
                 ));
             }
         }

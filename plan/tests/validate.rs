@@ -144,6 +144,14 @@ fn wrong_size() {
         err(&p),
         "buffer #0 `x`: size is 12 bytes but its type f32[1048576] needs 4194304"
     );
+    // The checker's limit holds for plans too (one constant, 128 MiB).
+    let mut p = saxpy_plan();
+    p.buffers[0].ty.shape = vec![1 << 26];
+    p.buffers[0].size = 1 << 28;
+    assert_eq!(
+        err(&p),
+        "buffer #0 `x`: size is 268435456 bytes, more than a storage buffer may hold (134217728 bytes, 128 MiB)"
+    );
     let mut p = saxpy_plan();
     p.requirements.max_buffer_bytes = 100;
     assert_eq!(

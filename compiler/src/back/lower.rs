@@ -23,16 +23,11 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use ptc_plan::types::{round_up, Scalar, Value};
 use ptc_plan::{
     spirv, Access, Binding, Buffer, BufferBarrier, BufferRole, Dispatch, GraphInput, GraphOutput,
-    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, Sink, Source, PLAN_VERSION,
+    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, Sink, Source, MAX_BUFFER_BYTES,
+    MAX_PUSH_CONSTANT_BYTES, PLAN_VERSION,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
-
-/// Largest buffer a Vulkan storage-buffer descriptor can cover
-/// (`maxStorageBufferRange` is a `u32`).
-pub const MAX_BUFFER_BYTES: u64 = u32::MAX as u64;
-/// Largest push-constant block a plan may carry.
-pub const MAX_PUSH_CONSTANT_BYTES: u32 = 256;
 
 /// Lowers `module` given the compiled kernel of each ptask (one entry per
 /// ptask, as returned by [`check_kernels`](crate::valid::kernel::check_kernels)).

@@ -17,12 +17,9 @@ use crate::valid::suggest;
 use crate::Options;
 use petgraph::graph::{DiGraph, NodeIndex};
 use ptc_plan::types::{ElemType, PortType, Scalar, StructLayout, Value};
+use ptc_plan::MAX_BUFFER_BYTES;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-
-/// Largest buffer a port may need: lavapipe's `maxStorageBufferRange`
-/// (128 MiB), the smallest limit among the devices ptc targets.
-pub const MAX_BUFFER_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Default graph and ptask priority.
 pub const DEFAULT_PRIORITY: u32 = 50;
@@ -389,8 +386,9 @@ impl Checker<'_> {
                     Diagnostic::new(
                         Code::BufferTooLarge,
                         format!(
-                            "{what} needs a {} buffer; a storage buffer holds at most 128 MiB",
-                            human_bytes(bytes)
+                            "{what} needs a {} buffer; a storage buffer holds at most {}",
+                            human_bytes(bytes),
+                            human_bytes(MAX_BUFFER_BYTES)
                         ),
                     )
                     .primary(t.span, format!("{bytes} bytes"))

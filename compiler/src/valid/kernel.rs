@@ -16,6 +16,7 @@ use crate::ir::{self, PortKind};
 use compile::{CompileResult, KernelError};
 use ptc_plan::spirv::{Access, BindingInfo, BindingKind, Interface};
 use ptc_plan::types::{round_up, ElemType, Scalar, StructTable};
+use ptc_plan::{MAX_INVOCATIONS, MAX_LOCAL_SIZE};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,11 +52,6 @@ impl KernelCache {
             .clone()
     }
 }
-
-/// Largest workgroup ptc accepts (the Vulkan minimum guaranteed limits).
-pub const MAX_INVOCATIONS: u64 = 1024;
-/// Largest `local_size_{x,y,z}`.
-pub const MAX_LOCAL_SIZE: [u32; 3] = [1024, 1024, 64];
 
 /// Compiles and checks the kernel of every ptask. Returns one entry per
 /// ptask (`None` where it failed; a diagnostic explains why).

@@ -412,7 +412,7 @@ fn unconnected_input_and_oversized_buffer_are_errors() {
         vec![
             (
                 Code::BufferTooLarge,
-                "`p.b` needs a 8589934592-byte buffer; a Vulkan storage buffer holds at most 4294967295 bytes".to_string()
+                "`p.b` needs a 8589934592-byte buffer; a Vulkan storage buffer holds at most 134217728 bytes".to_string()
             ),
             (Code::UnconnectedInput, "input `a` of ptask `p` has no incoming channel".to_string()),
         ]
