@@ -263,33 +263,42 @@ pub struct GraphOutput {
     pub sink: Sink,
 }
 
-/// Where a graph input's frames come from.
+/// Where a graph input's frames come from: the `from` clause of a `.pt`
+/// input (the compiler's checked graph uses this type too).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Source {
-    /// Pushed by the caller (`Graph::push`, `--input`).
+    /// No `from`: pushed by the caller (`Runtime::push`, `--input`).
     Host,
-    /// Synthetic (or real) depth camera.
+    /// `from camera(fps: N, script: "path")`: synthetic depth camera.
     Camera {
+        /// Frames per second, if paced.
         #[serde(default)]
         fps: Option<f32>,
+        /// Hand-trajectory script (relative to the graph), else the default.
         #[serde(default)]
         script: Option<PathBuf>,
     },
-    /// Frames read from a `.npy` stack or raw file.
-    File { path: PathBuf },
-    /// Endless pseudo-random frames.
+    /// `from file("x.npy")`: frames read from a `.npy` stack or raw file.
+    File {
+        /// The file, relative to the graph.
+        path: PathBuf,
+    },
+    /// `from random(seed: S, fps: N)`: endless pseudo-random frames.
     Random {
+        /// Generator seed.
         seed: u64,
+        /// Frames per second, if paced.
         #[serde(default)]
         fps: Option<f32>,
     },
-    /// Endless zero frames.
+    /// `from zeros` / `from zeros(fps: N)`: endless zero frames.
     Zeros {
+        /// Frames per second, if paced.
         #[serde(default)]
         fps: Option<f32>,
     },
-    /// Raw frames from standard input.
+    /// `from stdin`: raw frames from standard input.
     Stdin,
 }
 
@@ -303,20 +312,23 @@ impl Source {
     }
 }
 
-/// Where a graph output's frames go.
+/// Where a graph output's frames go: the `to` clause of a `.pt` output (the
+/// compiler's checked graph uses this type too).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Sink {
-    /// Pulled by the caller (`Graph::pull`, `--output`).
+    /// No `to`: pulled by the caller (`Runtime::pull`, `--output`).
     Host,
-    /// JSON lines on standard output.
+    /// `to stdout`: JSON lines on standard output.
     Stdout,
+    /// `to file("x.npy")`: every frame written to a `.npy` stack or raw file.
     File {
+        /// The file, relative to the graph.
         path: PathBuf,
     },
-    /// Discarded.
+    /// `to null`: discarded.
     Null,
-    /// Virtual pointer (Linux uinput).
+    /// `to hid`: virtual pointer (Linux uinput).
     Hid,
 }
 

@@ -17,13 +17,13 @@
 //! the runtime's (it orders submissions with timeline semaphores).
 
 use crate::diag::{Code, Diagnostic};
-use crate::ir::{self, Endpoint, GraphPortDir, PortKind, SinkSpec, SourceSpec};
+use crate::ir::{self, Endpoint, GraphPortDir, PortKind};
 use crate::valid::kernel::KernelInfo;
 use petgraph::graph::{DiGraph, NodeIndex};
 use ptc_plan::types::{round_up, Scalar, Value};
 use ptc_plan::{
     spirv, Access, Binding, Buffer, BufferBarrier, BufferRole, Dispatch, GraphInput, GraphOutput,
-    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, Sink, Source, MAX_BUFFER_BYTES,
+    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, MAX_BUFFER_BYTES,
     MAX_PUSH_CONSTANT_BYTES, PLAN_VERSION,
 };
 use std::collections::HashMap;
@@ -300,7 +300,7 @@ impl<'a> Lowerer<'a> {
                         inputs.push(GraphInput {
                             name: p.name.name.clone(),
                             buffer: b,
-                            source: source(&p.source),
+                            source: p.source.clone(),
                         });
                     }
                 }
@@ -312,7 +312,7 @@ impl<'a> Lowerer<'a> {
                         Some(&b) => outputs.push(GraphOutput {
                             name: p.name.name.clone(),
                             buffer: b,
-                            sink: sink(&p.sink),
+                            sink: p.sink.clone(),
                         }),
                         None if from.is_none() => self.diags.push(
                             Diagnostic::new(
@@ -601,33 +601,6 @@ pub fn schedule(order: &[usize], ptasks: &[PtaskPlan]) -> Vec<Dispatch> {
         out.push(Dispatch { ptask: t, barriers });
     }
     out
-}
-
-fn source(s: &SourceSpec) -> Source {
-    match s {
-        SourceSpec::Host => Source::Host,
-        SourceSpec::Camera { fps, script } => Source::Camera {
-            fps: *fps,
-            script: script.clone(),
-        },
-        SourceSpec::File(p) => Source::File { path: p.clone() },
-        SourceSpec::Random { seed, fps } => Source::Random {
-            seed: *seed,
-            fps: *fps,
-        },
-        SourceSpec::Zeros { fps } => Source::Zeros { fps: *fps },
-        SourceSpec::Stdin => Source::Stdin,
-    }
-}
-
-fn sink(s: &SinkSpec) -> Sink {
-    match s {
-        SinkSpec::Host => Sink::Host,
-        SinkSpec::Stdout => Sink::Stdout,
-        SinkSpec::File(p) => Sink::File { path: p.clone() },
-        SinkSpec::Null => Sink::Null,
-        SinkSpec::Hid => Sink::Hid,
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use super::*;
 use crate::back::testutil::*;
 use crate::ir::Endpoint;
 use ptc_plan::types::{ElemType, Scalar, Value};
+use ptc_plan::{Sink, Source};
 
 fn lower_ok(mb: &Mb, locals: &[[u32; 3]]) -> Plan {
     let k = kernels(mb, locals);
