@@ -15,6 +15,8 @@
 //! std430 value types ([`types`]) and the one SPIR-V inspection module
 //! ([`spirv`]) used by the compiler's kernel checker and by plan validation.
 
+#![warn(missing_docs)]
+
 pub mod spirv;
 pub mod types;
 
@@ -156,9 +158,11 @@ pub enum BufferRole {
 pub struct Buffer {
     /// A readable name: the producing endpoint, e.g. `xform.cloud` or `usbsrc`.
     pub name: String,
+    /// Element type and shape.
     pub ty: PortType,
     /// Bytes per slot (= element count × std430 stride).
     pub size: u64,
+    /// What the buffer is for (decides its memory).
     pub role: BufferRole,
     /// Number of slots (ping-pong depth); 1 for internal buffers.
     pub slots: u32,
@@ -189,6 +193,7 @@ pub enum Access {
 pub struct Binding {
     /// Port name.
     pub port: String,
+    /// How the kernel uses the buffer.
     pub access: Access,
     /// Index into [`Plan::buffers`].
     pub buffer: usize,
@@ -198,10 +203,13 @@ pub struct Binding {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushConstant {
+    /// Param name.
     pub name: String,
+    /// Its scalar type.
     pub ty: Scalar,
     /// Byte offset (std430).
     pub offset: u32,
+    /// Its value.
     pub value: Value,
 }
 
@@ -219,6 +227,7 @@ pub struct Module {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PtaskPlan {
+    /// Ptask name (unique in the plan).
     pub name: String,
     /// Kernel source path (informational).
     pub kernel: String,
@@ -247,9 +256,11 @@ pub struct PtaskPlan {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GraphInput {
+    /// Input name (unique among inputs and outputs).
     pub name: String,
     /// Index into [`Plan::buffers`].
     pub buffer: usize,
+    /// Where its frames come from.
     pub source: Source,
 }
 
@@ -257,9 +268,11 @@ pub struct GraphInput {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GraphOutput {
+    /// Output name (unique among inputs and outputs).
     pub name: String,
     /// Index into [`Plan::buffers`].
     pub buffer: usize,
+    /// Where its frames go.
     pub sink: Sink,
 }
 
@@ -340,6 +353,7 @@ pub enum Sink {
 pub struct BufferBarrier {
     /// Index into [`Plan::buffers`].
     pub buffer: usize,
+    /// Which hazard the barrier resolves.
     pub hazard: Hazard,
 }
 
@@ -347,8 +361,11 @@ pub struct BufferBarrier {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Hazard {
+    /// An earlier dispatch wrote the buffer; this one reads it.
     ReadAfterWrite,
+    /// An earlier dispatch read the buffer; this one writes it.
     WriteAfterRead,
+    /// An earlier dispatch wrote the buffer; this one writes it again.
     WriteAfterWrite,
 }
 
@@ -366,12 +383,25 @@ pub struct Dispatch {
 /// Why a plan is invalid.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
+    /// Not YAML, or not the shape of a plan (a missing or unknown field).
     #[error("plan is not valid YAML for a ptc plan: {0}")]
     Syntax(String),
+    /// A plan format version this build does not read.
     #[error("plan version {found} is not supported (this ptc reads version {expected}); recompile the graph with `ptc compile`")]
-    Version { found: u32, expected: u32 },
+    Version {
+        /// The plan's version.
+        found: u32,
+        /// [`PLAN_VERSION`].
+        expected: u32,
+    },
+    /// A broken invariant, e.g. ``buffer #0 `x`: size is 12 bytes but ...``.
     #[error("{what}: {why}")]
-    Invalid { what: String, why: String },
+    Invalid {
+        /// The item, e.g. ``ptask `scale`: spirv``.
+        what: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The plan holds something YAML cannot carry (e.g. a non-UTF-8 path
     /// set through the API).
     #[error("the plan cannot be written as YAML: {0}")]

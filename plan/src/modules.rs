@@ -100,9 +100,10 @@ impl Plan {
                     format!("module {} does not exist", p.module),
                 )
             })?;
-            let iface = slot.get_or_insert_with(|| match &words[p.module] {
-                Some(w) => spirv::reflect(w),
-                None => Err("the module was not decoded".into()),
+            // Reflect each module once, at its first user.
+            let iface = slot.get_or_insert_with(|| match words.get(p.module) {
+                Some(Some(w)) => spirv::reflect(w),
+                _ => Err("the module was not decoded".into()),
             });
             let iface = iface
                 .as_ref()
