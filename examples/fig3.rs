@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 type R<T> = Result<T, Box<dyn std::error::Error>>;
 
-fn plan(rel: &str) -> R<ptc_compiler::Plan> {
+fn plan(rel: &str) -> R<ptc_plan::Plan> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     let r = ptc_compiler::check_file(&path, &ptc_compiler::Options::default());
     r.plan

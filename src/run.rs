@@ -9,7 +9,7 @@
 use crate::exit::{Exit, Fail};
 use crate::signals;
 use ptc_compiler::diag::Code;
-use ptc_compiler::plan::{Sink, Source};
+use ptc_plan::{Sink, Source};
 use ptc_compiler::{check_file, Options, Plan, Report};
 use ptc_runtime::io::{check_conflicts, Deferred, OutputFile, PortFiles};
 use ptc_runtime::sched::{SchedConfig, SchedMode};
@@ -376,9 +376,7 @@ fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
         let mut any = false;
         for go in &mut plan.outputs {
             let layout = match &plan.buffers[go.buffer].ty.elem {
-                ptc_compiler::types::ElemType::Struct(n) => {
-                    plan.structs.iter().find(|s| &s.name == n)
-                }
+                ptc_plan::types::ElemType::Struct(n) => plan.structs.iter().find(|s| &s.name == n),
                 _ => None,
             };
             if layout.is_some_and(ptc_runtime::io::jsonl::is_gesture_event) {
@@ -402,7 +400,7 @@ const PREVIEW_BUFFER: &str = "xform.cloud";
 /// The size of the `--preview` buffer of `plan` (xform's point cloud,
 /// `vec4<f32>[h, w]`), or why it cannot be previewed.
 fn preview_dims(plan: &Plan) -> Result<(usize, usize), Fail> {
-    use ptc_compiler::types::{ElemType, Scalar};
+    use ptc_plan::types::{ElemType, Scalar};
     let buf = plan.buffers.iter().find(|b| b.name == PREVIEW_BUFFER);
     let dims = buf.and_then(|b| match (&b.ty.elem, b.ty.shape.as_slice()) {
         (

@@ -4,7 +4,8 @@
 
 mod common;
 use common::{ptc, root};
-use ptc_compiler::{check_file, Options, Plan};
+use ptc_compiler::{check_file, Options};
+use ptc_plan::Plan;
 use std::path::{Path, PathBuf};
 
 fn scratch(name: &str) -> PathBuf {
@@ -90,7 +91,8 @@ fn saxpy2_plan_has_the_expected_shape() {
         .collect();
     assert_eq!(order, vec!["scale", "add"]);
     assert_eq!(p.ptasks[0].workgroups, [4096, 1, 1]);
-    assert_eq!(p.spirv_words(0).expect("spirv")[0], 0x0723_0203);
+    let info = p.validate().expect("the written plan validates");
+    assert_eq!(info.ptask(0).expect("module").words[0], 0x0723_0203);
     // `-o -` writes the same plan to stdout.
     let o = common::command()
         .args(["compile", "graphs/saxpy2.pt", "-o", "-"])

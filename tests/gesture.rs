@@ -101,7 +101,7 @@ fn hid_without_uinput_is_a_clear_error() {
     assert!(stderr.contains("help: "), "{stderr}");
 }
 
-fn plan(rel: &str) -> ptc_compiler::Plan {
+fn plan(rel: &str) -> ptc_plan::Plan {
     let r = ptc_compiler::check_file(&root().join(rel), &ptc_compiler::Options::default());
     assert!(!r.has_errors(), "{:#?}", r.diagnostics);
     r.plan.unwrap()

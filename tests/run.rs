@@ -3,8 +3,8 @@
 //! the documented exit codes and leave no output file behind.
 
 use npyz::WriterBuilder;
-use ptc_compiler::plan::{decode_spirv, encode_spirv};
-use ptc_compiler::Plan;
+use ptc_plan::spirv::{from_base64, to_base64};
+use ptc_plan::Plan;
 use std::path::{Path, PathBuf};
 
 mod common;
@@ -307,11 +307,11 @@ fn corrupt_spirv_and_missing_features_are_refused() {
     // Corrupt the SPIR-V after the header (magic number intact).
     let mut bad = plan.clone();
     let m = bad.ptasks[1].module;
-    let mut words = decode_spirv(&bad.modules[m].spirv).unwrap();
+    let mut words = from_base64(&bad.modules[m].spirv).unwrap();
     for w in words.iter_mut().skip(5).step_by(3) {
         *w = 0xDEAD_BEEF;
     }
-    bad.modules[m].spirv = encode_spirv(&words);
+    bad.modules[m].spirv = to_base64(&words);
     // Runs `plan` (written next to the inputs) on x and y, output z.
     let run_plan = |plan: &Plan, name: &str| {
         let path = d.join(name);

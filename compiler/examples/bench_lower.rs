@@ -7,7 +7,8 @@
 //!     cargo run --release -p ptc-compiler --example bench_lower
 
 use ptc_compiler::valid::kernel::{check_kernels, KernelCache};
-use ptc_compiler::{back::lower::lower, valid::check::check, Options, Plan};
+use ptc_compiler::{back::lower::lower, valid::check::check, Options};
+use ptc_plan::Plan;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,8 @@
 //! [`PortType`], every channel joins two known endpoints. Spans point back
 //! into the `.pt` source for diagnostics.
 
-use crate::types::{PortType, StructLayout, Value};
+use ptc_plan::types::{PortType, StructLayout, Value};
+use ptc_plan::{Sink, Source};
 use std::path::PathBuf;
 
 /// A byte range in a source file.
@@ -39,37 +40,6 @@ pub enum GraphPortDir {
     Output,
 }
 
-/// Where a graph input's data comes from (the `from` clause).
-#[derive(Clone, Debug, PartialEq)]
-pub enum SourceSpec {
-    /// No `from`: the caller pushes (API `push`, CLI `--input`).
-    Host,
-    /// `from camera(fps: N, script: "path")`.
-    Camera {
-        fps: Option<f32>,
-        script: Option<PathBuf>,
-    },
-    /// `from file("frames.npy")`.
-    File(PathBuf),
-    /// `from random(seed: S, fps: N)`.
-    Random { seed: u64, fps: Option<f32> },
-    /// `from zeros` / `from zeros(fps: N)`.
-    Zeros { fps: Option<f32> },
-    /// `from stdin`.
-    Stdin,
-}
-
-/// Where a graph output's data goes (the `to` clause).
-#[derive(Clone, Debug, PartialEq)]
-pub enum SinkSpec {
-    /// No `to`: the caller pulls (API `pull`, CLI `--output`).
-    Host,
-    Stdout,
-    File(PathBuf),
-    Null,
-    Hid,
-}
-
 /// An `input` or `output` of a graph.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GraphPort {
@@ -78,8 +48,12 @@ pub struct GraphPort {
     pub ty: PortType,
     /// Span of the type expression.
     pub ty_span: Span,
-    pub source: SourceSpec,
-    pub sink: SinkSpec,
+    /// Where an input's frames come from (the `from` clause; `Host` if none,
+    /// and for outputs).
+    pub source: Source,
+    /// Where an output's frames go (the `to` clause; `Host` if none, and
+    /// for inputs).
+    pub sink: Sink,
     /// Span of the whole declaration.
     pub span: Span,
 }
@@ -113,7 +87,7 @@ pub struct Port {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
     pub name: Ident,
-    pub ty: crate::types::Scalar,
+    pub ty: ptc_plan::types::Scalar,
     pub ty_span: Span,
     pub value: Value,
     pub span: Span,

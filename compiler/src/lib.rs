@@ -1,23 +1,27 @@
-//! ptc's compiler: `.pt` source → checked [`ir::Module`] → [`plan::Plan`].
+//! ptc's compiler: `.pt` source → checked [`ir::Module`] → [`ptc_plan::Plan`].
 //!
 //! Stages mirror the folder layout: `front` (grammar, parser, AST), `valid`
 //! (name/type/shape checking, kernel reflection), `back` (lowering to a plan).
 //! [`check_file`] / [`check_source`] run the whole pipeline and collect every
-//! diagnostic.
+//! diagnostic. The plan types, the std430 value types and SPIR-V reflection
+//! live in the `ptc-plan` crate, which the runtime uses without this one.
 
 pub mod back;
 pub mod diag;
 pub mod dot;
 pub mod front;
 pub mod ir;
-pub mod plan;
-pub mod types;
 pub mod valid;
 
 use diag::{Diagnostic, Severity};
 use std::path::{Path, PathBuf};
 
-pub use plan::{Plan, PlanError, PLAN_VERSION};
+// Re-exports of `ptc-plan` for downstream convenience (`ptc_compiler::Plan`,
+// `ptc_compiler::plan::Source`, `ptc_compiler::types::Scalar`); code in this
+// repository imports `ptc_plan` directly.
+pub use ptc_plan as plan;
+pub use ptc_plan::types;
+pub use ptc_plan::{Plan, PlanError, PLAN_VERSION};
 
 /// Options for checking and compiling.
 #[derive(Clone, Debug, Default)]

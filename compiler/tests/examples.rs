@@ -1,9 +1,10 @@
 //! Every graph shipped in `graphs/` checks clean, and the checked modules
 //! hold what the files say.
 
-use ptc_compiler::ir::{Endpoint, GraphPortDir, PortKind, SinkSpec, SourceSpec};
-use ptc_compiler::types::{ElemType, Scalar, Value};
+use ptc_compiler::ir::{Endpoint, GraphPortDir, PortKind};
 use ptc_compiler::{check_file, Options};
+use ptc_plan::types::{ElemType, Scalar, Value};
+use ptc_plan::{Sink, Source};
 use std::path::{Path, PathBuf};
 
 fn graphs_dir() -> PathBuf {
@@ -67,12 +68,12 @@ fn gesture_module_is_complete() {
     assert_eq!(g.ports[0].ty.elem, ElemType::Scalar(Scalar::U16));
     assert_eq!(
         g.ports[0].source,
-        SourceSpec::Camera {
+        Source::Camera {
             fps: Some(120.0),
             script: None
         }
     );
-    assert_eq!(g.ports[1].sink, SinkSpec::Stdout);
+    assert_eq!(g.ports[1].sink, Sink::Stdout);
     assert_eq!(g.ports[1].ty.elem, ElemType::Struct("Event".into()));
     let xform = &g.ptasks[0];
     assert_eq!(xform.name.name, "xform");
@@ -115,7 +116,7 @@ fn saxpy2_module_defaults() {
     let g = r.module.unwrap().graph;
     assert_eq!(g.priority, 50);
     assert_eq!(g.ports.len(), 3);
-    assert!(g.ports.iter().all(|p| p.source == SourceSpec::Host));
+    assert!(g.ports.iter().all(|p| p.source == Source::Host));
     assert_eq!(g.ptasks[1].ports.len(), 3);
     assert_eq!(g.ptasks[0].params[0].value, Value::F32(2.0));
     assert_eq!(g.channels.len(), 4);

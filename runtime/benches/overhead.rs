@@ -17,8 +17,8 @@
 //! time of each is reported, so load from other processes hits all alike.
 
 use ash::vk;
-use ptc_compiler::plan::{Access, Plan};
 use ptc_compiler::{check_source, Options};
+use ptc_plan::{Access, Plan};
 use ptc_runtime::{Runtime, RuntimeOptions};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -322,6 +322,7 @@ impl Hand {
             .map_err(e)?;
         let mut pipes = Vec::new();
         let mut sets = Vec::new();
+        let info = plan.validate().map_err(|x| x.to_string())?;
         for (t, p) in plan.ptasks.iter().enumerate() {
             let binds: Vec<_> = (0..p.bindings.len() as u32)
                 .map(|i| {
@@ -350,9 +351,9 @@ impl Hand {
                     None,
                 )
                 .map_err(e)?;
-            let words = plan.spirv_words(t).map_err(|x| x.to_string())?;
+            let words = &info.ptask(t).ok_or("a ptask without a module")?.words;
             let module = device
-                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
+                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(words), None)
                 .map_err(e)?;
             let stage = vk::PipelineShaderStageCreateInfo::default()
                 .stage(vk::ShaderStageFlags::COMPUTE)

@@ -24,17 +24,10 @@ pub enum RuntimeError {
         /// What is missing, with the numbers involved.
         feature: String,
     },
-    /// The plan is inconsistent (beyond what `Plan::validate` checks).
+    /// The plan is invalid: `Plan::validate` refused it (its SPIR-V
+    /// included), or it is inconsistent beyond what that checks.
     #[error("invalid plan: {0}")]
     InvalidPlan(String),
-    /// A ptask's SPIR-V does not parse or lacks its entry point.
-    #[error("ptask `{ptask}`: SPIR-V is invalid: {why}")]
-    InvalidSpirv {
-        /// Ptask name.
-        ptask: String,
-        /// What is wrong.
-        why: String,
-    },
     /// No such graph input/output.
     #[error("graph `{graph}` has no {dir} port `{port}`{hint}")]
     UnknownPort {
@@ -142,7 +135,6 @@ impl RuntimeError {
         matches!(
             self,
             RuntimeError::InvalidPlan(_)
-                | RuntimeError::InvalidSpirv { .. }
                 | RuntimeError::UnknownPort { .. }
                 | RuntimeError::UnknownBuffer { .. }
                 | RuntimeError::WrongSize { .. }

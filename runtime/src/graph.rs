@@ -20,11 +20,11 @@
 
 use crate::error::{Result, RuntimeError};
 use crate::stats::PtaskStats;
-use crate::vk::{check_spirv, BufferMem, Cmd, Gpu, Small};
+use crate::vk::{BufferMem, Cmd, Gpu, Small};
 use ash::vk;
 use gpu_allocator::MemoryLocation;
-use ptc_compiler::plan::{Access, BufferRole, Hazard, Plan};
-use ptc_compiler::types::{ElemType, PortType};
+use ptc_plan::types::{ElemType, PortType};
+use ptc_plan::{Access, BufferRole, Hazard, ModuleInfo, Plan, PlanInfo};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,13 +42,13 @@ pub struct PortInfo {
     pub slots: u32,
     /// The element struct's std430 layout, if elements are structs (lets
     /// sinks such as `to stdout` decode them).
-    pub layout: Option<ptc_compiler::types::StructLayout>,
+    pub layout: Option<ptc_plan::types::StructLayout>,
 }
 
 impl PortInfo {
     /// The graph port `name` backed by plan buffer `buffer`.
     fn of(plan: &Plan, name: &str, buffer: usize) -> PortInfo {
-        use ptc_compiler::types::StructTable;
+        use ptc_plan::types::StructTable;
         let pb = &plan.buffers[buffer];
         PortInfo {
             name: name.to_string(),
@@ -207,7 +207,7 @@ fn gcd(a: u64, b: u64) -> u64 {
 }
 
 /// A 4-byte fill pattern repeating `init` encoded as the buffer's scalar.
-fn fill_word(ty: &PortType, init: ptc_compiler::types::Value) -> Result<u32> {
+fn fill_word(ty: &PortType, init: ptc_plan::types::Value) -> Result<u32> {
     let scalar = match &ty.elem {
         ElemType::Scalar(s) | ElemType::Vector { scalar: s, .. } => *s,
         ElemType::Struct(n) => {
@@ -227,15 +227,12 @@ fn fill_word(ty: &PortType, init: ptc_compiler::types::Value) -> Result<u32> {
 impl GraphRt {
     /// Allocates and records everything the plan needs.
     pub(crate) fn open(gpu: Arc<Gpu>, plan: &Plan) -> Result<GraphRt> {
-        plan.validate()
+        // The one inspection of the plan's SPIR-V: validation reflects each
+        // module once; pipelines and slicing use the facts it returns.
+        let info = plan
+            .validate()
             .map_err(|e| RuntimeError::InvalidPlan(e.to_string()))?;
         check_requirements(&gpu, plan)?;
-        for (i, p) in plan.ptasks.iter().enumerate() {
-            let words = plan
-                .spirv_words(i)
-                .map_err(|e| RuntimeError::InvalidPlan(e.to_string()))?;
-            check_spirv(&p.name, &words, &p.entry)?;
-        }
         let mut g = GraphRt {
             gpu: gpu.clone(),
             name: plan.graph.clone(),
@@ -259,11 +256,11 @@ impl GraphRt {
             readback: None,
         };
         // From here on, `g`'s Drop releases whatever was created if we fail.
-        g.build(plan)?;
+        g.build(plan, &info)?;
         Ok(g)
     }
 
-    fn build(&mut self, plan: &Plan) -> Result<()> {
+    fn build(&mut self, plan: &Plan, info: &PlanInfo) -> Result<()> {
         let gpu = self.gpu.clone();
         let staging = gpu.staging;
         // Buffer topology.
@@ -404,9 +401,11 @@ impl GraphRt {
         // Pipelines, sets, semaphores.
         let mut sets_per_ptask: Vec<Vec<vk::DescriptorSet>> = Vec::new();
         for (t, p) in plan.ptasks.iter().enumerate() {
-            let words = plan
-                .spirv_words(t)
-                .map_err(|e| RuntimeError::InvalidPlan(e.to_string()))?;
+            // Validation covered every ptask's module; an error, not a
+            // panic, should that ever change.
+            let module = info.ptask(t).ok_or_else(|| {
+                RuntimeError::InvalidPlan(format!("ptask `{}`: module not validated", p.name))
+            })?;
             let set_layout = gpu.create_set_layout(p.bindings.len())?;
             let pt = PtaskRt {
                 name: p.name.clone(),
@@ -433,8 +432,9 @@ impl GraphRt {
             self.ptasks.push(pt);
             let layout = gpu.create_pipeline_layout(set_layout, p.push_constant_size)?;
             self.ptasks[t].layout = layout;
-            let sliceable = slice_count(p.workgroups) > 1 && !uses_num_workgroups(&words);
-            let pipeline = gpu.create_compute_pipeline(&words, &p.entry, layout, sliceable)?;
+            let sliceable = sliceable(p.workgroups, module);
+            let pipeline =
+                gpu.create_compute_pipeline(&module.words, &p.entry, layout, sliceable)?;
             self.ptasks[t].pipeline = pipeline;
             self.ptasks[t].sliceable = sliceable;
             self.ptasks[t].sem = gpu.create_timeline()?;
@@ -1509,29 +1509,11 @@ fn slice_range(groups: [u32; 3], k: u32, n: u32) -> ([u32; 3], [u32; 3]) {
     (base, count)
 }
 
-/// True if the SPIR-V module reads `gl_NumWorkGroups` (an `OpDecorate ...
-/// BuiltIn NumWorkgroups`), which a slice would see as its own size, or if
-/// the module cannot be scanned: such kernels are never sliced.
-fn uses_num_workgroups(words: &[u32]) -> bool {
-    const OP_DECORATE: u32 = 71;
-    const BUILT_IN: u32 = 11;
-    const NUM_WORKGROUPS: u32 = 24;
-    let mut i = 5;
-    while i < words.len() {
-        let count = (words[i] >> 16) as usize;
-        if count == 0 {
-            return true;
-        }
-        if words[i] & 0xffff == OP_DECORATE
-            && count >= 4
-            && words.get(i + 2) == Some(&BUILT_IN)
-            && words.get(i + 3) == Some(&NUM_WORKGROUPS)
-        {
-            return true;
-        }
-        i += count;
-    }
-    false
+/// Whether a dispatch of `workgroups` running `module` may be split into
+/// slices: there is more than one workgroup to split, and the kernel does
+/// not read `gl_NumWorkGroups` (a slice would see its own size there).
+fn sliceable(workgroups: [u32; 3], module: &ModuleInfo) -> bool {
+    slice_count(workgroups) > 1 && !module.reads_num_workgroups
 }
 
 /// Semaphore waits, deduplicated (the highest value per semaphore).
@@ -1638,7 +1620,7 @@ fn check_requirements(gpu: &Gpu, plan: &Plan) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{slice_count, slice_range, uses_num_workgroups};
+    use super::{slice_count, slice_range, sliceable};
 
     #[test]
     fn slices_cover_every_workgroup_exactly_once() {
@@ -1677,27 +1659,49 @@ mod tests {
         assert_eq!(slice_count([1, 1, 1]), 1);
     }
 
-    fn compile(src: &str) -> Vec<u32> {
-        let c = shaderc::Compiler::new().expect("shaderc");
-        c.compile_into_spirv(src, shaderc::ShaderKind::Compute, "t.comp", "main", None)
-            .expect("compiles")
-            .as_binary()
-            .to_vec()
-    }
-
+    /// A kernel that reads `gl_NumWorkGroups` is never sliced (a slice would
+    /// see its own size there); one that does not is, given more than one
+    /// workgroup. The facts come from plan validation (ptc-plan's
+    /// `spirv` tests cover the reflection itself).
     #[test]
     fn kernels_reading_num_workgroups_are_not_sliced() {
+        let dir = std::env::temp_dir().join(format!("ptc-slicing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
         let head = "#version 450\nlayout(local_size_x = 64) in;\n\
-                    layout(std430, binding = 0) buffer B { uint v[]; };\nvoid main() {";
-        let plain = compile(&format!("{head} v[gl_GlobalInvocationID.x] = 1u; }}"));
-        let counts = compile(&format!(
-            "{head} v[gl_GlobalInvocationID.x] = gl_NumWorkGroups.x; }}"
-        ));
-        assert!(!uses_num_workgroups(&plain));
-        assert!(uses_num_workgroups(&counts));
-        // Malformed (an instruction of length 0): conservatively "yes".
-        let mut bad = plain.clone();
-        bad[5] = 0;
-        assert!(uses_num_workgroups(&bad));
+                    layout(std430, set = 0, binding = 0) writeonly buffer B { uint v[]; };\n\
+                    void main() {";
+        for (name, value) in [("plain", "1u"), ("counts", "gl_NumWorkGroups.x")] {
+            let src = format!("{head} v[gl_GlobalInvocationID.x] = {value}; }}\n");
+            std::fs::write(dir.join(format!("{name}.comp")), src).expect("write kernel");
+        }
+        let graph = "graph g {\n\
+            output a: u32[4096];\n\
+            output b: u32[4096];\n\
+            ptask plain { kernel \"plain.comp\"; out v: u32[4096]; }\n\
+            ptask counts { kernel \"counts.comp\"; out v: u32[4096]; }\n\
+            plain.v -> a;\n\
+            counts.v -> b;\n\
+            }\n";
+        let report = ptc_compiler::check_source(
+            &dir.join("g.pt"),
+            graph.to_string(),
+            &ptc_compiler::Options::default(),
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let plan = report
+            .plan
+            .unwrap_or_else(|| panic!("{:?}", report.diagnostics));
+        let info = plan.validate().expect("a compiled plan validates");
+        let (plain, counts) = (
+            info.ptask(0).expect("plain"),
+            info.ptask(1).expect("counts"),
+        );
+        assert_eq!(plan.ptasks[1].name, "counts");
+        assert_eq!(plan.ptasks[1].workgroups, [64, 1, 1]);
+        assert!(!plain.reads_num_workgroups);
+        assert!(counts.reads_num_workgroups);
+        assert!(sliceable([64, 1, 1], plain));
+        assert!(!sliceable([1, 1, 1], plain));
+        assert!(!sliceable([64, 1, 1], counts));
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::runtime::{GraphId, Runtime};
-use ptc_compiler::Plan;
+use ptc_plan::Plan;
 
 /// Opens graphs and moves frames through them.
 pub trait GraphHost {

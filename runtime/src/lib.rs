@@ -1,4 +1,4 @@
-//! ptc's runtime: executes [`ptc_compiler::Plan`]s on Vulkan.
+//! ptc's runtime: executes [`ptc_plan::Plan`]s on Vulkan.
 //!
 //! The API mirrors the PTask system calls (paper, Table 1):
 //! [`Runtime::new`], [`Runtime::open_graph`] (allocates and records
@@ -14,7 +14,7 @@
 //! ```no_run
 //! use ptc_runtime::{Runtime, RuntimeOptions};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let plan = ptc_compiler::Plan::from_yaml(&std::fs::read_to_string("saxpy2.yaml")?)?;
+//! let plan = ptc_plan::Plan::from_yaml(&std::fs::read_to_string("saxpy2.yaml")?)?;
 //! let mut rt = Runtime::new(&RuntimeOptions { validate: true, ..Default::default() })?;
 //! let g = rt.open_graph(&plan)?;
 //! let x: Vec<u8> = vec![0f32; 1 << 20].iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -40,8 +40,8 @@ mod vk;
 pub use error::{Result, RuntimeError};
 pub use graph::PortInfo;
 pub use host::GraphHost;
-pub use ptc_compiler::plan;
-pub use ptc_compiler::Plan;
+pub use ptc_plan as plan;
+pub use ptc_plan::Plan;
 pub use runtime::{GraphId, InputPort, OutputPort, Runtime, RuntimeOptions};
 pub use session::{Drain, EndReason, Feed, RunId, RunLimits, RunSummary, Session};
 pub use stats::{Latency, PtaskStats, PtaskSummary};

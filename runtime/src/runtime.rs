@@ -8,7 +8,7 @@ use crate::sched::stats::StatsReport;
 use crate::sched::{GraphKey, GraphSpec, JobId, SchedConfig};
 use crate::stats::{Latency, PtaskSummary};
 use crate::vk::{Context, CounterSnapshot, DeviceInfo, GlobalPriority, Gpu, ValidationLog};
-use ptc_compiler::Plan;
+use ptc_plan::Plan;
 use std::sync::Arc;
 use std::time::Instant;
 

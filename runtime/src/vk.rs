@@ -1069,7 +1069,8 @@ impl Gpu {
     }
 
     /// Creates a compute pipeline from SPIR-V words (already checked to be
-    /// well-formed SPIR-V with a GLCompute entry point named `entry`).
+    /// well-formed SPIR-V with a GLCompute entry point named `entry`: a
+    /// validated plan's `ModuleInfo`).
     /// `dispatch_base`: the pipeline may be dispatched with a non-zero base
     /// workgroup (sliced dispatches; Vulkan 1.1 core).
     pub(crate) fn create_compute_pipeline(
@@ -1082,7 +1083,8 @@ impl Gpu {
         let entry = CString::new(entry)
             .map_err(|_| RuntimeError::InvalidPlan("entry point name contains NUL".into()))?;
         let sinfo = vk::ShaderModuleCreateInfo::default().code(words);
-        // SAFETY: `words` is SPIR-V that spirq parsed and whose entry point exists.
+        // SAFETY: `words` is SPIR-V that plan validation reflected (spirq)
+        // and whose compute entry point `entry` exists.
         let module = unsafe { self.device.create_shader_module(&sinfo, None) }
             .map_err(vk_err("creating a shader module"))?;
         let stage = vk::PipelineShaderStageCreateInfo::default()
@@ -1446,24 +1448,4 @@ pub fn default_device(devs: &[DeviceInfo]) -> Option<usize> {
 pub fn list_devices() -> Result<Vec<DeviceInfo>, RuntimeError> {
     let ctx = Context::new(false)?;
     Ok(ctx.devices()?.into_iter().map(|(_, d)| d).collect())
-}
-
-/// Checks that `words` is SPIR-V with a GLCompute entry point named `entry`.
-pub(crate) fn check_spirv(ptask: &str, words: &[u32], entry: &str) -> Result<(), RuntimeError> {
-    let bad = |why: String| RuntimeError::InvalidSpirv {
-        ptask: ptask.to_string(),
-        why,
-    };
-    let eps = spirq::ReflectConfig::new()
-        .spv(words)
-        .reflect()
-        .map_err(|e| bad(e.to_string()))?;
-    if eps
-        .iter()
-        .any(|e| e.name == entry && e.exec_model == spirq::spirv::ExecutionModel::GLCompute)
-    {
-        Ok(())
-    } else {
-        Err(bad(format!("no compute entry point named `{entry}`")))
-    }
 }

@@ -5,7 +5,8 @@
 
 mod common;
 use common::*;
-use ptc_compiler::{check_file, Options, Plan};
+use ptc_compiler::{check_file, Options};
+use ptc_plan::Plan;
 use std::path::PathBuf;
 
 fn tmpdir(name: &str) -> PathBuf {

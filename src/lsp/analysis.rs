@@ -2,8 +2,9 @@
 //! what is under the cursor, hover text, go to definition, completion and
 //! the document outline. Pure functions, unit-tested without a client.
 
-use ptc_compiler::ir::{Endpoint, GraphPortDir, Module, PortKind, SinkSpec, SourceSpec, Span};
-use ptc_compiler::types::{round_up, Value};
+use ptc_compiler::ir::{Endpoint, GraphPortDir, Module, PortKind, Span};
+use ptc_plan::types::{round_up, Value};
+use ptc_plan::{Sink, Source};
 
 /// A named thing in a graph.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -192,10 +193,10 @@ fn fps(f: Option<f32>) -> String {
     f.map(|f| format!("fps: {f}")).unwrap_or_default()
 }
 
-fn source_str(s: &SourceSpec) -> Option<String> {
+fn source_str(s: &Source) -> Option<String> {
     Some(match s {
-        SourceSpec::Host => return None,
-        SourceSpec::Camera { fps: f, script } => {
+        Source::Host => return None,
+        Source::Camera { fps: f, script } => {
             let mut args = Vec::new();
             if f.is_some() {
                 args.push(fps(*f));
@@ -205,27 +206,27 @@ fn source_str(s: &SourceSpec) -> Option<String> {
             }
             format!("camera({})", args.join(", "))
         }
-        SourceSpec::File(p) => format!("file({:?})", p.display().to_string()),
-        SourceSpec::Random { seed, fps: f } => {
+        Source::File { path: p } => format!("file({:?})", p.display().to_string()),
+        Source::Random { seed, fps: f } => {
             let mut args = vec![format!("seed: {seed}")];
             if f.is_some() {
                 args.push(fps(*f));
             }
             format!("random({})", args.join(", "))
         }
-        SourceSpec::Zeros { fps: None } => "zeros".into(),
-        SourceSpec::Zeros { fps: f } => format!("zeros({})", fps(*f)),
-        SourceSpec::Stdin => "stdin".into(),
+        Source::Zeros { fps: None } => "zeros".into(),
+        Source::Zeros { fps: f } => format!("zeros({})", fps(*f)),
+        Source::Stdin => "stdin".into(),
     })
 }
 
-fn sink_str(s: &SinkSpec) -> Option<String> {
+fn sink_str(s: &Sink) -> Option<String> {
     Some(match s {
-        SinkSpec::Host => return None,
-        SinkSpec::Stdout => "stdout".into(),
-        SinkSpec::File(p) => format!("file({:?})", p.display().to_string()),
-        SinkSpec::Null => "null".into(),
-        SinkSpec::Hid => "hid".into(),
+        Sink::Host => return None,
+        Sink::Stdout => "stdout".into(),
+        Sink::File { path: p } => format!("file({:?})", p.display().to_string()),
+        Sink::Null => "null".into(),
+        Sink::Hid => "hid".into(),
     })
 }
 
@@ -304,11 +305,11 @@ pub fn hover(m: &Module, target: Target) -> Option<String> {
             let gp = g.ports.get(i)?;
             let what = match gp.dir {
                 GraphPortDir::Input => match gp.source {
-                    SourceSpec::Host => "graph input, pushed by the caller",
+                    Source::Host => "graph input, pushed by the caller",
                     _ => "graph input",
                 },
                 GraphPortDir::Output => match gp.sink {
-                    SinkSpec::Host => "graph output, pulled by the caller",
+                    Sink::Host => "graph output, pulled by the caller",
                     _ => "graph output",
                 },
             };

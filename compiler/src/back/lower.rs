@@ -17,22 +17,17 @@
 //! the runtime's (it orders submissions with timeline semaphores).
 
 use crate::diag::{Code, Diagnostic};
-use crate::ir::{self, Endpoint, GraphPortDir, PortKind, SinkSpec, SourceSpec};
-use crate::plan::{
-    self, Access, Binding, Buffer, BufferBarrier, BufferRole, Dispatch, GraphInput, GraphOutput,
-    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, Sink, Source, PLAN_VERSION,
-};
-use crate::types::{round_up, Scalar, Value};
+use crate::ir::{self, Endpoint, GraphPortDir, PortKind};
 use crate::valid::kernel::KernelInfo;
 use petgraph::graph::{DiGraph, NodeIndex};
+use ptc_plan::types::{round_up, Scalar, Value};
+use ptc_plan::{
+    spirv, Access, Binding, Buffer, BufferBarrier, BufferRole, Dispatch, GraphInput, GraphOutput,
+    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, MAX_BUFFER_BYTES,
+    MAX_PUSH_CONSTANT_BYTES, PLAN_VERSION,
+};
 use std::collections::HashMap;
 use std::path::PathBuf;
-
-/// Largest buffer a Vulkan storage-buffer descriptor can cover
-/// (`maxStorageBufferRange` is a `u32`).
-pub const MAX_BUFFER_BYTES: u64 = u32::MAX as u64;
-/// Largest push-constant block a plan may carry.
-pub const MAX_PUSH_CONSTANT_BYTES: u32 = 256;
 
 /// Lowers `module` given the compiled kernel of each ptask (one entry per
 /// ptask, as returned by [`check_kernels`](crate::valid::kernel::check_kernels)).
@@ -305,7 +300,7 @@ impl<'a> Lowerer<'a> {
                         inputs.push(GraphInput {
                             name: p.name.name.clone(),
                             buffer: b,
-                            source: source(&p.source),
+                            source: p.source.clone(),
                         });
                     }
                 }
@@ -317,7 +312,7 @@ impl<'a> Lowerer<'a> {
                         Some(&b) => outputs.push(GraphOutput {
                             name: p.name.name.clone(),
                             buffer: b,
-                            sink: sink(&p.sink),
+                            sink: p.sink.clone(),
                         }),
                         None if from.is_none() => self.diags.push(
                             Diagnostic::new(
@@ -437,7 +432,7 @@ impl<'a> Lowerer<'a> {
             let module = *module_of.entry(k.spirv.as_ptr()).or_insert_with(|| {
                 modules.push(Module {
                     kernel: pt.kernel.clone(),
-                    spirv: plan::encode_spirv(&k.spirv),
+                    spirv: spirv::to_base64(&k.spirv),
                 });
                 modules.len() - 1
             });
@@ -457,7 +452,7 @@ impl<'a> Lowerer<'a> {
 
         for b in &buffers {
             req.max_buffer_bytes = req.max_buffer_bytes.max(b.size);
-            let (s8, s16) = plan::consistency::small_scalars(&b.ty.elem, &self.m.structs);
+            let (s8, s16) = b.ty.elem.small_scalars(&self.m.structs);
             req.storage_8bit |= s8;
             req.storage_16bit |= s16;
         }
@@ -483,7 +478,7 @@ impl<'a> Lowerer<'a> {
             schedule,
         };
         match plan.validate() {
-            Ok(()) => Ok(plan),
+            Ok(_) => Ok(plan),
             Err(e) => Err(vec![Diagnostic::new(
                 Code::InvalidPtask,
                 format!("internal error: the lowered plan is invalid: {e}"),
@@ -606,33 +601,6 @@ pub fn schedule(order: &[usize], ptasks: &[PtaskPlan]) -> Vec<Dispatch> {
         out.push(Dispatch { ptask: t, barriers });
     }
     out
-}
-
-fn source(s: &SourceSpec) -> Source {
-    match s {
-        SourceSpec::Host => Source::Host,
-        SourceSpec::Camera { fps, script } => Source::Camera {
-            fps: *fps,
-            script: script.clone(),
-        },
-        SourceSpec::File(p) => Source::File { path: p.clone() },
-        SourceSpec::Random { seed, fps } => Source::Random {
-            seed: *seed,
-            fps: *fps,
-        },
-        SourceSpec::Zeros { fps } => Source::Zeros { fps: *fps },
-        SourceSpec::Stdin => Source::Stdin,
-    }
-}
-
-fn sink(s: &SinkSpec) -> Sink {
-    match s {
-        SinkSpec::Host => Sink::Host,
-        SinkSpec::Stdout => Sink::Stdout,
-        SinkSpec::File(p) => Sink::File { path: p.clone() },
-        SinkSpec::Null => Sink::Null,
-        SinkSpec::Hid => Sink::Hid,
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Back end: lowering a checked module to a [`Plan`](crate::plan::Plan).
+//! Back end: lowering a checked module to a [`Plan`](ptc_plan::Plan).
 
 pub mod lower;
 
-#[cfg(test)]
-pub(crate) mod testutil;
+#[cfg(any(test, feature = "testutil"))]
+#[doc(hidden)]
+pub mod testutil;

@@ -1,8 +1,9 @@
 //! Hand-built checked modules for unit tests (independent of the parser).
 
 use crate::ir::*;
-use crate::types::{ElemType, PortType, Scalar, StructLayout, Value};
 use crate::valid::kernel::{KernelFeatures, KernelInfo};
+use ptc_plan::types::{ElemType, PortType, Scalar, StructLayout, Value};
+use ptc_plan::{Sink, Source};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -11,6 +12,9 @@ use std::sync::Arc;
 pub struct Spans(usize);
 
 impl Spans {
+    // A counter, not an iterator (linted now that the `testutil` feature
+    // builds this outside `cfg(test)`).
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Span {
         self.0 += 10;
         Span::new(self.0, self.0 + 5)
@@ -86,8 +90,8 @@ impl Mb {
             dir,
             ty: t,
             ty_span: self.s.next(),
-            source: SourceSpec::Host,
-            sink: SinkSpec::Host,
+            source: Source::Host,
+            sink: Sink::Host,
             span: self.s.next(),
         };
         self.m.graph.ports.push(p);
@@ -236,12 +240,12 @@ pub fn gesture() -> Mb {
     );
     let events = ty(ElemType::Struct("Event".into()), &[16]);
     let src = mb.input("usbsrc", u16img.clone());
-    mb.m.graph.ports[src].source = crate::ir::SourceSpec::Camera {
+    mb.m.graph.ports[src].source = Source::Camera {
         fps: Some(120.0),
         script: None,
     };
     let hid = mb.output("hid", events.clone());
-    mb.m.graph.ports[hid].sink = crate::ir::SinkSpec::Stdout;
+    mb.m.graph.ports[hid].sink = Sink::Stdout;
     mb.ptask(
         "xform",
         "kernels/xform.comp",

@@ -10,19 +10,15 @@
 use crate::diag::{Code, Diagnostic};
 use crate::front::ast::{self, ClauseKind, ElemExpr, Lit, Num, TypeExpr};
 use crate::ir::{
-    self, Channel, Endpoint, GraphPort, GraphPortDir, Ident, Param, Port, PortKind, Ptask,
-    SinkSpec, SourceSpec, Span,
+    self, Channel, Endpoint, GraphPort, GraphPortDir, Ident, Param, Port, PortKind, Ptask, Span,
 };
-use crate::types::{ElemType, PortType, Scalar, StructLayout, Value};
 use crate::valid::suggest;
 use crate::Options;
 use petgraph::graph::{DiGraph, NodeIndex};
+use ptc_plan::types::{ElemType, PortType, Scalar, StructLayout, Value};
+use ptc_plan::{Sink, Source, MAX_BUFFER_BYTES};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-
-/// Largest buffer a port may need: lavapipe's `maxStorageBufferRange`
-/// (128 MiB), the smallest limit among the devices ptc targets.
-pub const MAX_BUFFER_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Default graph and ptask priority.
 pub const DEFAULT_PRIORITY: u32 = 50;
@@ -389,8 +385,9 @@ impl Checker<'_> {
                     Diagnostic::new(
                         Code::BufferTooLarge,
                         format!(
-                            "{what} needs a {} buffer; a storage buffer holds at most 128 MiB",
-                            human_bytes(bytes)
+                            "{what} needs a {} buffer; a storage buffer holds at most {}",
+                            human_bytes(bytes),
+                            human_bytes(MAX_BUFFER_BYTES)
                         ),
                     )
                     .primary(t.span, format!("{bytes} bytes"))
@@ -673,16 +670,14 @@ impl Checker<'_> {
             GraphPortDir::Output => format!("output `{}`", p.name.name),
         };
         let ty = self.port_type(&p.ty, &what);
-        let mut source = SourceSpec::Host;
-        let mut sink = SinkSpec::Host;
+        let mut source = Source::Host;
+        let mut sink = Sink::Host;
         if let Some(c) = &p.clause {
             match (p.dir, c.kind) {
                 (GraphPortDir::Input, ClauseKind::From) => {
-                    source = self.source(c).unwrap_or(SourceSpec::Host)
+                    source = self.source(c).unwrap_or(Source::Host)
                 }
-                (GraphPortDir::Output, ClauseKind::To) => {
-                    sink = self.sink(c).unwrap_or(SinkSpec::Host)
-                }
+                (GraphPortDir::Output, ClauseKind::To) => sink = self.sink(c).unwrap_or(Sink::Host),
                 (GraphPortDir::Input, ClauseKind::To) => self.emit(
                     Diagnostic::new(
                         Code::InvalidEndpoint,
@@ -855,7 +850,7 @@ impl Checker<'_> {
         }
     }
 
-    fn source(&mut self, c: &ast::Clause) -> Option<SourceSpec> {
+    fn source(&mut self, c: &ast::Clause) -> Option<Source> {
         let spec = |name, kind, required, positional| ArgSpec {
             name,
             kind,
@@ -876,12 +871,14 @@ impl Checker<'_> {
                     Some(Lit::Str(s)) => Some(PathBuf::from(&s.value)),
                     _ => None,
                 };
-                Some(SourceSpec::Camera { fps, script })
+                Some(Source::Camera { fps, script })
             }
             "file" => {
                 let a = self.args(c, &[spec("path", ArgKind::Str, true, true)])?;
                 match a.get("path") {
-                    Some(Lit::Str(s)) => Some(SourceSpec::File(PathBuf::from(&s.value))),
+                    Some(Lit::Str(s)) => Some(Source::File {
+                        path: PathBuf::from(&s.value),
+                    }),
                     _ => None,
                 }
             }
@@ -910,16 +907,16 @@ impl Checker<'_> {
                     },
                     _ => return None,
                 };
-                Some(SourceSpec::Random { seed, fps })
+                Some(Source::Random { seed, fps })
             }
             "zeros" => {
                 let a = self.args(c, &[spec("fps", ArgKind::Num, false, false)])?;
                 let fps = self.fps(a.get("fps")).ok()?;
-                Some(SourceSpec::Zeros { fps })
+                Some(Source::Zeros { fps })
             }
             "stdin" => {
                 self.args(c, &[])?;
-                Some(SourceSpec::Stdin)
+                Some(Source::Stdin)
             }
             other => {
                 let mut d =
@@ -938,11 +935,11 @@ impl Checker<'_> {
         }
     }
 
-    fn sink(&mut self, c: &ast::Clause) -> Option<SinkSpec> {
+    fn sink(&mut self, c: &ast::Clause) -> Option<Sink> {
         match c.name.name.as_str() {
-            "stdout" => self.args(c, &[]).map(|_| SinkSpec::Stdout),
-            "null" => self.args(c, &[]).map(|_| SinkSpec::Null),
-            "hid" => self.args(c, &[]).map(|_| SinkSpec::Hid),
+            "stdout" => self.args(c, &[]).map(|_| Sink::Stdout),
+            "null" => self.args(c, &[]).map(|_| Sink::Null),
+            "hid" => self.args(c, &[]).map(|_| Sink::Hid),
             "file" => {
                 let a = self.args(
                     c,
@@ -954,7 +951,9 @@ impl Checker<'_> {
                     }],
                 )?;
                 match a.get("path") {
-                    Some(Lit::Str(s)) => Some(SinkSpec::File(PathBuf::from(&s.value))),
+                    Some(Lit::Str(s)) => Some(Sink::File {
+                        path: PathBuf::from(&s.value),
+                    }),
                     _ => None,
                 }
             }

@@ -10,18 +10,18 @@
 //! - the workgroup size is at most 1024 invocations (x, y ≤ 1024, z ≤ 64).
 
 pub mod compile;
-pub mod reflect;
 
 use crate::diag::{Code, Diagnostic, Related};
 use crate::ir::{self, PortKind};
-use crate::types::{round_up, ElemType, Scalar, StructTable};
 use compile::{CompileResult, KernelError};
-use reflect::{Access, BindingKind, Interface};
+use ptc_plan::spirv::{Access, BindingInfo, BindingKind, Interface};
+use ptc_plan::types::{round_up, ElemType, Scalar, StructTable};
+use ptc_plan::{MAX_INVOCATIONS, MAX_LOCAL_SIZE};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use reflect::KernelFeatures;
+pub use ptc_plan::spirv::KernelFeatures;
 
 /// A compiled, reflected kernel that matches its ptask.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,11 +52,6 @@ impl KernelCache {
             .clone()
     }
 }
-
-/// Largest workgroup ptc accepts (the Vulkan minimum guaranteed limits).
-pub const MAX_INVOCATIONS: u64 = 1024;
-/// Largest `local_size_{x,y,z}`.
-pub const MAX_LOCAL_SIZE: [u32; 3] = [1024, 1024, 64];
 
 /// Compiles and checks the kernel of every ptask. Returns one entry per
 /// ptask (`None` where it failed; a diagnostic explains why).
@@ -410,7 +405,7 @@ fn check_element(
     pt: &ir::Ptask,
     i: usize,
     port: &ir::Port,
-    b: &reflect::BindingInfo,
+    b: &BindingInfo,
     d: &mut Vec<Diagnostic>,
 ) {
     let kernel = &pt.kernel;
@@ -508,7 +503,7 @@ fn check_element(
             .map(|f| {
                 (
                     f.offset as usize,
-                    crate::types::base_size(&f.ty).map(|s| s as usize),
+                    ptc_plan::types::base_size(&f.ty).map(|s| s as usize),
                 )
             })
             .collect();

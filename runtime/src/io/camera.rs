@@ -459,7 +459,7 @@ impl CameraSource {
         script: Option<(String, std::path::PathBuf)>,
         port: &crate::PortInfo,
     ) -> crate::Result<CameraSource> {
-        use ptc_compiler::types::{ElemType, Scalar};
+        use ptc_plan::types::{ElemType, Scalar};
         if port.ty.elem != ElemType::Scalar(Scalar::U16) || port.ty.shape != [480, 640] {
             return Err(crate::RuntimeError::WrongType {
                 port: port.name.clone(),

@@ -10,7 +10,7 @@
 //! `release`, `swipe_left`, `swipe_right`).
 
 use crate::gesture_ref::EventKind;
-use ptc_compiler::types::{ElemType, Scalar, StructLayout};
+use ptc_plan::types::{ElemType, Scalar, StructLayout};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -117,7 +117,7 @@ impl<W: Write> JsonlSink<W> {
 /// at which the frame's data was written.
 pub struct JsonlPortSink<W: Write + Send> {
     inner: Option<JsonlSink<W>>,
-    raw: Option<(W, ptc_compiler::types::PortType)>,
+    raw: Option<(W, ptc_plan::types::PortType)>,
     start: std::time::Instant,
 }
 

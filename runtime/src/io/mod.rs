@@ -25,8 +25,8 @@ pub mod preview;
 
 use crate::error::{Result, RuntimeError};
 use crate::graph::PortInfo;
-use ptc_compiler::plan::{Sink, Source};
-use ptc_compiler::types::{ElemType, Scalar};
+use ptc_plan::types::{ElemType, Scalar};
+use ptc_plan::{Sink, Source};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -172,7 +172,7 @@ pub fn open_sink(
 /// The sources and sinks of `plan`'s ports, built from the files
 /// [`PortFiles::open`] opened for them (host ports get none).
 pub fn attach(
-    plan: &ptc_compiler::Plan,
+    plan: &ptc_plan::Plan,
     files: PortFiles,
 ) -> Result<(Vec<crate::Feed>, Vec<crate::Drain>)> {
     let ins = PortInfo::inputs_of(plan);
@@ -558,7 +558,7 @@ pub(crate) fn components(elem: &ElemType) -> Option<(Scalar, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ptc_compiler::types::PortType;
+    use ptc_plan::types::PortType;
 
     fn port(elem: ElemType, shape: &[u64]) -> PortInfo {
         let ty = PortType {

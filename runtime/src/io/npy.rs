@@ -6,7 +6,7 @@ use super::output::OutputFile;
 use crate::error::{Result, RuntimeError};
 use crate::graph::PortInfo;
 use npyz::{DType, NpyHeader, Order, TypeStr};
-use ptc_compiler::types::Scalar;
+use ptc_plan::types::Scalar;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;

@@ -146,13 +146,13 @@ pub fn decode_png(bytes: &[u8]) -> Result<(Vec<u8>, usize, usize), String> {
 /// The xform (bilateral) and detect (segmentation) parameters a plan sets
 /// as push constants, defaults where it sets none.
 pub fn plan_params(
-    plan: &ptc_compiler::Plan,
+    plan: &ptc_plan::Plan,
 ) -> (
     crate::gesture_ref::BilateralParams,
     crate::gesture_ref::DetectParams,
 ) {
     use crate::gesture_ref::{BilateralParams, DetectParams};
-    use ptc_compiler::types::Value;
+    use ptc_plan::types::Value;
     let param = |ptask: &str, name: &str| -> Option<Value> {
         plan.ptasks
             .iter()
@@ -193,7 +193,7 @@ pub fn plan_params(
 /// overlay from detect's segmentation rule (with the plan's `detect`
 /// params) applied to that same cloud. Returns the RGB8 pixels.
 pub fn render_cloud_bytes(
-    plan: &ptc_compiler::Plan,
+    plan: &ptc_plan::Plan,
     bytes: &[u8],
     w: usize,
     h: usize,
@@ -206,7 +206,7 @@ pub fn render_cloud_bytes(
 
 /// [`render_cloud_bytes`], written as a PNG to `out`.
 pub fn write_cloud_bytes(
-    plan: &ptc_compiler::Plan,
+    plan: &ptc_plan::Plan,
     bytes: &[u8],
     w: usize,
     h: usize,

@@ -2,8 +2,8 @@
 //! validated runtime that skips only when no Vulkan device exists.
 #![allow(dead_code)]
 
-use ptc_compiler::plan::*;
-use ptc_compiler::types::{ElemType, PortType, Scalar, Value};
+use ptc_plan::types::{ElemType, PortType, Scalar, Value};
+use ptc_plan::*;
 use ptc_runtime::{Runtime, RuntimeError, RuntimeOptions, ValidationLog};
 use std::path::PathBuf;
 
@@ -15,20 +15,15 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Compiles `kernels/NAME` to SPIR-V words.
+/// Compiles `kernels/NAME` to SPIR-V words (with the compiler's shaderc
+/// settings: Vulkan 1.2, SPIR-V 1.5).
 pub fn spirv(name: &str) -> Vec<u32> {
     let path = root().join("kernels").join(name);
     let src = std::fs::read_to_string(&path).expect("kernel exists");
-    let c = shaderc::Compiler::new().expect("shaderc");
-    let mut o = shaderc::CompileOptions::new().expect("options");
-    o.set_target_env(
-        shaderc::TargetEnv::Vulkan,
-        shaderc::EnvVersion::Vulkan1_2 as u32,
-    );
-    let a = c
-        .compile_into_spirv(&src, shaderc::ShaderKind::Compute, name, "main", Some(&o))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    a.as_binary().to_vec()
+    match ptc_compiler::valid::kernel::compile::compile_and_reflect(&path, &src) {
+        Ok(c) => c.spirv.to_vec(),
+        Err(e) => panic!("{name}: {e:?}"),
+    }
 }
 
 /// A validated runtime, or `None` (with a printed line) if this machine has
@@ -201,7 +196,7 @@ impl PlanBuilder {
             None => {
                 self.modules.push(Module {
                     kernel: path.clone(),
-                    spirv: encode_spirv(&spirv(kernel)),
+                    spirv: ptc_plan::spirv::to_base64(&spirv(kernel)),
                 });
                 self.modules.len() - 1
             }

@@ -4,7 +4,8 @@
 use super::*;
 use crate::back::testutil::*;
 use crate::ir::Endpoint;
-use crate::types::{ElemType, Scalar, Value};
+use ptc_plan::types::{ElemType, Scalar, Value};
+use ptc_plan::{Sink, Source};
 
 fn lower_ok(mb: &Mb, locals: &[[u32; 3]]) -> Plan {
     let k = kernels(mb, locals);
@@ -412,7 +413,7 @@ fn unconnected_input_and_oversized_buffer_are_errors() {
         vec![
             (
                 Code::BufferTooLarge,
-                "`p.b` needs a 8589934592-byte buffer; a Vulkan storage buffer holds at most 4294967295 bytes".to_string()
+                "`p.b` needs a 8589934592-byte buffer; a Vulkan storage buffer holds at most 134217728 bytes".to_string()
             ),
             (Code::UnconnectedInput, "input `a` of ptask `p` has no incoming channel".to_string()),
         ]
@@ -422,7 +423,7 @@ fn unconnected_input_and_oversized_buffer_are_errors() {
 #[test]
 fn u8_struct_fields_and_kernel_features_set_requirements() {
     let mut mb = Mb::new("g");
-    let l = crate::types::StructLayout::std430(
+    let l = ptc_plan::types::StructLayout::std430(
         "S",
         &[
             ("a".into(), ElemType::Scalar(Scalar::U8)),

@@ -1,6 +1,6 @@
 //! Compiling GLSL compute kernels with shaderc, with a per-process cache.
 
-use super::reflect::{self, Interface};
+use ptc_plan::spirv::{self, Interface};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -115,7 +115,7 @@ pub fn compile_and_reflect(path: &Path, text: &str) -> Result<Compiled, KernelEr
             }])),
         }
     })?;
-    let iface = reflect::reflect(&words).map_err(KernelError::Reflect)?;
+    let iface = spirv::reflect(&words).map_err(KernelError::Reflect)?;
     Ok(Compiled {
         spirv: words.into(),
         iface,

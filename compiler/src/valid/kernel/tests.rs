@@ -4,7 +4,7 @@
 use super::*;
 use crate::back::testutil::*;
 use crate::diag::Code;
-use crate::types::Value;
+use ptc_plan::types::Value;
 use std::path::Path;
 
 fn iface(src: &str) -> Interface {
@@ -17,7 +17,7 @@ fn iface(src: &str) -> Interface {
 /// A ptask `p` with ports (kind, name, type) and f32 params, checked against `src`.
 fn check(
     src: &str,
-    ports: &[(PortKind, &str, crate::types::PortType)],
+    ports: &[(PortKind, &str, ptc_plan::types::PortType)],
     params: &[&str],
 ) -> (Mb, Vec<Diagnostic>) {
     let mut mb = Mb::new("g");
@@ -49,7 +49,7 @@ layout(push_constant) uniform Params { float k; } p;
 void main() { uint i = gl_GlobalInvocationID.x; b[i] = p.k * a[i]; }
 ";
 
-fn ab() -> Vec<(PortKind, &'static str, crate::types::PortType)> {
+fn ab() -> Vec<(PortKind, &'static str, ptc_plan::types::PortType)> {
     vec![(In, "a", f32s(&[1024])), (Out, "b", f32s(&[1024]))]
 }
 
@@ -488,9 +488,13 @@ fn repository_kernels_check_and_lower_for_saxpy2() {
     let got: Vec<_> = k.iter().map(|k| k.as_ref().map(|k| k.local_size)).collect();
     assert_eq!(got, vec![Some([256, 1, 1]); 2]);
     let plan = crate::back::lower::lower(&mb.m, &k).expect("lowers");
-    let words = plan.spirv_words(0).expect("spirv decodes");
+    let info = plan.validate().expect("the lowered plan validates");
+    let words = &info.ptask(0).expect("scale's module").words;
     assert_eq!(&words[..], &k[0].as_ref().expect("kernel").spirv[..]);
-    assert_eq!(crate::Plan::from_yaml(&plan.to_yaml().unwrap()), Ok(plan));
+    assert_eq!(
+        ptc_plan::Plan::from_yaml(&plan.to_yaml().unwrap()),
+        Ok(plan)
+    );
 }
 
 /// The shipped gesture graph (parsed from `graphs/gesture.pt`) needs 16-bit

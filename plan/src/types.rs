@@ -2,7 +2,7 @@
 //!
 //! These types are shared by the checker (which resolves source types into
 //! them), the kernel checker (which compares them with reflected SPIR-V) and
-//! the [`Plan`](crate::plan::Plan) (which carries them to the runtime).
+//! the [`Plan`](crate::Plan) (which carries them to the runtime).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -11,10 +11,15 @@ use std::fmt;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scalar {
+    /// `u8` (GLSL `uint8_t`).
     U8,
+    /// `u16` (GLSL `uint16_t`).
     U16,
+    /// `u32` (GLSL `uint`).
     U32,
+    /// `i32` (GLSL `int`).
     I32,
+    /// `f32` (GLSL `float`).
     F32,
 }
 
@@ -73,10 +78,13 @@ impl fmt::Display for Scalar {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ElemType {
+    /// A scalar.
     Scalar(Scalar),
     /// `vecN<T>`, N in 2..=4, T one of f32/u32/i32.
     Vector {
+        /// Component count, 2..=4.
         n: u8,
+        /// Component type.
         scalar: Scalar,
     },
     /// A named struct; its layout is in the enclosing module or plan.
@@ -96,6 +104,7 @@ impl fmt::Display for ElemType {
 /// A struct field, laid out with std430 rules.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldLayout {
+    /// Field name.
     pub name: String,
     /// Field type (scalar or vector; nested structs are not supported).
     pub ty: ElemType,
@@ -106,10 +115,13 @@ pub struct FieldLayout {
 /// A struct type with its std430 layout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StructLayout {
+    /// Struct name.
     pub name: String,
+    /// Fields in declaration order.
     pub fields: Vec<FieldLayout>,
     /// Size rounded up to `align` (the array stride in std430).
     pub size: u32,
+    /// std430 base alignment (the largest field alignment).
     pub align: u32,
 }
 
@@ -171,6 +183,7 @@ pub fn round_up(v: u32, a: u32) -> u32 {
 
 /// Looks up struct layouts by name.
 pub trait StructTable {
+    /// The layout of struct `name`, if known.
     fn struct_layout(&self, name: &str) -> Option<&StructLayout>;
 }
 
@@ -203,11 +216,30 @@ impl ElemType {
             ElemType::Struct(_) => None,
         }
     }
+
+    /// Whether this element type has 8-bit / 16-bit scalars (struct fields
+    /// included), i.e. needs `storageBuffer8BitAccess` / `16BitAccess`.
+    pub fn small_scalars(&self, structs: &impl StructTable) -> (bool, bool) {
+        let check = |s: Scalar| (s == Scalar::U8, s == Scalar::U16);
+        match self {
+            ElemType::Struct(n) => structs
+                .struct_layout(n)
+                .map(|l| {
+                    l.fields.iter().fold((false, false), |(a, b), f| {
+                        let (x, y) = f.ty.scalar().map(check).unwrap_or((false, false));
+                        (a | x, b | y)
+                    })
+                })
+                .unwrap_or((false, false)),
+            other => other.scalar().map(check).unwrap_or((false, false)),
+        }
+    }
 }
 
 /// A port's full type: element type and array shape.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PortType {
+    /// What one element is.
     pub elem: ElemType,
     /// Dimensions, outermost first (row-major; last index fastest). Never empty.
     pub shape: Vec<u64>,
@@ -243,8 +275,11 @@ impl fmt::Display for PortType {
 #[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Value {
+    /// An unsigned integer (also for `u8`/`u16`).
     U32(u32),
+    /// A signed integer.
     I32(i32),
+    /// A float.
     F32(f32),
 }
 

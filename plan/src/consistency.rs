@@ -2,10 +2,13 @@
 //! per-item checks (indices are known to be in range here): unique names,
 //! roles vs bindings and graph ports, alias lists, slots, push-constant
 //! values, local sizes, requirements, and a schedule that respects every
-//! dependency with the barriers it needs.
+//! dependency with the barriers it needs. (The SPIR-V checks, between the
+//! two, are in `modules.rs`.)
 
-use super::{invalid, Access, BufferRole, Hazard, Plan, PlanError};
-use crate::types::{ElemType, Scalar, StructTable, Value};
+use crate::types::{Scalar, Value};
+use crate::{
+    invalid, Access, BufferRole, Hazard, Plan, PlanError, MAX_INVOCATIONS, MAX_LOCAL_SIZE,
+};
 use std::collections::{HashMap, HashSet};
 
 fn unique<'a>(what: &str, names: impl IntoIterator<Item = &'a str>) -> Result<(), PlanError> {
@@ -33,7 +36,7 @@ fn value_fits(v: Value, s: Scalar) -> bool {
 }
 
 impl Plan {
-    pub(super) fn validate_consistency(&self) -> Result<(), PlanError> {
+    pub(crate) fn validate_consistency(&self) -> Result<(), PlanError> {
         unique("structs", self.structs.iter().map(|s| s.name.as_str()))?;
         unique("buffers", self.buffers.iter().map(|b| b.name.as_str()))?;
         unique("ptasks", self.ptasks.iter().map(|p| p.name.as_str()))?;
@@ -82,7 +85,7 @@ impl Plan {
                     ));
                 }
             }
-            let (s8, s16) = small_scalars(&b.ty.elem, &self.structs);
+            let (s8, s16) = b.ty.elem.small_scalars(&self.structs);
             if (s8 && !self.requirements.storage_8bit) || (s16 && !self.requirements.storage_16bit)
             {
                 return Err(invalid(
@@ -165,10 +168,8 @@ impl Plan {
                 .local_size
                 .iter()
                 .fold(1u64, |a, &v| a.saturating_mul(u64::from(v)));
-            if total > 1024
-                || p.local_size[0] > 1024
-                || p.local_size[1] > 1024
-                || p.local_size[2] > 64
+            if total > MAX_INVOCATIONS
+                || p.local_size.iter().zip(MAX_LOCAL_SIZE).any(|(v, m)| *v > m)
             {
                 return Err(invalid(
                     what,
@@ -236,8 +237,11 @@ impl Plan {
             }
         }
 
-        self.validate_spirv()?;
+        Ok(())
+    }
 
+    /// The schedule check, run last by [`Plan::validate`].
+    pub(crate) fn validate_schedule(&self) -> Result<(), PlanError> {
         // Schedule: producers before consumers (state buffers excepted), with
         // a read-after-write barrier on every buffer written earlier in the
         // frame and a write-after-read barrier on every buffer read earlier.
@@ -305,121 +309,5 @@ impl Plan {
             }
         }
         Ok(())
-    }
-}
-
-impl Plan {
-    /// Reflects each ptask's SPIR-V and checks it against the plan: entry
-    /// point, local size, storage-buffer bindings (set 0, one per binding,
-    /// `readonly` for inputs) and push-constant members.
-    fn validate_spirv(&self) -> Result<(), PlanError> {
-        use crate::valid::kernel::reflect::{self, Access as KAccess, BindingKind};
-        let mut cache: HashMap<usize, Result<reflect::Interface, String>> = HashMap::new();
-        for p in &self.ptasks {
-            let what = format!("ptask `{}`: spirv", p.name);
-            let text = self.spirv_text(p)?;
-            let iface = cache
-                .entry(p.module)
-                .or_insert_with(|| super::decode_spirv(text).and_then(|w| reflect::reflect(&w)));
-            let iface = iface
-                .as_ref()
-                .map_err(|e| invalid(what.clone(), e.clone()))?;
-            if iface.entry != p.entry {
-                return Err(invalid(
-                    what,
-                    format!(
-                        "entry point is `{}`, the plan says `{}`",
-                        iface.entry, p.entry
-                    ),
-                ));
-            }
-            match &iface.local_size {
-                Ok(ls) if *ls == p.local_size => {}
-                Ok(ls) => {
-                    return Err(invalid(
-                        what,
-                        format!("local size is {ls:?}, the plan says {:?}", p.local_size),
-                    ))
-                }
-                Err(e) => return Err(invalid(what, e.clone())),
-            }
-            let n = p.bindings.len();
-            for b in &iface.bindings {
-                if b.set != 0 || b.binding as usize >= n {
-                    return Err(invalid(
-                        what,
-                        format!(
-                            "the kernel uses set {}, binding {} which the plan does not bind",
-                            b.set, b.binding
-                        ),
-                    ));
-                }
-            }
-            for (i, pb) in p.bindings.iter().enumerate() {
-                let found: Vec<_> = iface
-                    .bindings
-                    .iter()
-                    .filter(|b| b.set == 0 && b.binding as usize == i)
-                    .collect();
-                let [kb] = found.as_slice() else {
-                    return Err(invalid(
-                        what,
-                        format!(
-                            "binding {i} (`{}`) is declared {} times by the kernel",
-                            pb.port,
-                            found.len()
-                        ),
-                    ));
-                };
-                match (&kb.kind, pb.access) {
-                    (BindingKind::Storage(KAccess::ReadOnly), _)
-                    | (BindingKind::Storage(_), Access::Out) => {}
-                    (BindingKind::Storage(_), _) => {
-                        return Err(invalid(
-                            what,
-                            format!(
-                                "input binding {i} (`{}`) is writable in the kernel",
-                                pb.port
-                            ),
-                        ))
-                    }
-                    (BindingKind::Other(k), _) => {
-                        return Err(invalid(
-                            what,
-                            format!("binding {i} (`{}`) is {k}, not a storage buffer", pb.port),
-                        ))
-                    }
-                }
-            }
-            let members = iface.push.as_deref().unwrap_or(&[]);
-            let same = members.len() == p.push_constants.len()
-                && members.iter().zip(&p.push_constants).all(|(m, c)| {
-                    m.offset == c.offset as usize && m.ty.as_ref().ok() == Some(&c.ty)
-                });
-            if !same {
-                return Err(invalid(
-                    what,
-                    "the kernel's push-constant block does not match push_constants",
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Whether an element type has 8-bit / 16-bit scalars (struct fields included).
-pub(crate) fn small_scalars(e: &ElemType, structs: &impl StructTable) -> (bool, bool) {
-    let check = |s: Scalar| (s == Scalar::U8, s == Scalar::U16);
-    match e {
-        ElemType::Struct(n) => structs
-            .struct_layout(n)
-            .map(|l| {
-                l.fields.iter().fold((false, false), |(a, b), f| {
-                    let (x, y) = f.ty.scalar().map(check).unwrap_or((false, false));
-                    (a | x, b | y)
-                })
-            })
-            .unwrap_or((false, false)),
-        other => other.scalar().map(check).unwrap_or((false, false)),
     }
 }

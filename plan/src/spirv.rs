@@ -1,20 +1,36 @@
-//! Reflection of a compute kernel's SPIR-V with `spirq`, reduced to what the
-//! kernel ABI cares about: storage-buffer bindings, the push-constant block,
-//! the workgroup size and the capabilities (device features) it declares.
+//! The one place ptc inspects SPIR-V: [`reflect`] reads a compute kernel
+//! with `spirq` and reduces it to what the kernel ABI and the runtime care
+//! about (storage-buffer bindings, the push-constant block, the workgroup
+//! size, the capabilities, i.e. device features, it declares, and whether
+//! it reads `gl_NumWorkGroups`); [`to_base64`] / [`from_base64`] are the
+//! form plans carry it in. The compiler's kernel checker and plan
+//! validation both use it; the runtime uses what validation learnt
+//! ([`ModuleInfo`](crate::ModuleInfo)) and never parses SPIR-V itself.
 
 use crate::types::Scalar;
+use spirq::spirv::{BuiltIn, Capability, Decoration, Op};
 use spirq::ty::{AccessType, DescriptorType, ScalarType, Type};
 use spirq::var::Variable;
+
+/// The SPIR-V magic number (first word of every module).
+pub const MAGIC: u32 = 0x0723_0203;
 
 /// Device features a kernel's SPIR-V declares it needs.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct KernelFeatures {
+    /// Capability `Int8` (`shaderInt8`).
     pub int8: bool,
+    /// Capability `Int16` (`shaderInt16`).
     pub int16: bool,
+    /// Capability `Int64` (`shaderInt64`).
     pub int64: bool,
+    /// Capability `Float16` (`shaderFloat16`).
     pub float16: bool,
+    /// Capability `Float64` (`shaderFloat64`).
     pub float64: bool,
+    /// Capability `(UniformAnd)StorageBuffer8BitAccess`.
     pub storage_8bit: bool,
+    /// Capability `(UniformAnd)StorageBuffer16BitAccess`.
     pub storage_16bit: bool,
 }
 
@@ -30,8 +46,11 @@ pub enum BindingKind {
 /// Access of a storage buffer as declared.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Access {
+    /// `readonly`.
     ReadOnly,
+    /// `writeonly`.
     WriteOnly,
+    /// Neither.
     ReadWrite,
 }
 
@@ -57,10 +76,13 @@ pub struct ArrayInfo {
 /// A descriptor binding of the kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BindingInfo {
+    /// Descriptor set.
     pub set: u32,
+    /// Binding number in the set.
     pub binding: u32,
     /// Block (or variable) name for messages.
     pub name: String,
+    /// What kind of descriptor it is.
     pub kind: BindingKind,
     /// `None` if the block does not end with an array (or is not a block).
     pub array: Option<ArrayInfo>,
@@ -69,7 +91,9 @@ pub struct BindingInfo {
 /// A member of the push-constant block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PushMember {
+    /// Member name (or `member N`).
     pub name: String,
+    /// Byte offset in the block.
     pub offset: usize,
     /// The scalar type, or the GLSL spelling of a non-scalar member.
     pub ty: Result<Scalar, String>,
@@ -78,17 +102,35 @@ pub struct PushMember {
 /// The reflected interface of a compute kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Interface {
+    /// Name of the (first) GLCompute entry point.
     pub entry: String,
+    /// Descriptor bindings, sorted by (set, binding).
     pub bindings: Vec<BindingInfo>,
     /// `None` if the kernel has no push-constant block.
     pub push: Option<Vec<PushMember>>,
+    /// Size in bytes of the push-constant block (0 if there is none).
+    pub push_constant_bytes: u32,
     /// `local_size_{x,y,z}`, or why it could not be read.
     pub local_size: Result<[u32; 3], String>,
+    /// Device features its capabilities need.
     pub features: KernelFeatures,
+    /// Whether it reads `gl_NumWorkGroups` (a variable decorated `BuiltIn
+    /// NumWorkgroups`): a dispatch split into slices would see each
+    /// slice's size there, so the runtime never slices such a kernel.
+    pub reads_num_workgroups: bool,
 }
 
 /// Reflects SPIR-V words. Errors are messages for a diagnostic.
+///
+/// One pass over the instructions (spirq's parser) collects the
+/// capabilities and built-in decorations and refuses opcodes SPIR-V does
+/// not define (spirq's reflection would panic on one); spirq's reflection
+/// then reads the entry point and its resources.
 pub fn reflect(words: &[u32]) -> Result<Interface, String> {
+    if words.len() < 5 || words[0] != MAGIC {
+        return Err("not a SPIR-V module (no SPIR-V header)".into());
+    }
+    let scan = scan(words)?;
     let eps = spirq::ReflectConfig::new()
         .spv(words)
         .ref_all_rscs(true)
@@ -100,6 +142,7 @@ pub fn reflect(words: &[u32]) -> Result<Interface, String> {
         .ok_or("the kernel has no compute entry point")?;
     let mut bindings = Vec::new();
     let mut push = None;
+    let mut push_constant_bytes = 0;
     for var in &ep.vars {
         match var {
             Variable::Descriptor {
@@ -133,6 +176,7 @@ pub fn reflect(words: &[u32]) -> Result<Interface, String> {
                 });
             }
             Variable::PushConstant { ty, .. } => {
+                push_constant_bytes = block_bytes(ty);
                 let mut members = Vec::new();
                 if let Type::Struct(s) = ty {
                     for (i, m) in s.members.iter().enumerate() {
@@ -157,9 +201,25 @@ pub fn reflect(words: &[u32]) -> Result<Interface, String> {
         entry: ep.name.clone(),
         bindings,
         push,
+        push_constant_bytes,
         local_size,
-        features: features(words),
+        features: scan.features,
+        reads_num_workgroups: scan.reads_num_workgroups,
     })
+}
+
+/// Size in bytes of a push-constant block: the end of its last member.
+fn block_bytes(ty: &Type) -> u32 {
+    let end = match ty {
+        Type::Struct(s) => s
+            .members
+            .iter()
+            .map(|m| m.offset.unwrap_or(0) + m.ty.nbyte().unwrap_or(0))
+            .max()
+            .unwrap_or(0),
+        other => other.nbyte().unwrap_or(0),
+    };
+    u32::try_from(end).unwrap_or(u32::MAX)
 }
 
 fn local_size(ep: &spirq::entry_point::EntryPoint) -> Result<[u32; 3], String> {
@@ -196,36 +256,67 @@ fn const_u32(v: &spirq::constant::ConstantValue) -> Option<u32> {
     }
 }
 
-fn features(words: &[u32]) -> KernelFeatures {
-    use spirq::spirv::{Capability as C, Op};
-    let mut f = KernelFeatures::default();
-    let bin = spirq::parse::SpirvBinary::from(words);
-    let Ok(mut instrs) = bin.instrs() else {
-        return f;
+/// What one pass over a module's instructions finds.
+struct Scan {
+    features: KernelFeatures,
+    reads_num_workgroups: bool,
+}
+
+fn scan(words: &[u32]) -> Result<Scan, String> {
+    let mut out = Scan {
+        features: KernelFeatures::default(),
+        reads_num_workgroups: false,
     };
-    while let Ok(Some(i)) = instrs.next() {
-        if i.op() != Op::Capability {
-            continue;
-        }
-        let Ok(cap) = i.operands().read_u32() else {
-            continue;
+    let f = &mut out.features;
+    let bin = spirq::parse::SpirvBinary::from(words);
+    let bad = |e: spirq::error::Error| format!("malformed SPIR-V: {e}");
+    let mut instrs = bin.instrs().map_err(bad)?;
+    while let Some(i) = instrs.next().map_err(bad)? {
+        // `Instr::op` (and spirq's reflection) panic on an opcode SPIR-V
+        // does not define: refuse those here.
+        let Some(op) = Op::from_u32(i.opcode()) else {
+            return Err(format!("malformed SPIR-V: unknown opcode {}", i.opcode()));
         };
-        match C::from_u32(cap) {
-            Some(C::Int8) => f.int8 = true,
-            Some(C::Int16) => f.int16 = true,
-            Some(C::Int64) => f.int64 = true,
-            Some(C::Float16) => f.float16 = true,
-            Some(C::Float64) => f.float64 = true,
-            Some(C::StorageBuffer8BitAccess | C::UniformAndStorageBuffer8BitAccess) => {
-                f.storage_8bit = true
+        let mut operands = i.operands();
+        match op {
+            Op::Capability => {
+                let Ok(cap) = operands.read_u32() else {
+                    continue;
+                };
+                match Capability::from_u32(cap) {
+                    Some(Capability::Int8) => f.int8 = true,
+                    Some(Capability::Int16) => f.int16 = true,
+                    Some(Capability::Int64) => f.int64 = true,
+                    Some(Capability::Float16) => f.float16 = true,
+                    Some(Capability::Float64) => f.float64 = true,
+                    Some(
+                        Capability::StorageBuffer8BitAccess
+                        | Capability::UniformAndStorageBuffer8BitAccess,
+                    ) => f.storage_8bit = true,
+                    Some(
+                        Capability::StorageBuffer16BitAccess
+                        | Capability::UniformAndStorageBuffer16BitAccess,
+                    ) => f.storage_16bit = true,
+                    _ => {}
+                }
             }
-            Some(C::StorageBuffer16BitAccess | C::UniformAndStorageBuffer16BitAccess) => {
-                f.storage_16bit = true
+            // OpDecorate %target BuiltIn NumWorkgroups
+            Op::Decorate => {
+                let (Ok(_target), Ok(deco), Ok(builtin)) =
+                    (operands.read_id(), operands.read_u32(), operands.read_u32())
+                else {
+                    continue;
+                };
+                if Decoration::from_u32(deco) == Some(Decoration::BuiltIn)
+                    && BuiltIn::from_u32(builtin) == Some(BuiltIn::NumWorkgroups)
+                {
+                    out.reads_num_workgroups = true;
+                }
             }
             _ => {}
         }
     }
-    f
+    Ok(out)
 }
 
 fn array_info(ty: &Type) -> Option<ArrayInfo> {
@@ -348,4 +439,31 @@ fn descriptor_kind(d: &DescriptorType) -> &'static str {
         DescriptorType::InputAttachment(_) => "an input attachment",
         DescriptorType::AccelStruct() => "an acceleration structure",
     }
+}
+
+/// Encodes SPIR-V words as base64 of their little-endian bytes (the form
+/// [`Module::spirv`](crate::Module::spirv) holds).
+pub fn to_base64(words: &[u32]) -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes base64 SPIR-V and checks its length and magic number.
+pub fn from_base64(text: &str) -> Result<Vec<u32>, String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| format!("not valid base64 ({e})"))?;
+    if bytes.len() < 20 || bytes.len() % 4 != 0 {
+        return Err(format!("{} bytes is not a SPIR-V module", bytes.len()));
+    }
+    let words: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if words[0] != MAGIC {
+        return Err(format!("bad SPIR-V magic number {:#010x}", words[0]));
+    }
+    Ok(words)
 }

@@ -8,10 +8,38 @@
 //!
 //! A plan read from disk is untrusted: call [`Plan::validate`] (done by
 //! [`Plan::from_yaml`]) before using it.
+//!
+//! This crate is the layer both sides share and nothing else: the compiler
+//! (`ptc-compiler`) produces plans, the runtime (`ptc-runtime`) executes
+//! them, and neither needs the other. Besides the plan types it holds the
+//! std430 value types ([`types`]) and the one SPIR-V inspection module
+//! ([`spirv`]) used by the compiler's kernel checker and by plan validation.
+
+#![warn(missing_docs)]
+
+pub mod spirv;
+pub mod types;
+
+mod consistency;
+mod modules;
+
+pub use modules::{ModuleInfo, PlanInfo};
 
 use crate::types::{ElemType, PortType, Scalar, StructLayout, StructTable, Value};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+
+/// Largest buffer a port (and so a plan buffer) may need: lavapipe's
+/// `maxStorageBufferRange` (128 MiB), the smallest limit among the devices
+/// ptc targets. The checker, lowering and plan validation all hold to it.
+pub const MAX_BUFFER_BYTES: u64 = 128 * 1024 * 1024;
+/// Largest push-constant block a plan may carry (bytes).
+pub const MAX_PUSH_CONSTANT_BYTES: u32 = 256;
+/// Largest workgroup (invocations) ptc accepts: the Vulkan guaranteed minimum
+/// of `maxComputeWorkGroupInvocations`.
+pub const MAX_INVOCATIONS: u64 = 1024;
+/// Largest `local_size_{x,y,z}` (Vulkan's guaranteed `maxComputeWorkGroupSize`).
+pub const MAX_LOCAL_SIZE: [u32; 3] = [1024, 1024, 64];
 
 /// The plan format version this build writes and reads.
 /// Version 2: SPIR-V lives once per kernel in [`Plan::modules`] (version 1
@@ -130,9 +158,11 @@ pub enum BufferRole {
 pub struct Buffer {
     /// A readable name: the producing endpoint, e.g. `xform.cloud` or `usbsrc`.
     pub name: String,
+    /// Element type and shape.
     pub ty: PortType,
     /// Bytes per slot (= element count × std430 stride).
     pub size: u64,
+    /// What the buffer is for (decides its memory).
     pub role: BufferRole,
     /// Number of slots (ping-pong depth); 1 for internal buffers.
     pub slots: u32,
@@ -163,6 +193,7 @@ pub enum Access {
 pub struct Binding {
     /// Port name.
     pub port: String,
+    /// How the kernel uses the buffer.
     pub access: Access,
     /// Index into [`Plan::buffers`].
     pub buffer: usize,
@@ -172,10 +203,13 @@ pub struct Binding {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushConstant {
+    /// Param name.
     pub name: String,
+    /// Its scalar type.
     pub ty: Scalar,
     /// Byte offset (std430).
     pub offset: u32,
+    /// Its value.
     pub value: Value,
 }
 
@@ -193,6 +227,7 @@ pub struct Module {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PtaskPlan {
+    /// Ptask name (unique in the plan).
     pub name: String,
     /// Kernel source path (informational).
     pub kernel: String,
@@ -221,9 +256,11 @@ pub struct PtaskPlan {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GraphInput {
+    /// Input name (unique among inputs and outputs).
     pub name: String,
     /// Index into [`Plan::buffers`].
     pub buffer: usize,
+    /// Where its frames come from.
     pub source: Source,
 }
 
@@ -231,39 +268,50 @@ pub struct GraphInput {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GraphOutput {
+    /// Output name (unique among inputs and outputs).
     pub name: String,
     /// Index into [`Plan::buffers`].
     pub buffer: usize,
+    /// Where its frames go.
     pub sink: Sink,
 }
 
-/// Where a graph input's frames come from.
+/// Where a graph input's frames come from: the `from` clause of a `.pt`
+/// input (the compiler's checked graph uses this type too).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Source {
-    /// Pushed by the caller (`Graph::push`, `--input`).
+    /// No `from`: pushed by the caller (`Runtime::push`, `--input`).
     Host,
-    /// Synthetic (or real) depth camera.
+    /// `from camera(fps: N, script: "path")`: synthetic depth camera.
     Camera {
+        /// Frames per second, if paced.
         #[serde(default)]
         fps: Option<f32>,
+        /// Hand-trajectory script (relative to the graph), else the default.
         #[serde(default)]
         script: Option<PathBuf>,
     },
-    /// Frames read from a `.npy` stack or raw file.
-    File { path: PathBuf },
-    /// Endless pseudo-random frames.
+    /// `from file("x.npy")`: frames read from a `.npy` stack or raw file.
+    File {
+        /// The file, relative to the graph.
+        path: PathBuf,
+    },
+    /// `from random(seed: S, fps: N)`: endless pseudo-random frames.
     Random {
+        /// Generator seed.
         seed: u64,
+        /// Frames per second, if paced.
         #[serde(default)]
         fps: Option<f32>,
     },
-    /// Endless zero frames.
+    /// `from zeros` / `from zeros(fps: N)`: endless zero frames.
     Zeros {
+        /// Frames per second, if paced.
         #[serde(default)]
         fps: Option<f32>,
     },
-    /// Raw frames from standard input.
+    /// `from stdin`: raw frames from standard input.
     Stdin,
 }
 
@@ -277,20 +325,23 @@ impl Source {
     }
 }
 
-/// Where a graph output's frames go.
+/// Where a graph output's frames go: the `to` clause of a `.pt` output (the
+/// compiler's checked graph uses this type too).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Sink {
-    /// Pulled by the caller (`Graph::pull`, `--output`).
+    /// No `to`: pulled by the caller (`Runtime::pull`, `--output`).
     Host,
-    /// JSON lines on standard output.
+    /// `to stdout`: JSON lines on standard output.
     Stdout,
+    /// `to file("x.npy")`: every frame written to a `.npy` stack or raw file.
     File {
+        /// The file, relative to the graph.
         path: PathBuf,
     },
-    /// Discarded.
+    /// `to null`: discarded.
     Null,
-    /// Virtual pointer (Linux uinput).
+    /// `to hid`: virtual pointer (Linux uinput).
     Hid,
 }
 
@@ -302,6 +353,7 @@ pub enum Sink {
 pub struct BufferBarrier {
     /// Index into [`Plan::buffers`].
     pub buffer: usize,
+    /// Which hazard the barrier resolves.
     pub hazard: Hazard,
 }
 
@@ -309,8 +361,11 @@ pub struct BufferBarrier {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Hazard {
+    /// An earlier dispatch wrote the buffer; this one reads it.
     ReadAfterWrite,
+    /// An earlier dispatch read the buffer; this one writes it.
     WriteAfterRead,
+    /// An earlier dispatch wrote the buffer; this one writes it again.
     WriteAfterWrite,
 }
 
@@ -328,12 +383,25 @@ pub struct Dispatch {
 /// Why a plan is invalid.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
+    /// Not YAML, or not the shape of a plan (a missing or unknown field).
     #[error("plan is not valid YAML for a ptc plan: {0}")]
     Syntax(String),
+    /// A plan format version this build does not read.
     #[error("plan version {found} is not supported (this ptc reads version {expected}); recompile the graph with `ptc compile`")]
-    Version { found: u32, expected: u32 },
+    Version {
+        /// The plan's version.
+        found: u32,
+        /// [`PLAN_VERSION`].
+        expected: u32,
+    },
+    /// A broken invariant, e.g. ``buffer #0 `x`: size is 12 bytes but ...``.
     #[error("{what}: {why}")]
-    Invalid { what: String, why: String },
+    Invalid {
+        /// The item, e.g. ``ptask `scale`: spirv``.
+        what: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The plan holds something YAML cannot carry (e.g. a non-UTF-8 path
     /// set through the API).
     #[error("the plan cannot be written as YAML: {0}")]
@@ -373,18 +441,8 @@ impl Plan {
             .fold(None, |a: Option<f64>, f| Some(a.map_or(f, |a| a.max(f))))
     }
 
-    /// Decodes the SPIR-V of ptask `i` into words.
-    pub fn spirv_words(&self, i: usize) -> Result<Vec<u32>, PlanError> {
-        let p = self
-            .ptasks
-            .get(i)
-            .ok_or_else(|| invalid(format!("ptask #{i}"), "does not exist"))?;
-        decode_spirv(self.spirv_text(p)?)
-            .map_err(|why| invalid(format!("ptask `{}`: spirv", p.name), why))
-    }
-
     /// The base64 SPIR-V of ptask `p`'s module.
-    pub(crate) fn spirv_text(&self, p: &PtaskPlan) -> Result<&str, PlanError> {
+    fn spirv_text(&self, p: &PtaskPlan) -> Result<&str, PlanError> {
         self.modules
             .get(p.module)
             .map(|m| m.spirv.as_str())
@@ -398,8 +456,14 @@ impl Plan {
 
     /// Checks every invariant the runtime relies on: version, indices in
     /// range, sizes consistent with types, SPIR-V decodable with the right
-    /// magic number, schedule covers each ptask exactly once, and so on.
-    pub fn validate(&self) -> Result<(), PlanError> {
+    /// magic number and matching its ptasks, schedule covers each ptask
+    /// exactly once, and so on.
+    ///
+    /// Each module's SPIR-V is decoded and reflected once; what that found
+    /// (decoded words, entry point, local size, `gl_NumWorkGroups`,
+    /// capabilities, bindings, push-constant size) is returned as a
+    /// [`PlanInfo`] for whoever runs the plan, so nothing parses it again.
+    pub fn validate(&self) -> Result<PlanInfo, PlanError> {
         if self.version != PLAN_VERSION {
             return Err(PlanError::Version {
                 found: self.version,
@@ -451,6 +515,16 @@ impl Plan {
                     ),
                 ));
             }
+            if b.size > MAX_BUFFER_BYTES {
+                return Err(invalid(
+                    what,
+                    format!(
+                        "size is {} bytes, more than a storage buffer may hold ({MAX_BUFFER_BYTES} bytes, {} MiB)",
+                        b.size,
+                        MAX_BUFFER_BYTES >> 20
+                    ),
+                ));
+            }
             if b.slots == 0 || b.slots > 8 {
                 return Err(invalid(
                     what,
@@ -485,14 +559,16 @@ impl Plan {
                 ));
             }
         }
-        let mut decoded = vec![false; self.modules.len()];
+        let mut words: Vec<Option<Vec<u32>>> = vec![None; self.modules.len()];
         for p in &self.ptasks {
             let what = format!("ptask `{}`", p.name);
             // Ptasks sharing a kernel share its module: decode each once,
             // reporting a bad one at its first user.
             let text = self.spirv_text(p)?;
-            if !std::mem::replace(&mut decoded[p.module], true) {
-                decode_spirv(text).map_err(|why| invalid(format!("{what}: spirv"), why))?;
+            if words[p.module].is_none() {
+                let w = spirv::from_base64(text)
+                    .map_err(|why| invalid(format!("{what}: spirv"), why))?;
+                words[p.module] = Some(w);
             }
             for b in &p.bindings {
                 let buf = self.buffers.get(b.buffer).ok_or_else(|| {
@@ -527,10 +603,12 @@ impl Plan {
                 }
                 end = end.max(c.offset.saturating_add(c.ty.size()));
             }
-            if end > p.push_constant_size || p.push_constant_size > 256 {
+            if end > p.push_constant_size || p.push_constant_size > MAX_PUSH_CONSTANT_BYTES {
                 return Err(invalid(
                     what,
-                    "push_constant_size does not cover its members (or exceeds 256 bytes)",
+                    format!(
+                        "push_constant_size does not cover its members (or exceeds {MAX_PUSH_CONSTANT_BYTES} bytes)"
+                    ),
                 ));
             }
         }
@@ -566,36 +644,9 @@ impl Plan {
                 format!("ptask `{}` is never dispatched", self.ptasks[i].name),
             ));
         }
-        self.validate_consistency()
+        self.validate_consistency()?;
+        let info = self.inspect_modules(words)?;
+        self.validate_schedule()?;
+        Ok(info)
     }
-}
-
-pub(crate) mod consistency;
-#[cfg(test)]
-mod tests;
-
-/// Encodes SPIR-V words as base64 of their little-endian bytes.
-pub fn encode_spirv(words: &[u32]) -> String {
-    use base64::Engine;
-    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// Decodes base64 SPIR-V and checks its length and magic number.
-pub fn decode_spirv(text: &str) -> Result<Vec<u32>, String> {
-    use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map_err(|e| format!("not valid base64 ({e})"))?;
-    if bytes.len() < 20 || bytes.len() % 4 != 0 {
-        return Err(format!("{} bytes is not a SPIR-V module", bytes.len()));
-    }
-    let words: Vec<u32> = bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    if words[0] != 0x0723_0203 {
-        return Err(format!("bad SPIR-V magic number {:#010x}", words[0]));
-    }
-    Ok(words)
 }

@@ -1,9 +1,11 @@
 //! A plan read back from disk is validated: hand-edited or truncated plans
 //! give a clear error instead of reaching the runtime.
 
-use super::*;
-use crate::back::lower::lower;
-use crate::back::testutil::*;
+use ptc_compiler::back::lower::lower;
+use ptc_compiler::back::testutil::*;
+use ptc_plan::spirv::to_base64;
+use ptc_plan::types::Value;
+use ptc_plan::*;
 
 fn saxpy_plan() -> Plan {
     let mb = saxpy2();
@@ -38,7 +40,10 @@ fn ptasks_sharing_a_kernel_share_one_module() {
         .parent()
         .expect("repo root")
         .to_path_buf();
-    let report = crate::check_file(&root.join("graphs/matmul3.pt"), &crate::Options::default());
+    let report = ptc_compiler::check_file(
+        &root.join("graphs/matmul3.pt"),
+        &ptc_compiler::Options::default(),
+    );
     let p = report.plan.expect("matmul3 compiles");
     assert_eq!(p.ptasks.len(), 3);
     assert_eq!(p.modules.len(), 1, "three matmul ptasks, one kernel");
@@ -124,7 +129,7 @@ fn corrupted_spirv() {
         "{}",
         err(&p)
     );
-    p.modules[m].spirv = encode_spirv(&[0xdead_beef, 0, 0, 0, 0]);
+    p.modules[m].spirv = to_base64(&[0xdead_beef, 0, 0, 0, 0]);
     assert_eq!(
         err(&p),
         "ptask `add`: spirv: bad SPIR-V magic number 0xdeadbeef"
@@ -138,6 +143,14 @@ fn wrong_size() {
     assert_eq!(
         err(&p),
         "buffer #0 `x`: size is 12 bytes but its type f32[1048576] needs 4194304"
+    );
+    // The checker's limit holds for plans too (one constant, 128 MiB).
+    let mut p = saxpy_plan();
+    p.buffers[0].ty.shape = vec![1 << 26];
+    p.buffers[0].size = 1 << 28;
+    assert_eq!(
+        err(&p),
+        "buffer #0 `x`: size is 268435456 bytes, more than a storage buffer may hold (134217728 bytes, 128 MiB)"
     );
     let mut p = saxpy_plan();
     p.requirements.max_buffer_bytes = 100;
@@ -275,8 +288,69 @@ fn embedded_spirv_must_match_the_plan() {
     );
     let mut p = saxpy_plan();
     let m = p.ptasks[0].module;
-    p.modules[m].spirv = encode_spirv(&[0x0723_0203, 0x0001_0500, 0, 8, 0]);
+    p.modules[m].spirv = to_base64(&[0x0723_0203, 0x0001_0500, 0, 8, 0]);
     assert!(err(&p).starts_with("ptask `scale`: spirv: "), "{}", err(&p));
+}
+
+#[test]
+fn validation_returns_each_modules_facts() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf();
+    let report = ptc_compiler::check_file(
+        &root.join("graphs/matmul3.pt"),
+        &ptc_compiler::Options::default(),
+    );
+    let p = report.plan.expect("matmul3 compiles");
+    let info = p.validate().expect("valid");
+    let m = info.module(0).expect("module 0 is used");
+    assert!(info.module(1).is_none());
+    for t in 0..p.ptasks.len() {
+        assert!(std::ptr::eq(info.ptask(t).expect("ptask"), m), "one module");
+    }
+    assert!(info.ptask(p.ptasks.len()).is_none());
+    assert_eq!(Ok(m.words.clone()), spirv::from_base64(&p.modules[0].spirv));
+    assert_eq!(m.entry, p.ptasks[0].entry);
+    assert_eq!(m.local_size, p.ptasks[0].local_size);
+    assert_eq!(m.bindings.len(), p.ptasks[0].bindings.len());
+    assert_eq!(m.push_constant_bytes, p.ptasks[0].push_constant_size);
+    assert!(!m.reads_num_workgroups);
+    // A module no ptask uses is not inspected (as before): no facts.
+    let mut q = p.clone();
+    q.modules.push(Module {
+        kernel: "unused".into(),
+        spirv: "AAAA".into(),
+    });
+    assert!(q.validate().expect("valid").module(1).is_none());
+}
+
+#[test]
+fn requirements_must_cover_the_kernels_capabilities() {
+    let mut p = saxpy_plan();
+    let int64 = "#version 450\n\
+        #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require\n\
+        layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;\n\
+        layout(std430, set = 0, binding = 0) readonly buffer B0 { uint d0[]; };\n\
+        layout(std430, set = 0, binding = 1) writeonly buffer B1 { uint d1[]; };\n\
+        layout(push_constant) uniform P { float m0; } p;\n\
+        void main() { uint i = gl_GlobalInvocationID.x; d1[i] = uint(uint64_t(d0[i]) * 3ul); }\n";
+    let words = match ptc_compiler::valid::kernel::compile::compile_and_reflect(
+        std::path::Path::new("int64.comp"),
+        int64,
+    ) {
+        Ok(c) => c.spirv.to_vec(),
+        Err(e) => panic!("test kernel does not compile: {e:?}"),
+    };
+    let m = p.ptasks[0].module;
+    p.modules[m].spirv = to_base64(&words);
+    assert_eq!(
+        err(&p),
+        "ptask `scale`: spirv: the kernel declares capability Int64 but requirements.shader_int64 is not set"
+    );
+    p.requirements.shader_int64 = true;
+    let info = p.validate().expect("covered");
+    assert!(info.ptask(0).expect("scale").features.int64);
 }
 
 #[test]

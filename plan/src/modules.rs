@@ -1,0 +1,221 @@
+//! What plan validation learns from the SPIR-V modules: each module a
+//! ptask uses is decoded and reflected once ([`spirv::reflect`]), checked
+//! against every ptask that uses it (entry point, local size, bindings,
+//! push constants, requirements covering its capabilities), and its facts
+//! are handed back as a [`PlanInfo`].
+//!
+//! The runtime takes what it needs from there (the words for
+//! `vkCreateShaderModule`, whether a dispatch may be sliced) instead of
+//! parsing SPIR-V again. [`Plan::validate`] returns the facts rather than
+//! caching them in the plan: a plan's fields are public and may change
+//! after it was loaded, so whoever is about to trust a plan validates it
+//! and uses the facts of that validation (`Runtime::open_graph` does).
+
+use crate::spirv::{self, Access as KAccess, BindingInfo, BindingKind, Interface, KernelFeatures};
+use crate::{invalid, Access, Plan, PlanError};
+
+/// Facts about one SPIR-V module of a validated plan, from its one
+/// reflection. Only [`Plan::validate`] makes these (`non_exhaustive`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ModuleInfo {
+    /// The decoded SPIR-V words (checked: header, no unknown opcodes,
+    /// reflected by spirq), ready for `vkCreateShaderModule`.
+    pub words: Vec<u32>,
+    /// The GLCompute entry point's name (every ptask using the module names it).
+    pub entry: String,
+    /// `local_size_{x,y,z}` (every ptask using the module declares it).
+    pub local_size: [u32; 3],
+    /// The kernel reads `gl_NumWorkGroups`: its dispatches must not be sliced.
+    pub reads_num_workgroups: bool,
+    /// Device features its capabilities need (covered by the plan's requirements).
+    pub features: KernelFeatures,
+    /// Its descriptor bindings: set 0, storage buffers, one per ptask binding.
+    pub bindings: Vec<BindingInfo>,
+    /// Size in bytes of its push-constant block (0 if none).
+    pub push_constant_bytes: u32,
+}
+
+/// What [`Plan::validate`] learnt about a plan's modules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanInfo {
+    /// By module index; `None` for a module no ptask uses (not inspected).
+    modules: Vec<Option<ModuleInfo>>,
+    /// Module index of each ptask.
+    ptask_module: Vec<usize>,
+}
+
+impl PlanInfo {
+    /// Module `i` ([`Plan::modules`]), if it exists and a ptask uses it.
+    pub fn module(&self, i: usize) -> Option<&ModuleInfo> {
+        self.modules.get(i)?.as_ref()
+    }
+
+    /// The module ptask `t` ([`Plan::ptasks`]) runs.
+    pub fn ptask(&self, t: usize) -> Option<&ModuleInfo> {
+        self.module(*self.ptask_module.get(t)?)
+    }
+}
+
+/// The first capability of a module whose device feature `requirements`
+/// does not declare: (capability, requirements field).
+fn uncovered(f: KernelFeatures, r: &crate::Requirements) -> Option<(&'static str, &'static str)> {
+    [
+        (f.int8 && !r.shader_int8, "Int8", "shader_int8"),
+        (f.int16 && !r.shader_int16, "Int16", "shader_int16"),
+        (f.int64 && !r.shader_int64, "Int64", "shader_int64"),
+        (f.float16 && !r.shader_float16, "Float16", "shader_float16"),
+        (f.float64 && !r.shader_float64, "Float64", "shader_float64"),
+        (
+            f.storage_8bit && !r.storage_8bit,
+            "StorageBuffer8BitAccess",
+            "storage_8bit",
+        ),
+        (
+            f.storage_16bit && !r.storage_16bit,
+            "StorageBuffer16BitAccess",
+            "storage_16bit",
+        ),
+    ]
+    .into_iter()
+    .find_map(|(missing, cap, field)| missing.then_some((cap, field)))
+}
+
+impl Plan {
+    /// Reflects each module a ptask uses (`words`: the decoded modules, by
+    /// index, from the per-item checks) and checks it against every ptask
+    /// using it: entry point, local size, storage-buffer bindings (set 0,
+    /// one per binding, `readonly` for inputs), push-constant members and
+    /// the requirements its capabilities need.
+    pub(crate) fn inspect_modules(
+        &self,
+        words: Vec<Option<Vec<u32>>>,
+    ) -> Result<PlanInfo, PlanError> {
+        let mut reflected: Vec<Option<Result<Interface, String>>> = vec![None; words.len()];
+        for p in &self.ptasks {
+            let what = format!("ptask `{}`: spirv", p.name);
+            let slot = reflected.get_mut(p.module).ok_or_else(|| {
+                invalid(
+                    format!("ptask `{}`", p.name),
+                    format!("module {} does not exist", p.module),
+                )
+            })?;
+            // Reflect each module once, at its first user.
+            let iface = slot.get_or_insert_with(|| match words.get(p.module) {
+                Some(Some(w)) => spirv::reflect(w),
+                _ => Err("the module was not decoded".into()),
+            });
+            let iface = iface
+                .as_ref()
+                .map_err(|e| invalid(what.clone(), e.clone()))?;
+            if iface.entry != p.entry {
+                return Err(invalid(
+                    what,
+                    format!(
+                        "entry point is `{}`, the plan says `{}`",
+                        iface.entry, p.entry
+                    ),
+                ));
+            }
+            match &iface.local_size {
+                Ok(ls) if *ls == p.local_size => {}
+                Ok(ls) => {
+                    return Err(invalid(
+                        what,
+                        format!("local size is {ls:?}, the plan says {:?}", p.local_size),
+                    ))
+                }
+                Err(e) => return Err(invalid(what, e.clone())),
+            }
+            let n = p.bindings.len();
+            for b in &iface.bindings {
+                if b.set != 0 || b.binding as usize >= n {
+                    return Err(invalid(
+                        what,
+                        format!(
+                            "the kernel uses set {}, binding {} which the plan does not bind",
+                            b.set, b.binding
+                        ),
+                    ));
+                }
+            }
+            for (i, pb) in p.bindings.iter().enumerate() {
+                let found: Vec<_> = iface
+                    .bindings
+                    .iter()
+                    .filter(|b| b.set == 0 && b.binding as usize == i)
+                    .collect();
+                let [kb] = found.as_slice() else {
+                    return Err(invalid(
+                        what,
+                        format!(
+                            "binding {i} (`{}`) is declared {} times by the kernel",
+                            pb.port,
+                            found.len()
+                        ),
+                    ));
+                };
+                match (&kb.kind, pb.access) {
+                    (BindingKind::Storage(KAccess::ReadOnly), _)
+                    | (BindingKind::Storage(_), Access::Out) => {}
+                    (BindingKind::Storage(_), _) => {
+                        return Err(invalid(
+                            what,
+                            format!(
+                                "input binding {i} (`{}`) is writable in the kernel",
+                                pb.port
+                            ),
+                        ))
+                    }
+                    (BindingKind::Other(k), _) => {
+                        return Err(invalid(
+                            what,
+                            format!("binding {i} (`{}`) is {k}, not a storage buffer", pb.port),
+                        ))
+                    }
+                }
+            }
+            let members = iface.push.as_deref().unwrap_or(&[]);
+            let same = members.len() == p.push_constants.len()
+                && members.iter().zip(&p.push_constants).all(|(m, c)| {
+                    m.offset == c.offset as usize && m.ty.as_ref().ok() == Some(&c.ty)
+                });
+            if !same {
+                return Err(invalid(
+                    what,
+                    "the kernel's push-constant block does not match push_constants",
+                ));
+            }
+            if let Some((cap, field)) = uncovered(iface.features, &self.requirements) {
+                return Err(invalid(
+                    what,
+                    format!(
+                        "the kernel declares capability {cap} but requirements.{field} is not set"
+                    ),
+                ));
+            }
+        }
+        let modules = words
+            .into_iter()
+            .zip(reflected)
+            .map(|(w, r)| match (w, r) {
+                (Some(words), Some(Ok(i))) => Ok(Some(ModuleInfo {
+                    words,
+                    // Compared with its ptasks' local size above, so `Ok`;
+                    // passed on with `?` rather than unwrapped all the same.
+                    local_size: i.local_size.map_err(|e| invalid("spirv", e))?,
+                    entry: i.entry,
+                    reads_num_workgroups: i.reads_num_workgroups,
+                    features: i.features,
+                    bindings: i.bindings,
+                    push_constant_bytes: i.push_constant_bytes,
+                })),
+                _ => Ok(None),
+            })
+            .collect::<Result<_, PlanError>>()?;
+        Ok(PlanInfo {
+            modules,
+            ptask_module: self.ptasks.iter().map(|p| p.module).collect(),
+        })
+    }
+}
