@@ -5,7 +5,7 @@ use crate::error::{Result, RuntimeError};
 use crate::graph::{Fired, GraphRt, PortInfo};
 use crate::sched::arbiter::{Arbiter, ReadyItem};
 use crate::sched::stats::StatsReport;
-use crate::sched::{GraphKey, GraphSpec, JobId, SchedConfig};
+use crate::sched::{GraphKey, GraphSpec, GroupKey, JobId, SchedConfig};
 use crate::stats::{Latency, PtaskSummary};
 use crate::vk::{Context, CounterSnapshot, DeviceInfo, GlobalPriority, Gpu, ValidationLog};
 use ptc_compiler::Plan;
@@ -184,6 +184,8 @@ impl Runtime {
                     .iter()
                     .map(|p| (p.name.clone(), p.priority))
                     .collect(),
+                // In-process: one group, every graph shares by priority alone.
+                group: GroupKey::default(),
             },
         )?;
         // Reuse a terminated graph's id slot only at the end: ids stay unique.
