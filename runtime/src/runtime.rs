@@ -5,7 +5,7 @@ use crate::error::{Result, RuntimeError};
 use crate::graph::{Fired, GraphRt, PortInfo};
 use crate::sched::arbiter::{Arbiter, ReadyItem};
 use crate::sched::stats::StatsReport;
-use crate::sched::{GraphKey, GraphSpec, JobId, SchedConfig};
+use crate::sched::{GraphKey, GraphSpec, GroupKey, JobId, SchedConfig};
 use crate::stats::{Latency, PtaskSummary};
 use crate::vk::{Context, CounterSnapshot, DeviceInfo, GlobalPriority, Gpu, ValidationLog};
 use ptc_plan::Plan;
@@ -234,6 +234,8 @@ impl Runtime {
                     .iter()
                     .map(|p| (p.name.clone(), p.priority))
                     .collect(),
+                // In-process: one group, every graph shares by priority alone.
+                group: GroupKey::default(),
             },
         )?;
         // Ids are never reused: a stale id or port handle finds no graph.

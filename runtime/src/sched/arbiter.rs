@@ -207,7 +207,7 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sched::{SchedMode, MS};
+    use crate::sched::{GroupKey, SchedMode, MS};
     use std::time::Duration;
 
     fn spec(name: &str, p: u32) -> GraphSpec {
@@ -216,6 +216,7 @@ mod tests {
             priority: p,
             rate_hz: None,
             ptasks: vec![("a".into(), None), ("b".into(), None)],
+            group: GroupKey::default(),
         }
     }
 

@@ -15,12 +15,16 @@
 //!   submitted in readiness order, up to [`SchedConfig::fifo_depth`] in flight
 //!   per queue, whatever their graph's priority.
 //! * [`SchedMode::Priority`] (default) — weighted fair queuing on measured GPU
-//!   time, with aging and bounded in-flight work.
+//!   time, with aging and bounded in-flight work, in two levels: first
+//!   between *groups* of graphs (one per user), then between one group's
+//!   graphs by priority (see [Groups](#groups-hierarchical-fair-share)).
 //!
 //! # The priority formula
 //!
-//! Each open graph `g` has a virtual time `V_g` (nanoseconds of GPU time per
-//! unit of priority). For a job `j` of graph `g`:
+//! This section describes how the graphs of one group share what the group
+//! gets; with a single group (`ptc run`: every graph in group 0) it is the
+//! whole policy. Each open graph `g` has a virtual time `V_g` (nanoseconds
+//! of GPU time per unit of priority). For a job `j` of graph `g`:
 //!
 //! * `w_j` — its base priority: the ptask's override if it has one, else the
 //!   graph's priority (1..=100).
@@ -35,7 +39,8 @@
 //!   [`SchedConfig::aging_rate`] priority points per second of runnable wait).
 //!
 //! Each graph offers its best ready job (highest `w_j`, oldest first). Among
-//! the graphs with ready work on a queue, the scheduler takes the one with the smallest
+//! the graphs with ready work on a queue (of the group whose turn it is,
+//! see below), the scheduler takes the one with the smallest
 //!
 //! ```text
 //! key_g = V_g + c_j / p_j  =  (V_g + c_j / w_j) − bonus_j,   bonus_j = c_j · (1/w_j − 1/p_j)
@@ -66,7 +71,89 @@
 //! of the others: `V_g = max(V_g, V_min − max_h c_h / w_h)`. Without this, a
 //! 10:1 pair fed one frame at a time collapses towards 1:1, because the
 //! high-priority graph is briefly idle after each of its jobs while it is
-//! still catching up on the low one's last (10× larger) step.
+//! still catching up on the low one's last (10× larger) step. `V_min` and
+//! `max_h` range over the graphs of `g`'s own group (graph virtual times
+//! of different groups are never compared).
+//!
+//! # Groups (hierarchical fair share)
+//!
+//! Every graph belongs to a group ([`GraphSpec::group`]; the system daemon
+//! uses one per user id). A user who opens ten graphs must not get ten
+//! times the device, so priority mode arbitrates in two levels: the device
+//! is shared between the *groups* in proportion to their weights `W_G`
+//! ([`Scheduler::set_group_weight`], default 1), and what a group gets is
+//! shared between its graphs by the formula above.
+//!
+//! Each group has, on each queue `q`, a group virtual time `V_G` (GPU time
+//! on `q` per unit of weight). On a queue, each group's *candidate* is its
+//! graph with the smallest `key_g` there (its best job `j`, or a hold), and
+//! the queue goes to the group with the smallest
+//!
+//! ```text
+//! key_G = V_G + c_j · (w_j / p_j) / W_G        (a hold: V_G + c_g / W_G)
+//! ```
+//!
+//! the group's virtual finish time minus the same aging bonus one level up
+//! (bounded by `c_j / W_G`, so it never changes long-run shares); ties go
+//! to the higher `p_j`, the older job, the lower job id. The winner's
+//! candidate is submitted if it is eligible; if it is not (or is a hold),
+//! nothing else is submitted to that queue until it is — the same strict
+//! order as between graphs. On submission `V_G += c_j / W_G`; on completion
+//! `V_G += t / W_G − c_j / W_G`. So while groups stay busy their `V_G`
+//! advance at equal speed and each group receives GPU time in proportion to
+//! its weight, whatever the number and the priorities of its graphs. Inside
+//! the group, its graphs' `V_g` advance by `c / w` as before and divide the
+//! group's time in proportion to their priorities. Examples: user A with
+//! four busy graphs and user B with one, all at priority 50: 50 % each, A's
+//! graphs 12.5 % each. A with graphs at 20 and 10, B with one at 10: A and B
+//! 50 % each, A's half split 2:1 (33 % and 17 %).
+//!
+//! A group is *active* on `q` if one of its open graphs on `q` has ready or
+//! in-flight jobs. An idle group has no candidate, so the active groups
+//! share its time in proportion to their weights (work conserving). When a
+//! group becomes active again the graph rule applies one level up: `V_G =
+//! max(V_G, min V_G' of the other groups active on q)`, or, if the group's
+//! last activity on `q` (a graph of it opened, a job ready or completed)
+//! was within [`SchedConfig::contention_window`], `V_G = max(V_G, min V_G' −
+//! max_h c_h / W_H)` (one job of any graph `h` of another group `H` on `q`).
+//! Opening a graph in a group not active on its queue applies the first
+//! form; a priority change that moves a group's active graph to a queue
+//! where the group had none starts it at the minimum of the groups active
+//! there. Idleness earns no burst credit.
+//!
+//! A group may have an in-flight limit ([`Scheduler::set_group_limits`],
+//! [`GroupLimits::inflight`], all queues together, in both modes). A group
+//! at its limit has no candidate: it is passed over, holding back no other
+//! group even on its queue, until one of its jobs completes; that time does
+//! not count as runnable wait for aging. Whenever another group submits to
+//! `q` past a group held back only by its limit, the held group's `V_G` is
+//! raised to at most one of its jobs behind the submitter's: its own limit
+//! earns it no credit, and raising the limit later causes no burst.
+//!
+//! **How the levels interact with latency protection.** Eligibility (the
+//! top priority `P*`, the queue depth and background limits, slicing, the
+//! queue mapping) is decided on graph priorities across all groups,
+//! exactly as without groups. It decides *when* the candidate of the group
+//! whose turn it is may be submitted, never *whose* turn it is. So a
+//! top-priority graph of any group waits for at most one background batch
+//! (or [`SchedConfig::max_batch`] of slices) of any group, and its frames
+//! get ahead of the rest of its own group; but raising priorities never
+//! raises a group's share: the graphs of another group that become
+//! background still get their group's share (the queue waits for them
+//! rather than skipping their turn), with one job in flight (or two
+//! slices) at a time. The price is theirs: a group whose graphs are all
+//! background pipelines less, so a host stall leaves it idle sooner, and
+//! idle time goes to the others. A daemon that wants to stop users from
+//! making each other's graphs background must bound the priorities it
+//! accepts; shares need no such bound.
+//!
+//! With several queues the hierarchy runs on each queue separately (each
+//! group has a `V_G` per queue; how the device divides its time between
+//! queues is the hardware's, see [Queues](#queues)), so group shares are
+//! exact per queue: a group with a graph alone on queue 0 still gets its
+//! share of queue 1. With one group the outer level has a single
+//! candidate per queue: every decision, hence every share, is that of the
+//! flat policy of the previous sections.
 //!
 //! # Eligibility (bounded in-flight work)
 //!
@@ -80,7 +167,10 @@
 //! * the queue holds fewer than [`SchedConfig::queue_depth`] jobs in flight
 //!   (for a graph at the top priority, not counting background jobs: the
 //!   background batch it waits for does not also delay its submission),
-//! * the graph has fewer than [`SchedConfig::graph_inflight`] jobs in flight, and
+//! * the graph has fewer than [`SchedConfig::graph_inflight`] jobs in flight,
+//! * its group is below its in-flight limit, if it has one (see
+//!   [Groups](#groups-hierarchical-fair-share): a group at its limit holds
+//!   back no one), and
 //! * if it is background: the background graphs together have fewer than
 //!   [`SchedConfig::background_inflight`] (default 1) jobs in flight on that
 //!   queue.
@@ -99,7 +189,8 @@
 //! With several compute queues ([`SchedConfig::queues`]), graphs are mapped
 //! to queues by priority rank (the highest priority level gets queue 0, the
 //! next queue 1, … the rest share the last queue); give queue `i` the Vulkan
-//! priority [`vk_queue_priorities`]`(n)[i]`. With one queue (lavapipe), all
+//! priority [`vk_queue_priorities`]`(n)[i]`. The ranks are over the
+//! priorities of all groups' graphs. With one queue (lavapipe), all
 //! arbitration happens at submission.
 
 pub mod arbiter;
@@ -132,6 +223,22 @@ pub const MS: Nanos = 1_000_000;
 /// Identifies an open graph (the runtime's graph id).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GraphKey(pub u64);
+
+/// Identifies a group of graphs that shares the device as one: the system
+/// daemon uses one group per user id; `ptc run` puts every graph in group 0.
+/// See the module docs (groups first, then graphs by priority).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupKey(pub u64);
+
+/// Per-group limits ([`Scheduler::set_group_limits`]); the default limits nothing.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupLimits {
+    /// Most jobs of the group's graphs in flight at once, all queues
+    /// together (`None`: only the per-graph and per-queue limits apply).
+    /// A group at its limit is passed over, without holding back other
+    /// groups, until one of its jobs completes.
+    pub inflight: Option<usize>,
+}
 
 /// Identifies one job handed to the scheduler.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -262,6 +369,9 @@ pub enum SchedError {
     /// A configuration value out of range.
     #[error("bad scheduler configuration: {0}")]
     BadConfig(&'static str),
+    /// A group weight of 0.
+    #[error("group weight {0} must be at least 1")]
+    BadGroupWeight(u32),
 }
 
 fn check_priority(p: u32) -> Result<u32, SchedError> {
@@ -283,6 +393,9 @@ pub struct GraphSpec {
     pub rate_hz: Option<f64>,
     /// Ptask names and per-ptask priority overrides, by index.
     pub ptasks: Vec<(String, Option<u32>)>,
+    /// The group it shares the device with (one per user for the daemon;
+    /// `GroupKey(0)`, the default, for everything in one process).
+    pub group: GroupKey,
 }
 
 /// A unit of work: one ptask dispatch, or one batch covering a whole frame.
@@ -361,16 +474,68 @@ struct JobState {
     weight: u32,
     /// Virtual time charged at submission (estimate / weight).
     charged: f64,
+    /// Its graph's group.
+    group: GroupKey,
+    /// The group weight it was charged at.
+    group_weight: u32,
+    /// Group virtual time charged at submission (estimate / group weight).
+    group_charged: f64,
+}
+
+/// A group: its weight and limits, and its share of each queue (see the
+/// module docs).
+struct GroupState {
+    weight: u32,
+    limits: GroupLimits,
+    /// Last known minimum virtual time of the group's active graphs.
+    vmin: f64,
+    /// Jobs of the group's graphs in flight, all queues together.
+    inflight: usize,
+    /// Per queue: the group's fair-share state there.
+    lanes: Vec<Lane>,
+}
+
+/// A group's fair-share state on one queue.
+#[derive(Clone, Debug, Default)]
+struct Lane {
+    /// Group virtual time: GPU time on this queue per unit of group weight.
+    vtime: f64,
+    /// Last time one of the group's graphs on this queue was opened, had a
+    /// job ready or completed one.
+    last_activity: Option<Nanos>,
+}
+
+impl GroupState {
+    /// A group at weight 1, without limits, at `vtimes` (one per queue).
+    fn new(vtimes: &[f64]) -> Self {
+        GroupState {
+            weight: 1,
+            limits: GroupLimits::default(),
+            vmin: 0.0,
+            inflight: 0,
+            lanes: vtimes
+                .iter()
+                .map(|v| Lane {
+                    vtime: *v,
+                    last_activity: None,
+                })
+                .collect(),
+        }
+    }
+    fn at_cap(&self) -> bool {
+        self.limits.inflight.is_some_and(|c| self.inflight >= c)
+    }
 }
 
 /// The arbitration policy plus its bookkeeping (stats, trace).
 pub struct Scheduler {
     config: SchedConfig,
     graphs: BTreeMap<GraphKey, GraphState>,
+    groups: BTreeMap<GroupKey, GroupState>,
     jobs: HashMap<JobId, JobState>,
     next_job: u64,
-    /// Last known minimum virtual time of the active graphs.
-    vmin: f64,
+    /// Per queue: last known minimum virtual time of the groups active there.
+    group_vmin: Vec<f64>,
     inflight_per_queue: Vec<usize>,
     stats: StatsCollector,
     trace: TraceRecorder,
@@ -399,12 +564,13 @@ impl Scheduler {
         let trace = TraceRecorder::new(config.trace_limit, config.queues);
         Ok(Scheduler {
             inflight_per_queue: vec![0; config.queues],
+            group_vmin: vec![0.0; config.queues],
             stats: StatsCollector::new(config.mode),
             config,
             graphs: BTreeMap::new(),
+            groups: BTreeMap::new(),
             jobs: HashMap::new(),
             next_job: 0,
-            vmin: 0.0,
             trace,
         })
     }
@@ -435,7 +601,8 @@ impl Scheduler {
                 return Err(SchedError::BadRate(r));
             }
         }
-        let v = self.current_vmin(None);
+        let group = spec.group;
+        let v = self.current_vmin(None, group);
         self.stats.add_graph(key, &spec, now);
         self.trace.add_graph(key, &spec.name);
         self.graphs.insert(
@@ -455,6 +622,21 @@ impl Scheduler {
             },
         );
         self.assign_queues();
+        // A group with no active graph on the new graph's queue starts
+        // (again) at the current minimum of the groups active there: no
+        // credit for idle time.
+        let q = self.graphs.get(&key).map_or(0, |g| g.queue);
+        let floor = if self.group_active(group, q) {
+            None
+        } else {
+            Some(self.current_group_vmin(Some(group), q))
+        };
+        if let Some(lane) = self.lane_mut(group, q) {
+            if let Some(floor) = floor {
+                lane.vtime = lane.vtime.max(floor);
+            }
+            lane.last_activity = Some(now);
+        }
         Ok(())
     }
 
@@ -523,6 +705,72 @@ impl Scheduler {
         self.graphs.get(&key).map(|g| g.vtime)
     }
 
+    /// The group a graph belongs to.
+    pub fn group_of(&self, key: GraphKey) -> Option<GroupKey> {
+        self.graphs.get(&key).map(|g| g.spec.group)
+    }
+
+    /// Sets a group's weight (≥ 1; 1 for a group never set): active groups
+    /// share the device in proportion to their weights. Takes effect at the
+    /// next pick (jobs in flight are charged at the weight they were
+    /// submitted with). The group need not have graphs yet.
+    pub fn set_group_weight(&mut self, group: GroupKey, weight: u32) -> Result<(), SchedError> {
+        if weight == 0 {
+            return Err(SchedError::BadGroupWeight(weight));
+        }
+        let gs = self.group_mut(group);
+        gs.weight = weight;
+        let limits = gs.limits;
+        self.stats.set_group(group, weight, limits.inflight);
+        Ok(())
+    }
+
+    /// Sets a group's limits (see [`GroupLimits`]); lowering the in-flight
+    /// limit below the jobs already in flight only holds the group back
+    /// until enough of them complete. The group need not have graphs yet.
+    pub fn set_group_limits(
+        &mut self,
+        group: GroupKey,
+        limits: GroupLimits,
+    ) -> Result<(), SchedError> {
+        if limits.inflight == Some(0) {
+            return Err(SchedError::BadConfig(
+                "a group's in-flight limit must be at least 1 (else it starves)",
+            ));
+        }
+        let gs = self.group_mut(group);
+        gs.limits = limits;
+        let weight = gs.weight;
+        self.stats.set_group(group, weight, limits.inflight);
+        Ok(())
+    }
+
+    /// A group's weight (1 unless set).
+    pub fn group_weight(&self, group: GroupKey) -> u32 {
+        self.groups.get(&group).map_or(1, |g| g.weight)
+    }
+
+    /// A group's limits (none unless set).
+    pub fn group_limits(&self, group: GroupKey) -> GroupLimits {
+        self.groups
+            .get(&group)
+            .map(|g| g.limits)
+            .unwrap_or_default()
+    }
+
+    /// Jobs of a group's graphs in flight now.
+    pub fn group_inflight(&self, group: GroupKey) -> usize {
+        self.groups.get(&group).map_or(0, |g| g.inflight)
+    }
+
+    /// The virtual time of a group on a queue (for inspection and tests).
+    pub fn group_vtime(&self, group: GroupKey, queue: usize) -> Option<f64> {
+        self.groups
+            .get(&group)
+            .and_then(|g| g.lanes.get(queue))
+            .map(|l| l.vtime)
+    }
+
     /// The estimated GPU time of a whole dispatch of `ptask` (`None`: a
     /// frame batch) of graph `key`, if it should be split now: the mode is
     /// `priority`, [`SchedConfig::max_batch`] is set, the graph is
@@ -582,8 +830,19 @@ impl Scheduler {
     /// A job became ready (its inputs hold data and its outputs have room).
     pub fn ready(&mut self, spec: JobSpec, now: Nanos) -> Result<JobId, SchedError> {
         let key = spec.graph;
-        let vmin = self.current_vmin(Some(key));
-        let lead = self.largest_step(key);
+        let (group, q) = self.open_graph_mut(key).map(|g| (g.spec.group, g.queue))?;
+        let vmin = self.current_vmin(Some(key), group);
+        let lead = self.largest_step(key, group);
+        // The group's reactivation floor on the graph's queue, if none of
+        // its graphs there is active (the same rule one level up, below).
+        let group_floor = if self.group_active(group, q) {
+            None
+        } else {
+            Some((
+                self.current_group_vmin(Some(group), q),
+                self.largest_group_step(group, q),
+            ))
+        };
         let window = self.config.contention_window;
         let id = JobId(self.next_job);
         let g = self.open_graph_mut(key)?;
@@ -613,6 +872,16 @@ impl Scheduler {
         g.last_activity = Some(now);
         let weight = g.weight(spec.ptask);
         let queue = g.queue;
+        if let Some(lane) = self.lane_mut(group, q) {
+            if let Some((gvmin, glead)) = group_floor {
+                let brief = lane
+                    .last_activity
+                    .is_some_and(|t| now.saturating_sub(t) <= window);
+                let floor = if brief { gvmin - glead } else { gvmin };
+                lane.vtime = lane.vtime.max(floor);
+            }
+            lane.last_activity = Some(now);
+        }
         self.next_job += 1;
         self.jobs.insert(
             id,
@@ -623,6 +892,9 @@ impl Scheduler {
                 queue,
                 weight,
                 charged: 0.0,
+                group,
+                group_weight: 1,
+                group_charged: 0.0,
             },
         );
         self.refresh(now);
@@ -651,8 +923,21 @@ impl Scheduler {
         j.submitted_at = Some(now);
         j.queue = queue;
         let ptask = j.spec.ptask;
+        let group = g.spec.group;
+        // invariant: add_graph creates the group, with a lane per queue.
+        let gs = self.groups.get_mut(&group)?;
+        let lane = gs.lanes.get_mut(queue)?;
+        let passed = lane.vtime;
+        j.group = group;
+        j.group_weight = gs.weight;
+        j.group_charged = est / f64::from(gs.weight);
+        lane.vtime += j.group_charged;
+        gs.inflight += 1;
         if let Some(q) = self.inflight_per_queue.get_mut(queue) {
             *q += 1;
+        }
+        if self.config.mode == SchedMode::Priority {
+            self.limit_capped_lag(group, queue, passed);
         }
         self.refresh(now);
         Some(Pick {
@@ -687,8 +972,16 @@ impl Scheduler {
             *e += alpha * (whole - *e);
             g.last_activity = Some(now);
         }
+        if let Some(gs) = self.groups.get_mut(&j.group) {
+            gs.inflight = gs.inflight.saturating_sub(1);
+            if let Some(lane) = gs.lanes.get_mut(j.queue) {
+                lane.vtime += gpu.ns as f64 / f64::from(j.group_weight) - j.group_charged;
+                lane.last_activity = Some(now);
+            }
+        }
         let rec = JobRecord {
             graph: j.spec.graph,
+            group: j.group,
             ptask: j.spec.ptask,
             ready: j.ready_at,
             submitted,
@@ -719,6 +1012,12 @@ impl Scheduler {
                 g.vtime -= j.charged;
                 if let Some(q) = self.inflight_per_queue.get_mut(j.queue) {
                     *q = q.saturating_sub(1);
+                }
+                if let Some(gs) = self.groups.get_mut(&j.group) {
+                    gs.inflight = gs.inflight.saturating_sub(1);
+                    if let Some(lane) = gs.lanes.get_mut(j.queue) {
+                        lane.vtime -= j.group_charged;
+                    }
                 }
             } else {
                 g.ready.retain(|r| *r != job);
@@ -776,34 +1075,177 @@ impl Scheduler {
             .ok_or(SchedError::UnknownGraph(key.0))
     }
 
-    /// Minimum virtual time over active graphs other than `except`; the last
-    /// known minimum when none is active. Updates the remembered minimum.
-    fn current_vmin(&mut self, except: Option<GraphKey>) -> f64 {
+    /// The state of `group`, created (weight 1, no limits, on each queue
+    /// at the last known minimum group virtual time there) if it is new.
+    fn group_mut(&mut self, group: GroupKey) -> &mut GroupState {
+        let v = &self.group_vmin;
+        self.groups
+            .entry(group)
+            .or_insert_with(|| GroupState::new(v))
+    }
+
+    /// The state of `group` on queue `q` (the group is created if new).
+    fn lane_mut(&mut self, group: GroupKey, q: usize) -> Option<&mut Lane> {
+        self.group_mut(group).lanes.get_mut(q)
+    }
+
+    /// True if an open graph of `group` on queue `q` has ready or in-flight jobs.
+    fn group_active(&self, group: GroupKey, q: usize) -> bool {
+        self.graphs
+            .values()
+            .any(|g| g.spec.group == group && g.queue == q && g.open && g.active())
+    }
+
+    /// True if `g`'s group is at its in-flight limit.
+    fn capped(&self, g: &GraphState) -> bool {
+        self.groups
+            .get(&g.spec.group)
+            .is_some_and(GroupState::at_cap)
+    }
+
+    /// Minimum virtual time over the active graphs of `group` other than
+    /// `except`; the group's last known minimum when none is active.
+    /// Updates the remembered minimum.
+    fn current_vmin(&mut self, except: Option<GraphKey>, group: GroupKey) -> f64 {
         let m = self
             .graphs
             .iter()
-            .filter(|(k, g)| Some(**k) != except && g.open && g.active())
+            .filter(|(k, g)| Some(**k) != except && g.spec.group == group && g.open && g.active())
             .map(|(_, g)| g.vtime)
             .fold(f64::INFINITY, f64::min);
+        let gs = self.group_mut(group);
         if m.is_finite() {
-            self.vmin = m;
+            gs.vmin = m;
         }
-        self.vmin
+        gs.vmin
     }
 
-    /// The largest virtual-time step one job of an open graph other than
-    /// `except` takes (its largest cost estimate over its priority).
-    fn largest_step(&self, except: GraphKey) -> f64 {
+    /// Minimum group virtual time on queue `q` over the groups other than
+    /// `except` active there; the last known minimum when none is.
+    /// Updates the remembered minimum.
+    fn current_group_vmin(&mut self, except: Option<GroupKey>, q: usize) -> f64 {
+        let m = self
+            .graphs
+            .values()
+            .filter(|g| Some(g.spec.group) != except && g.queue == q && g.open && g.active())
+            .filter_map(|g| self.groups.get(&g.spec.group)?.lanes.get(q))
+            .map(|l| l.vtime)
+            .fold(f64::INFINITY, f64::min);
+        let Some(last) = self.group_vmin.get_mut(q) else {
+            return 0.0;
+        };
+        if m.is_finite() {
+            *last = m;
+        }
+        *last
+    }
+
+    /// The largest virtual-time step one job of an open graph of `group`
+    /// other than `except` takes (its largest cost estimate over its priority).
+    fn largest_step(&self, except: GraphKey, group: GroupKey) -> f64 {
         self.graphs
             .iter()
-            .filter(|(k, g)| **k != except && g.open)
+            .filter(|(k, g)| **k != except && g.spec.group == group && g.open)
             .flat_map(|(_, g)| g.cost.iter().map(move |(p, c)| c / f64::from(g.weight(*p))))
             .fold(0.0, f64::max)
     }
 
+    /// The largest group-virtual-time step one job of an open graph on
+    /// queue `q` takes (its largest cost estimate over its group's weight),
+    /// over the graphs of `group` if `inside`, else over the other groups'.
+    fn group_step(&self, group: GroupKey, q: usize, inside: bool) -> f64 {
+        self.graphs
+            .values()
+            .filter(|g| (g.spec.group == group) == inside && g.queue == q && g.open)
+            .filter_map(|g| {
+                let w = self.groups.get(&g.spec.group)?.weight;
+                let c = g.cost.values().fold(0.0f64, |a, c| a.max(*c));
+                Some(c / f64::from(w))
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// The largest group step on queue `q` of the groups other than `group`.
+    fn largest_group_step(&self, group: GroupKey, q: usize) -> f64 {
+        self.group_step(group, q, false)
+    }
+
+    /// A job of group `chosen` was submitted to queue `q`, where the
+    /// group's virtual time was `passed` before the job's charge: every
+    /// other group held back there only by its own in-flight limit, with
+    /// ready work on `q`, keeps no more than one job of lead over it.
+    /// Otherwise a capped group's lag would grow without bound while its
+    /// limit keeps it below its share, and it would burst once the limit
+    /// is raised (its own limit is not contention: it earns no credit, as
+    /// idleness earns none).
+    fn limit_capped_lag(&mut self, chosen: GroupKey, q: usize, passed: f64) {
+        let capped: Few<(GroupKey, f64)> = self
+            .groups
+            .iter()
+            .filter(|(k, gs)| {
+                **k != chosen && gs.at_cap() && gs.lanes.get(q).is_some_and(|l| l.vtime < passed)
+            })
+            .filter(|(k, _)| {
+                self.graphs
+                    .values()
+                    .any(|g| g.spec.group == **k && g.queue == q && g.open && !g.ready.is_empty())
+            })
+            .map(|(k, _)| (*k, passed - self.group_step(*k, q, true)))
+            .collect();
+        for (k, floor) in capped {
+            if let Some(lane) = self.groups.get_mut(&k).and_then(|gs| gs.lanes.get_mut(q)) {
+                lane.vtime = lane.vtime.max(floor);
+            }
+        }
+    }
+
+    /// Maps the graphs to queues ([`Self::rank_queues`]); with several
+    /// queues, groups that arrive on a queue start there without credit.
+    fn assign_queues(&mut self) {
+        if self.config.queues < 2 {
+            self.rank_queues();
+            return;
+        }
+        let before = self.active_lanes();
+        self.rank_queues();
+        // A group whose active graphs moved to a queue where it had none
+        // starts there at the minimum of the groups that were active there
+        // (its lane may be stale: no credit for the time it was elsewhere).
+        let after = self.active_lanes();
+        for (group, q) in after.iter().filter(|l| !before.contains(l)) {
+            let floor = before
+                .iter()
+                .filter(|(g, lq)| g != group && lq == q)
+                .filter_map(|(g, _)| self.groups.get(g)?.lanes.get(*q))
+                .map(|l| l.vtime)
+                .fold(f64::INFINITY, f64::min);
+            let floor = if floor.is_finite() {
+                floor
+            } else {
+                self.group_vmin.get(*q).copied().unwrap_or(0.0)
+            };
+            if let Some(lane) = self.lane_mut(*group, *q) {
+                lane.vtime = lane.vtime.max(floor);
+            }
+        }
+    }
+
+    /// The (group, queue) pairs with an active open graph.
+    fn active_lanes(&self) -> Few<(GroupKey, usize)> {
+        let mut lanes: Few<(GroupKey, usize)> = self
+            .graphs
+            .values()
+            .filter(|g| g.open && g.active())
+            .map(|g| (g.spec.group, g.queue))
+            .collect();
+        lanes.sort_unstable();
+        lanes.dedup();
+        lanes
+    }
+
     /// Highest-priority graphs → queue 0, next level → queue 1, …; the rest
     /// share the last queue.
-    fn assign_queues(&mut self) {
+    fn rank_queues(&mut self) {
         let mut levels: Vec<u32> = self
             .graphs
             .values()
@@ -916,7 +1358,7 @@ impl Scheduler {
         let flags: Few<(GraphKey, bool)> = self
             .graphs
             .iter()
-            .map(|(k, g)| (*k, self.eligible(g, top)))
+            .map(|(k, g)| (*k, self.eligible(g, top) && !self.capped(g)))
             .collect();
         for (k, e) in flags {
             if let Some(g) = self.graphs.get_mut(&k) {
@@ -933,7 +1375,7 @@ impl Scheduler {
         let top = 0;
         self.graphs
             .iter()
-            .filter(|(_, g)| self.eligible(g, top))
+            .filter(|(_, g)| self.eligible(g, top) && !self.capped(g))
             .flat_map(|(k, g)| {
                 g.ready
                     .iter()
@@ -945,10 +1387,13 @@ impl Scheduler {
 
     fn pick_priority(&self, now: Nanos) -> Option<(GraphKey, JobId)> {
         let top = self.top_active_priority(now);
-        // (key, -p_eff, ready_at, job, graph, eligible) of each graph's best job.
-        let mut cands: Few<(f64, f64, Nanos, JobId, GraphKey, bool)> = Few::new();
+        let several = self.graphs.values().filter(|h| h.open).count() > 1;
+        // Each graph's candidate: its best ready job, or a hold.
+        let mut cands: Few<Cand> = Few::new();
         for (k, g) in &self.graphs {
-            if !g.open {
+            // A group at its in-flight limit is passed over (it holds back
+            // no one, not even on its queue) until one of its jobs completes.
+            if !g.open || self.capped(g) {
                 continue;
             }
             // The graph's best ready job: highest base priority, oldest first.
@@ -966,10 +1411,19 @@ impl Scheduler {
                 // are one slot deep). If it is the most behind, hold its
                 // queue for it rather than let others run ahead of their
                 // share (with several other graphs present).
-                if g.inflight > 0 && self.graphs.values().filter(|h| h.open).count() > 1 {
+                if g.inflight > 0 && several {
                     let est = g.cost.values().fold(0.0f64, |a, c| a.max(*c));
-                    let key = g.vtime + est / f64::from(g.spec.priority);
-                    cands.push((key, f64::INFINITY, now, JobId(u64::MAX), *k, false));
+                    cands.push(Cand {
+                        key: g.vtime + est / f64::from(g.spec.priority),
+                        neg_p: f64::INFINITY,
+                        ready_at: now,
+                        job: JobId(u64::MAX),
+                        graph: *k,
+                        ok: false,
+                        queue: g.queue,
+                        group: g.spec.group,
+                        cost: est,
+                    });
                 }
                 continue;
             };
@@ -981,31 +1435,95 @@ impl Scheduler {
                 .get(&job)
                 .map_or((None, 1.0), |s| (s.spec.ptask, s.spec.fraction));
             let est = g.cost.get(&ptask).copied().unwrap_or(0.0) * fraction;
-            let key = g.vtime + est / p_eff;
-            cands.push((key, -p_eff, ready_at, job, *k, self.eligible(g, top)));
+            cands.push(Cand {
+                key: g.vtime + est / p_eff,
+                neg_p: -p_eff,
+                ready_at,
+                job,
+                graph: *k,
+                ok: self.eligible(g, top),
+                queue: g.queue,
+                group: g.spec.group,
+                // The same aging, one level up: the bonus is bounded by
+                // est / W, so it never changes the groups' long-run shares.
+                cost: est * f64::from(w) / p_eff,
+            });
         }
-        cands.sort_by(|a, b| {
-            a.0.total_cmp(&b.0)
-                .then(a.1.total_cmp(&b.1))
-                .then(a.2.cmp(&b.2))
-                .then(a.3.cmp(&b.3))
-        });
-        // Strict order per queue: if a queue's smallest-key graph may not
-        // submit yet (its in-flight limit), nothing else on that queue
-        // overtakes it. Its own in-flight job keeps the queue busy meanwhile.
-        let mut blocked: Few<bool> = smallvec::smallvec![false; self.config.queues];
-        for (_, _, _, job, k, ok) in cands {
-            let q = self.graphs.get(&k).map_or(0, |g| g.queue);
-            if blocked.get(q).copied().unwrap_or(true) {
+        cands.sort_by(Cand::order);
+        // Inner level: a group's candidate on a queue is its graph with the
+        // smallest key there. Outer level: a queue's candidate is the group
+        // with the smallest group key `V_G + cost / W_G`.
+        let mut seen: Few<(usize, GroupKey)> = Few::new();
+        let mut best: Few<Option<(usize, f64)>> = smallvec::smallvec![None; self.config.queues];
+        for (i, c) in cands.iter().enumerate() {
+            if seen.contains(&(c.queue, c.group)) {
                 continue;
             }
-            if ok {
-                return Some((k, job));
-            }
-            if let Some(b) = blocked.get_mut(q) {
-                *b = true;
+            seen.push((c.queue, c.group));
+            let Some(gs) = self.groups.get(&c.group) else {
+                continue;
+            };
+            let Some(lane) = gs.lanes.get(c.queue) else {
+                continue;
+            };
+            let gkey = lane.vtime + c.cost / f64::from(gs.weight);
+            let Some(slot) = best.get_mut(c.queue) else {
+                continue;
+            };
+            let better = match *slot {
+                None => true,
+                Some((b, bkey)) => gkey
+                    .total_cmp(&bkey)
+                    .then(c.neg_p.total_cmp(&cands[b].neg_p))
+                    .then(c.ready_at.cmp(&cands[b].ready_at))
+                    .then(c.job.cmp(&cands[b].job))
+                    .is_lt(),
+            };
+            if better {
+                *slot = Some((i, gkey));
             }
         }
-        None
+        // Strict order per queue: if a queue's candidate may not submit yet
+        // (its graph's in-flight or background limit), nothing else on that
+        // queue overtakes it. Its own in-flight job keeps the queue busy
+        // meanwhile. Queues are served in the order of their candidates'
+        // graph keys (with one group: exactly the flat order).
+        let mut winners: Few<usize> = best.iter().flatten().map(|(i, _)| *i).collect();
+        winners.sort_unstable();
+        winners
+            .into_iter()
+            .filter_map(|i| cands.get(i))
+            .find(|c| c.ok)
+            .map(|c| (c.graph, c.job))
+    }
+}
+
+/// One graph's offer in a priority decision (see `pick_priority`).
+struct Cand {
+    /// `V_g + c_j / p_j` (hold: `V_g + c_g / w_g`).
+    key: f64,
+    /// `−p_j` (hold: +∞, last among equal keys).
+    neg_p: f64,
+    ready_at: Nanos,
+    job: JobId,
+    graph: GraphKey,
+    /// The graph may submit now (a hold never may).
+    ok: bool,
+    queue: usize,
+    group: GroupKey,
+    /// Its group-level step before the group weight: `c_j · w_j / p_j`
+    /// (hold: `c_g`).
+    cost: f64,
+}
+
+impl Cand {
+    /// Graph-level order: smallest key, then highest `p_j`, then oldest,
+    /// then lowest job id.
+    fn order(a: &Cand, b: &Cand) -> std::cmp::Ordering {
+        a.key
+            .total_cmp(&b.key)
+            .then(a.neg_p.total_cmp(&b.neg_p))
+            .then(a.ready_at.cmp(&b.ready_at))
+            .then(a.job.cmp(&b.job))
     }
 }

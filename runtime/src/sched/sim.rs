@@ -13,11 +13,14 @@
 //! * [`Load::Periodic`] — a frame arrives every `period` (a 120 Hz camera);
 //!   at most `slots` frames may be outstanding, further arrivals are dropped.
 //!
-//! Every job is one whole frame. The tests of [`super`] and the `sched_sim`
-//! example use this to measure shares, rates and latencies.
+//! Every job is one whole frame. Graphs may belong to different groups
+//! ([`Sim::add_graph_in`]), and a graph's source may be paused
+//! ([`Sim::set_paused`]) to make it idle. The tests of [`super`] and the
+//! `sched_sim` example use this to measure shares, rates and latencies.
 
 use super::{
-    GpuTime, GraphKey, GraphSpec, JobId, JobSpec, Nanos, SchedConfig, SchedError, Scheduler,
+    GpuTime, GraphKey, GraphSpec, GroupKey, JobId, JobSpec, Nanos, SchedConfig, SchedError,
+    Scheduler,
 };
 use std::collections::{BTreeMap, VecDeque};
 
@@ -67,6 +70,9 @@ impl Load {
 
 struct SimGraph {
     load: Load,
+    group: GroupKey,
+    /// The source generates no work (in-flight and queued jobs still run).
+    paused: bool,
     outstanding: usize,
     next_arrival: Nanos,
     open: bool,
@@ -104,6 +110,8 @@ pub struct Sim {
     device_free_at: Nanos,
     /// Device time of jobs that are slices (others cost their graph's `cost`).
     job_cost: std::collections::HashMap<JobId, Nanos>,
+    /// Most jobs each group ever had in flight at once.
+    peak_group_inflight: BTreeMap<GroupKey, usize>,
 }
 
 impl Sim {
@@ -120,6 +128,7 @@ impl Sim {
             device: VecDeque::new(),
             device_free_at: 0,
             job_cost: std::collections::HashMap::new(),
+            peak_group_inflight: BTreeMap::new(),
         })
     }
 
@@ -128,9 +137,20 @@ impl Sim {
         self.now
     }
 
-    /// Opens a graph with a load at the current time; returns its key.
+    /// Opens a graph of group 0 with a load at the current time; returns its key.
     pub fn add_graph(
         &mut self,
+        name: &str,
+        priority: u32,
+        load: Load,
+    ) -> Result<GraphKey, SchedError> {
+        self.add_graph_in(GroupKey::default(), name, priority, load)
+    }
+
+    /// Opens a graph of `group` with a load at the current time; returns its key.
+    pub fn add_graph_in(
+        &mut self,
+        group: GroupKey,
         name: &str,
         priority: u32,
         load: Load,
@@ -147,6 +167,7 @@ impl Sim {
                 priority,
                 rate_hz,
                 ptasks: vec![(format!("{name}_k"), None)],
+                group,
             },
             self.now,
         )?;
@@ -154,6 +175,8 @@ impl Sim {
             key,
             SimGraph {
                 load,
+                group,
+                paused: false,
                 outstanding: 0,
                 next_arrival: self.now,
                 open: true,
@@ -174,6 +197,35 @@ impl Sim {
         }
         self.submit_all();
         Ok(())
+    }
+
+    /// Pauses (`true`) or resumes a graph's source: a paused graph makes no
+    /// new jobs (a periodic one skips its frames), so once its outstanding
+    /// jobs are done it is idle; resuming refills it at once.
+    pub fn set_paused(&mut self, key: GraphKey, paused: bool) -> Result<(), SchedError> {
+        let g = self
+            .graphs
+            .get_mut(&key)
+            .ok_or(SchedError::UnknownGraph(key.0))?;
+        g.paused = paused;
+        if !paused {
+            if matches!(g.load, Load::Periodic { .. }) {
+                g.next_arrival = g.next_arrival.max(self.now);
+            }
+            self.refill(key)?;
+            self.submit_all();
+        }
+        Ok(())
+    }
+
+    /// Device time used by the graphs of a group so far (ns).
+    pub fn group_gpu_ns(&self, group: GroupKey) -> u64 {
+        self.sched.stats().group_gpu_ns(group)
+    }
+
+    /// The most jobs `group` ever had in flight at once.
+    pub fn peak_group_inflight(&self, group: GroupKey) -> usize {
+        self.peak_group_inflight.get(&group).copied().unwrap_or(0)
     }
 
     /// Device time used by a graph so far (ns).
@@ -212,7 +264,7 @@ impl Sim {
             return Ok(());
         };
         let slices = slices.max(1);
-        while g.open && g.outstanding < depth {
+        while g.open && !g.paused && g.outstanding < depth {
             let step = self.sched.slices_per_job(key, Some(0), slices, now);
             if g.slices_left == 0 {
                 g.slices_left = slices;
@@ -238,7 +290,7 @@ impl Sim {
         let Some(g) = self.graphs.get_mut(&key) else {
             return Ok(());
         };
-        if !g.open {
+        if !g.open || g.paused {
             return Ok(());
         }
         match g.load {
@@ -263,6 +315,11 @@ impl Sim {
             let start = self.device_free_at.max(self.now + self.launch_ns);
             let end = start + cost;
             self.device_free_at = end;
+            if let Some(group) = self.graphs.get(&p.graph).map(|g| g.group) {
+                let n = self.sched.group_inflight(group);
+                let peak = self.peak_group_inflight.entry(group).or_default();
+                *peak = (*peak).max(n);
+            }
             self.device.push_back(Running {
                 job: p.job,
                 graph: p.graph,
@@ -352,6 +409,9 @@ impl Sim {
                 if let Load::Periodic { period, slots, .. } = g.load {
                     let arrival = g.next_arrival;
                     g.next_arrival += period.max(1);
+                    if g.paused {
+                        continue;
+                    }
                     if g.outstanding < slots {
                         g.outstanding += 1;
                         self.sched.ready(Self::job_spec(k, arrival), now)?;

@@ -12,6 +12,7 @@
 //!   "gpu_ns": u64,                  // GPU time of all jobs of all graphs
 //!   "graphs": [{
 //!     "id": u64, "name": str,
+//!     "group": u64,                 // the graph's group (user id; 0 for `ptc run`)
 //!     "priority": u32,              // base priority at report time
 //!     "rate_hz": f64 | null,        // source rate, if paced
 //!     "open": bool,                 // false once terminated
@@ -35,6 +36,14 @@
 //!       "firings": u64, "gpu_ns": u64, "gpu_share": f64,
 //!       "latency": { "ready_to_submit": Summary, "submit_to_done": Summary }
 //!     }]
+//!   }],
+//!   "groups": [{                    // one per group of the listed graphs, by id
+//!     "id": u64,
+//!     "weight": u32,                // group weight at report time (default 1)
+//!     "inflight_limit": u64 | null, // group in-flight limit at report time
+//!     "graphs": u64,                // graphs of the group listed above
+//!     "gpu_ns": u64,                // GPU time of its graphs
+//!     "gpu_share": f64              // gpu_ns / top-level gpu_ns
 //!   }]
 //! }
 //! Summary = { "count": u64, "mean": u64, "p50": u64, "p99": u64, "max": u64 }
@@ -44,7 +53,7 @@
 //! 1/64 of the true value; `max` and `mean` are exact.
 
 use super::hist::{Histogram, Summary};
-use super::{GraphKey, GraphSpec, Nanos, SchedMode};
+use super::{GraphKey, GraphSpec, GroupKey, Nanos, SchedMode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -54,6 +63,8 @@ use std::path::Path;
 pub struct JobRecord {
     /// Its graph.
     pub graph: GraphKey,
+    /// Its graph's group.
+    pub group: GroupKey,
     /// Its ptask (`None`: whole-frame batch).
     pub ptask: Option<usize>,
     /// Became ready.
@@ -87,6 +98,7 @@ struct PtaskStats {
 
 struct GraphStats {
     name: String,
+    group: GroupKey,
     priority: u32,
     rate_hz: Option<f64>,
     open: bool,
@@ -108,6 +120,8 @@ pub struct StatsCollector {
     mode: SchedMode,
     start: Option<Nanos>,
     graphs: BTreeMap<GraphKey, GraphStats>,
+    /// Groups whose weight or limits were set: (weight, in-flight limit).
+    group_config: BTreeMap<GroupKey, (u32, Option<usize>)>,
 }
 
 /// Latency summaries of one graph.
@@ -156,6 +170,8 @@ pub struct GraphReport {
     pub id: u64,
     /// Graph name.
     pub name: String,
+    /// Its group (user) id.
+    pub group: u64,
     /// Base priority at report time.
     pub priority: u32,
     /// Source rate, if paced.
@@ -198,6 +214,25 @@ pub struct StatsReport {
     pub gpu_ns: u64,
     /// Per graph, in id order.
     pub graphs: Vec<GraphReport>,
+    /// Per group of the listed graphs, in id order.
+    pub groups: Vec<GroupReport>,
+}
+
+/// Totals of one group (see the module docs for the schema).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupReport {
+    /// The group (user) id.
+    pub id: u64,
+    /// Its weight at report time.
+    pub weight: u32,
+    /// Its in-flight limit at report time, if any.
+    pub inflight_limit: Option<usize>,
+    /// Graphs of the group in the report (open or not).
+    pub graphs: usize,
+    /// GPU time used by its graphs.
+    pub gpu_ns: u64,
+    /// Fraction of all GPU time.
+    pub gpu_share: f64,
 }
 
 impl StatsReport {
@@ -260,6 +295,7 @@ impl StatsCollector {
             mode,
             start: None,
             graphs: BTreeMap::new(),
+            group_config: BTreeMap::new(),
         }
     }
 
@@ -270,6 +306,7 @@ impl StatsCollector {
             key,
             GraphStats {
                 name: spec.name.clone(),
+                group: spec.group,
                 priority: spec.priority,
                 rate_hz: spec.rate_hz,
                 open: true,
@@ -344,6 +381,20 @@ impl StatsCollector {
         }
     }
 
+    /// Records a group's weight and in-flight limit (for the report).
+    pub fn set_group(&mut self, group: GroupKey, weight: u32, inflight: Option<usize>) {
+        self.group_config.insert(group, (weight, inflight));
+    }
+
+    /// GPU time recorded for the graphs of a group so far.
+    pub fn group_gpu_ns(&self, group: GroupKey) -> u64 {
+        self.graphs
+            .values()
+            .filter(|g| g.group == group)
+            .map(|g| g.all.gpu_ns)
+            .sum()
+    }
+
     /// GPU time recorded for a graph so far.
     pub fn gpu_ns(&self, key: GraphKey) -> u64 {
         self.graphs.get(&key).map_or(0, |g| g.all.gpu_ns)
@@ -383,6 +434,7 @@ impl StatsCollector {
                 GraphReport {
                     id: k.0,
                     name: g.name.clone(),
+                    group: g.group.0,
                     priority: g.priority,
                     rate_hz: g.rate_hz,
                     open: g.open,
@@ -403,12 +455,34 @@ impl StatsCollector {
                 }
             })
             .collect();
+        let mut per_group: BTreeMap<GroupKey, (usize, u64)> = BTreeMap::new();
+        for g in self.graphs.values() {
+            let e = per_group.entry(g.group).or_default();
+            e.0 += 1;
+            e.1 += g.all.gpu_ns;
+        }
+        let groups = per_group
+            .into_iter()
+            .map(|(k, (n, gpu_ns))| {
+                let (weight, inflight_limit) =
+                    self.group_config.get(&k).copied().unwrap_or((1, None));
+                GroupReport {
+                    id: k.0,
+                    weight,
+                    inflight_limit,
+                    graphs: n,
+                    gpu_ns,
+                    gpu_share: share(gpu_ns, total),
+                }
+            })
+            .collect();
         StatsReport {
             schema: "ptc-stats/1".to_string(),
             mode: self.mode.to_string(),
             elapsed_ns: now.saturating_sub(self.start.unwrap_or(now)),
             gpu_ns: total,
             graphs,
+            groups,
         }
     }
 }

@@ -338,6 +338,7 @@ fn high_priority_waits_for_at_most_one_background_batch() {
         priority: p,
         rate_hz: None,
         ptasks: vec![("k".into(), None)],
+        group: GroupKey::default(),
     };
     let lo = GraphKey(1);
     let hi = GraphKey(2);
@@ -406,6 +407,7 @@ fn fifo_submits_in_readiness_order() {
                 priority: p,
                 rate_hz: None,
                 ptasks: vec![],
+                group: GroupKey::default(),
             },
             0,
         )
@@ -440,6 +442,7 @@ fn ptask_priority_override_is_charged_at_its_own_priority() {
             priority: 10,
             rate_hz: None,
             ptasks: vec![("a".into(), None), ("b".into(), Some(40))],
+            group: GroupKey::default(),
         },
         0,
     )
@@ -494,6 +497,7 @@ fn bad_calls_are_errors_not_panics() {
         priority: 0,
         rate_hz: None,
         ptasks: vec![],
+        group: GroupKey::default(),
     };
     assert_eq!(
         s.add_graph(GraphKey(1), spec.clone(), 0),
@@ -618,6 +622,7 @@ fn queues_are_assigned_by_priority_rank() {
         priority: p,
         rate_hz: None,
         ptasks: vec![],
+        group: GroupKey::default(),
     };
     s.add_graph(GraphKey(1), spec(10), 0).unwrap();
     s.add_graph(GraphKey(2), spec(90), 0).unwrap();
@@ -775,6 +780,7 @@ fn long_background_dispatches_are_sliced_and_pipelined_within_max_batch() {
         priority: p,
         rate_hz: None,
         ptasks: vec![("k".into(), None)],
+        group: GroupKey::default(),
     };
     let job = |g, fraction| JobSpec {
         graph: g,
@@ -902,4 +908,582 @@ fn slicing_bounds_the_wait_behind_background_work_by_max_batch() {
         p99 <= alone_p99 + budget + MS / 10,
         "sliced p99 {p99} > alone {alone_p99} + max_batch {budget}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Groups (hierarchical fair share).
+
+const A: GroupKey = GroupKey(1000);
+const B: GroupKey = GroupKey(1001);
+const C: GroupKey = GroupKey(1002);
+
+/// Each group's fraction of the GPU time the groups used since `before`
+/// (a [`group_gpu`] snapshot).
+fn group_shares(sim: &Sim, groups: &[GroupKey], before: &[u64]) -> Vec<f64> {
+    let used: Vec<u64> = groups
+        .iter()
+        .zip(before)
+        .map(|(g, b)| sim.group_gpu_ns(*g) - b)
+        .collect();
+    let total: u64 = used.iter().sum();
+    used.iter()
+        .map(|u| *u as f64 / total.max(1) as f64)
+        .collect()
+}
+
+/// GPU time each group used so far.
+fn group_gpu(sim: &Sim, groups: &[GroupKey]) -> Vec<u64> {
+    groups.iter().map(|g| sim.group_gpu_ns(*g)).collect()
+}
+
+/// The flat scenarios whose exact results (GPU ns, frames, p99 ns) the
+/// scheduler produced before groups existed, run with every graph in
+/// `group` (configured by `setup`).
+fn single_group_scenarios(group: GroupKey, setup: impl Fn(&mut Scheduler)) -> Vec<Vec<u64>> {
+    let new = |config: SchedConfig| {
+        let mut sim = Sim::new(config).unwrap();
+        setup(&mut sim.sched);
+        sim
+    };
+    let mut out = Vec::new();
+    // 2:1, saturating.
+    let mut sim = new(prio());
+    let a = sim.add_graph_in(group, "a", 2, SAT).unwrap();
+    let b = sim.add_graph_in(group, "b", 1, SAT).unwrap();
+    sim.run_until(5 * SEC).unwrap();
+    out.push(vec![sim.gpu_ns(a), sim.gpu_ns(b)]);
+    // 10:1 fed one frame at a time, with host stalls (brief-idle grace).
+    let mut sim = new(prio());
+    sim.refill_gap_ns = 50_000;
+    sim.refill_stall = Some((25, 2 * MS + MS / 2));
+    let load = Load::Saturating { cost: MS, depth: 2 };
+    let a = sim.add_graph_in(group, "a", 10, load).unwrap();
+    let b = sim.add_graph_in(group, "b", 1, load).unwrap();
+    sim.run_until(3 * SEC).unwrap();
+    out.push(vec![sim.gpu_ns(a), sim.gpu_ns(b)]);
+    // 120 Hz next to sliced background work (eligibility, slicing).
+    let mut sim = new(prio());
+    let tick = Load::Periodic {
+        period: SEC / 120,
+        cost: MS,
+        slots: 2,
+    };
+    let sliced = Load::Sliced {
+        cost: 9 * MS,
+        depth: 2,
+        slices: 8,
+    };
+    let t = sim.add_graph_in(group, "tick", 10, tick).unwrap();
+    let m = sim.add_graph_in(group, "matmul", 1, sliced).unwrap();
+    sim.run_until(3 * SEC).unwrap();
+    let rep = sim.sched.report(sim.now());
+    let f = &rep.graphs[0].latency.frame;
+    out.push(vec![sim.frames(t), f.p99, f.max, sim.gpu_ns(m)]);
+    // 6:3:1.
+    let mut sim = new(prio());
+    let a = sim.add_graph_in(group, "a", 6, SAT).unwrap();
+    let b = sim.add_graph_in(group, "b", 3, SAT).unwrap();
+    let c = sim.add_graph_in(group, "c", 1, SAT).unwrap();
+    sim.run_until(3 * SEC).unwrap();
+    out.push(vec![sim.gpu_ns(a), sim.gpu_ns(b), sim.gpu_ns(c)]);
+    // Two queues (queue assignment, cross-queue order).
+    let mut sim = new(SchedConfig {
+        queues: 2,
+        ..prio()
+    });
+    let a = sim.add_graph_in(group, "a", 6, SAT).unwrap();
+    let b = sim.add_graph_in(group, "b", 3, SAT).unwrap();
+    let c = sim.add_graph_in(group, "c", 1, SAT).unwrap();
+    let t = sim.add_graph_in(group, "tick", 6, tick).unwrap();
+    sim.run_until(3 * SEC).unwrap();
+    let rep = sim.sched.report(sim.now());
+    out.push(vec![
+        sim.gpu_ns(a),
+        sim.gpu_ns(b),
+        sim.gpu_ns(c),
+        sim.frames(t),
+        rep.graphs[3].latency.frame.p99,
+    ]);
+    out
+}
+
+#[test]
+fn one_group_reproduces_the_flat_scheduler_exactly() {
+    // Recorded from the scheduler before groups were introduced.
+    let flat: Vec<Vec<u64>> = vec![
+        vec![3_332_000_000, 1_666_000_000],
+        vec![2_725_000_000, 272_000_000],
+        vec![360, 2_146_303, 10_020_000, 2_593_125_000],
+        vec![1_800_000_000, 898_000_000, 298_000_000],
+        vec![1_324_000_000, 988_000_000, 328_000_000, 359, 8_355_839],
+    ];
+    assert_eq!(single_group_scenarios(GroupKey(0), |_| ()), flat);
+    // Any one group, whatever its weight, and a limit that never binds.
+    let g = GroupKey(42);
+    let got = single_group_scenarios(g, |s| {
+        s.set_group_weight(g, 7).unwrap();
+        s.set_group_limits(g, GroupLimits { inflight: Some(64) })
+            .unwrap();
+    });
+    assert_eq!(got, flat);
+}
+
+#[test]
+fn groups_share_equally_whatever_their_graph_counts() {
+    // User A opens four saturating graphs, user B one, all at priority 50:
+    // each user gets half the device, and A's half is split evenly.
+    let mut sim = Sim::new(prio()).unwrap();
+    let a: Vec<GraphKey> = (0..4)
+        .map(|i| sim.add_graph_in(A, &format!("a{i}"), 50, SAT).unwrap())
+        .collect();
+    let b = sim.add_graph_in(B, "b", 50, SAT).unwrap();
+    sim.run_until(SEC).unwrap();
+    let s0 = group_gpu(&sim, &[A, B]);
+    let a0: Vec<u64> = a.iter().map(|k| sim.gpu_ns(*k)).collect();
+    sim.run_until(11 * SEC).unwrap();
+    let sh = group_shares(&sim, &[A, B], &s0);
+    println!("4 graphs vs 1: A {:.4} B {:.4}", sh[0], sh[1]);
+    assert_within(sh[0], 0.5, 0.10, "A (4 graphs)");
+    assert_within(sh[1], 0.5, 0.10, "B (1 graph)");
+    let a_total = sim.group_gpu_ns(A) - s0[0];
+    for (k, before) in a.iter().zip(a0) {
+        let part = (sim.gpu_ns(*k) - before) as f64 / a_total as f64;
+        assert_within(part, 0.25, 0.10, "a graph's part of A's share");
+    }
+    let used = group_gpu(&sim, &[A, B]).iter().sum::<u64>() - s0.iter().sum::<u64>();
+    assert!(used > 9_500 * MS, "device idle: {} ms used", used / MS);
+    assert_eq!(sim.sched.group_of(b), Some(B));
+    // Flat, the same five graphs split 4:1.
+    let mut flat = Sim::new(prio()).unwrap();
+    for i in 0..4 {
+        flat.add_graph(&format!("a{i}"), 50, SAT).unwrap();
+    }
+    let fb = flat.add_graph("b", 50, SAT).unwrap();
+    flat.run_until(10 * SEC).unwrap();
+    let total: u64 = (0..5).map(|i| flat.gpu_ns(GraphKey(i))).sum();
+    assert_within(flat.gpu_ns(fb) as f64 / total as f64, 0.2, 0.10, "flat b");
+}
+
+#[test]
+fn priorities_split_a_groups_share_inside_it() {
+    // A: graphs at 20 and 10; B: one graph at 10. A and B get half each,
+    // A's half is split 2:1 (the latency rules, background limit
+    // included, apply across groups without changing the shares).
+    for queues in [1, 2] {
+        let mut sim = Sim::new(SchedConfig { queues, ..prio() }).unwrap();
+        let a20 = sim.add_graph_in(A, "a20", 20, SAT).unwrap();
+        let a10 = sim.add_graph_in(A, "a10", 10, SAT).unwrap();
+        let b10 = sim.add_graph_in(B, "b10", 10, SAT).unwrap();
+        sim.run_until(SEC).unwrap();
+        let s0 = [sim.gpu_ns(a20), sim.gpu_ns(a10), sim.gpu_ns(b10)];
+        sim.run_until(11 * SEC).unwrap();
+        let d: Vec<f64> = [a20, a10, b10]
+            .iter()
+            .zip(s0)
+            .map(|(k, b)| (sim.gpu_ns(*k) - b) as f64)
+            .collect();
+        let total: f64 = d.iter().sum();
+        println!(
+            "{queues} queue(s), A(20,10) vs B(10): a20 {:.4} a10 {:.4} b10 {:.4} (device {:.4})",
+            d[0] / total,
+            d[1] / total,
+            d[2] / total,
+            total / (10 * SEC) as f64
+        );
+        assert!(total > 9.5e9, "device idle: {} ms used", total / 1e6);
+        if queues == 1 {
+            assert_within((d[0] + d[1]) / total, 0.5, 0.10, "A");
+            assert_within(d[2] / total, 0.5, 0.10, "B");
+            assert_within(d[0] / d[1], 2.0, 0.10, "a20:a10");
+        } else {
+            // Two queues: a20 has queue 0 to itself, a10 and b10 share
+            // queue 1, each queue is shared by the hierarchy on its own
+            // (how the device divides itself between queues is its
+            // business): A and B split queue 1 evenly, although A
+            // already has queue 0.
+            assert_eq!(sim.sched.queue_of(a20), Some(0));
+            assert_eq!(sim.sched.queue_of(a10), Some(1));
+            assert_within(d[1] / d[2], 1.0, 0.10, "a10:b10 on queue 1");
+        }
+    }
+}
+
+#[test]
+fn group_weights_set_the_shares_between_groups() {
+    // B (one graph) at weight w against A (two graphs) at weight 1: w:1,
+    // also when each graph is fed one frame at a time with host stalls
+    // long enough to run it dry (the brief-idle grace one level up: without
+    // it B keeps 2.78:1 and 8.32:1). With stalls, B's graph outranks A's so
+    // that it may pipeline two jobs (as background it may have one in
+    // flight, runs dry for longer at each stall, and that idle time
+    // legitimately goes to A).
+    for w in [3, 10] {
+        for stalls in [false, true] {
+            let mut sim = Sim::new(prio()).unwrap();
+            sim.sched.set_group_weight(B, w).unwrap();
+            let (load, pb) = if stalls {
+                sim.refill_gap_ns = 50_000;
+                sim.refill_stall = Some((25, 2 * MS + MS / 2));
+                (Load::Saturating { cost: MS, depth: 2 }, 8)
+            } else {
+                (SAT, 5)
+            };
+            sim.add_graph_in(A, "a1", 5, load).unwrap();
+            sim.add_graph_in(A, "a2", 5, load).unwrap();
+            sim.add_graph_in(B, "b", pb, load).unwrap();
+            sim.run_until(SEC).unwrap();
+            let s0 = group_gpu(&sim, &[A, B]);
+            sim.run_until(6 * SEC).unwrap();
+            let sh = group_shares(&sim, &[A, B], &s0);
+            let what = format!("weights 1:{w}, stalls {stalls}");
+            println!(
+                "{what}: A {:.4} B {:.4} (B:A {:.3})",
+                sh[0],
+                sh[1],
+                sh[1] / sh[0]
+            );
+            assert_within(sh[1] / sh[0], f64::from(w), 0.10, &what);
+        }
+    }
+    assert_eq!(sim_weight_errors(), Err(SchedError::BadGroupWeight(0)));
+}
+
+#[test]
+fn raising_priorities_does_not_raise_a_groups_share() {
+    // B runs its graph at priority 100 against A's at 1: A's graph is
+    // background (one job in flight, long dispatches sliced: see
+    // `latency_protection_works_across_groups`), but the device is still
+    // split 1:1.
+    for load in [
+        SAT,
+        Load::Sliced {
+            cost: 6 * MS,
+            depth: 2,
+            slices: 6,
+        },
+    ] {
+        let mut sim = Sim::new(prio()).unwrap();
+        sim.add_graph_in(A, "a", 1, load).unwrap();
+        sim.add_graph_in(B, "b", 100, SAT).unwrap();
+        sim.run_until(SEC).unwrap();
+        let s0 = group_gpu(&sim, &[A, B]);
+        sim.run_until(6 * SEC).unwrap();
+        let sh = group_shares(&sim, &[A, B], &s0);
+        println!(
+            "A at 1 ({load:?}) vs B at 100: A {:.4} B {:.4}",
+            sh[0], sh[1]
+        );
+        assert_within(sh[0], 0.5, 0.10, "A");
+        assert_within(sh[1], 0.5, 0.10, "B");
+        let used: u64 = group_gpu(&sim, &[A, B]).iter().sum::<u64>() - s0.iter().sum::<u64>();
+        assert!(
+            used > 4_750 * MS,
+            "device idle: {} ms used of 5000",
+            used / MS
+        );
+    }
+}
+
+#[test]
+fn latency_protection_works_across_groups() {
+    // User B's 120 Hz graph (priority 10, 0.5 ms frames) next to user A's
+    // saturating batch (priority 1, 4 ms jobs): the frame waits for at most
+    // one of A's batches, as within one group; A gets the rest of the device.
+    let run = |loaded: bool| {
+        let mut sim = Sim::new(prio()).unwrap();
+        let period = SEC / 120;
+        let load = Load::Periodic {
+            period,
+            cost: MS / 2,
+            slots: 2,
+        };
+        sim.add_graph_in(B, "gesture", 10, load).unwrap();
+        if loaded {
+            let batch = Load::Saturating {
+                cost: 4 * MS,
+                depth: 8,
+            };
+            sim.add_graph_in(A, "matmul", 1, batch).unwrap();
+        }
+        sim.run_until(5 * SEC).unwrap();
+        let rep = sim.sched.report(sim.now());
+        let g = rep.graph("gesture").unwrap().clone();
+        (g, sim.group_gpu_ns(A))
+    };
+    let (alone, _) = run(false);
+    let (g, a_gpu) = run(true);
+    println!(
+        "gesture p99 {} us alone, {} us next to A's batch; A used {} ms",
+        alone.latency.frame.p99 / 1000,
+        g.latency.frame.p99 / 1000,
+        a_gpu / MS
+    );
+    assert!(g.delivered_hz >= 0.95 * alone.delivered_hz);
+    assert_eq!(g.deadline_misses + g.frames_dropped, 0);
+    assert!(g.latency.frame.p99 <= alone.latency.frame.p99 + 4 * MS + MS / 10);
+    // Work conserving: A's batch gets what the gesture graph leaves.
+    assert!(a_gpu > 4_500 * MS, "A used {} ms", a_gpu / MS);
+}
+
+fn sim_weight_errors() -> Result<(), SchedError> {
+    let mut s = Scheduler::new(prio())?;
+    assert_eq!(s.group_weight(A), 1);
+    assert_eq!(s.group_limits(A), GroupLimits::default());
+    assert!(s
+        .set_group_limits(A, GroupLimits { inflight: Some(0) })
+        .is_err());
+    s.set_group_weight(A, 0)
+}
+
+#[test]
+fn an_idle_groups_share_goes_to_the_busy_ones() {
+    let mut sim = Sim::new(prio()).unwrap();
+    sim.add_graph_in(A, "a1", 10, SAT).unwrap();
+    sim.add_graph_in(A, "a2", 10, SAT).unwrap();
+    sim.add_graph_in(B, "b", 10, SAT).unwrap();
+    let c = sim.add_graph_in(C, "c", 10, SAT).unwrap();
+    sim.run_until(3 * SEC).unwrap();
+    let s0 = group_gpu(&sim, &[A, B, C]);
+    sim.run_until(4 * SEC).unwrap();
+    let sh = group_shares(&sim, &[A, B, C], &s0);
+    println!("three groups: {sh:.4?}");
+    for (s, g) in sh.iter().zip(["A", "B", "C"]) {
+        assert_within(*s, 1.0 / 3.0, 0.10, g);
+    }
+    // C goes idle (its graph stays open): A and B take its third.
+    sim.set_paused(c, true).unwrap();
+    sim.run_until(5 * SEC).unwrap();
+    let s1 = group_gpu(&sim, &[A, B, C]);
+    sim.run_until(7 * SEC).unwrap();
+    let sh = group_shares(&sim, &[A, B, C], &s1);
+    println!("C idle: {sh:.4?}");
+    assert_within(sh[0], 0.5, 0.10, "A with C idle");
+    assert_within(sh[1], 0.5, 0.10, "B with C idle");
+    let used: u64 = group_gpu(&sim, &[A, B, C]).iter().sum::<u64>() - s1.iter().sum::<u64>();
+    assert!(
+        used > 1_900 * MS,
+        "device idle: {} ms used of 2000",
+        used / MS
+    );
+    assert_eq!(sim.group_gpu_ns(C), s1[2]);
+}
+
+#[test]
+fn a_group_reactivates_without_burst_credit() {
+    // B idles for 3 s while A (two graphs) has the device to itself; when
+    // B resumes (its graph reactivates) or a new graph of B opens, A and B
+    // split 1:1 from the first half-second: B is owed nothing.
+    for reopen in [false, true] {
+        let mut sim = Sim::new(prio()).unwrap();
+        sim.add_graph_in(A, "a1", 10, SAT).unwrap();
+        sim.add_graph_in(A, "a2", 30, SAT).unwrap();
+        let b = sim.add_graph_in(B, "b", 10, SAT).unwrap();
+        sim.run_until(2 * SEC).unwrap();
+        if reopen {
+            sim.remove_graph(b).unwrap();
+        } else {
+            sim.set_paused(b, true).unwrap();
+        }
+        sim.run_until(3 * SEC).unwrap();
+        let s_alone = group_gpu(&sim, &[A, B]);
+        sim.run_until(5 * SEC).unwrap();
+        let sh = group_shares(&sim, &[A, B], &s_alone);
+        assert!(sh[0] > 0.999, "A alone got {:.4} of the device", sh[0]);
+        assert!(
+            sim.group_gpu_ns(A) - s_alone[0] > 1_950 * MS,
+            "A alone: device idle"
+        );
+        if reopen {
+            sim.add_graph_in(B, "b2", 10, SAT).unwrap();
+        } else {
+            sim.set_paused(b, false).unwrap();
+        }
+        let s0 = group_gpu(&sim, &[A, B]);
+        sim.run_until(5 * SEC + SEC / 2).unwrap();
+        let sh = group_shares(&sim, &[A, B], &s0);
+        println!(
+            "after B returns (reopen {reopen}): A {:.4} B {:.4}",
+            sh[0], sh[1]
+        );
+        assert_within(sh[1] / sh[0], 1.0, 0.10, &format!("B:A, reopen {reopen}"));
+    }
+}
+
+#[test]
+fn a_group_at_its_inflight_limit_holds_back_no_one() {
+    let spec = |name: &str, group| GraphSpec {
+        name: name.into(),
+        priority: 10,
+        rate_hz: None,
+        ptasks: vec![("k".into(), None)],
+        group,
+    };
+    let job = |g| JobSpec {
+        graph: g,
+        ptask: Some(0),
+        frame_arrival: None,
+        ends_frame: true,
+        fraction: 1.0,
+    };
+    let mut s = Scheduler::new(SchedConfig {
+        queue_depth: 4,
+        ..prio()
+    })
+    .unwrap();
+    s.set_group_limits(A, GroupLimits { inflight: Some(1) })
+        .unwrap();
+    let (a1, a2, b) = (GraphKey(1), GraphKey(2), GraphKey(3));
+    s.add_graph(a1, spec("a1", A), 0).unwrap();
+    s.add_graph(a2, spec("a2", A), 0).unwrap();
+    s.add_graph(b, spec("b", B), 0).unwrap();
+    for g in [a1, a2, a1, a2, b, b] {
+        s.ready(job(g), 0).unwrap();
+    }
+    // A's graphs come first (lower keys on ties: older jobs), but A may
+    // have one job in flight: then B's go, although A's keys are smaller.
+    let first = s.pick(0).unwrap();
+    assert_eq!(s.group_of(first.graph), Some(A));
+    assert_eq!(s.group_inflight(A), 1);
+    let b1 = s.pick(0).unwrap();
+    let b2 = s.pick(0).unwrap();
+    assert_eq!((b1.graph, b2.graph), (b, b));
+    assert_eq!(s.pick(0), None, "A at its limit, B has nothing ready");
+    let done = GpuTime {
+        ns: MS,
+        start: None,
+        timed: true,
+    };
+    for (i, j) in [first.job, b1.job, b2.job].into_iter().enumerate() {
+        s.completed(j, done, (i as Nanos + 1) * MS).unwrap();
+    }
+    assert_eq!(s.group_inflight(A), 0);
+    let next = s.pick(3 * MS).unwrap();
+    assert_eq!(s.group_of(next.graph), Some(A));
+    assert_eq!(s.pick(3 * MS), None, "A at its limit again");
+    // Lifting the limit lets A use the free queue slots.
+    s.set_group_limits(A, GroupLimits::default()).unwrap();
+    assert_eq!(s.pick(3 * MS).map(|p| s.group_of(p.graph)), Some(Some(A)));
+    assert_eq!(s.group_inflight(A), 2);
+    // Fifo mode honours the limit too.
+    let mut f = Scheduler::new(fifo()).unwrap();
+    f.set_group_limits(A, GroupLimits { inflight: Some(1) })
+        .unwrap();
+    f.add_graph(a1, spec("a1", A), 0).unwrap();
+    f.add_graph(b, spec("b", B), 0).unwrap();
+    for g in [a1, a1, b] {
+        f.ready(job(g), 0).unwrap();
+    }
+    let order: Vec<GraphKey> = std::iter::from_fn(|| f.pick(0).map(|p| p.graph)).collect();
+    assert_eq!(order, [a1, b]);
+}
+
+#[test]
+fn group_inflight_limit_is_honoured_in_the_simulation() {
+    // Four queue slots; A (four graphs) may use at most one. The limit
+    // binds A below half the device, B takes the rest: the device stays
+    // busy. When the limit is lifted, A gets its half back without a burst
+    // for the time it was held back.
+    let config = SchedConfig {
+        queue_depth: 4,
+        graph_inflight: 4,
+        ..prio()
+    };
+    let mut sim = Sim::new(config).unwrap();
+    sim.sched
+        .set_group_limits(A, GroupLimits { inflight: Some(1) })
+        .unwrap();
+    for i in 0..4 {
+        sim.add_graph_in(A, &format!("a{i}"), 10, SAT).unwrap();
+    }
+    sim.add_graph_in(B, "b", 10, SAT).unwrap();
+    sim.run_until(SEC).unwrap();
+    let s0 = group_gpu(&sim, &[A, B]);
+    sim.run_until(5 * SEC).unwrap();
+    let sh = group_shares(&sim, &[A, B], &s0);
+    println!("A limited to 1 in flight: A {:.4} B {:.4}", sh[0], sh[1]);
+    assert_eq!(sim.peak_group_inflight(A), 1);
+    assert!(
+        sim.peak_group_inflight(B) >= 3,
+        "{}",
+        sim.peak_group_inflight(B)
+    );
+    assert!(sh[0] < 0.45, "the limit did not bind: A {:.4}", sh[0]);
+    let used: u64 = group_gpu(&sim, &[A, B]).iter().sum::<u64>() - s0.iter().sum::<u64>();
+    assert!(
+        used > 3_900 * MS,
+        "device idle: {} ms used of 4000",
+        used / MS
+    );
+    let rep = sim.sched.report(sim.now());
+    let ga = rep.groups.iter().find(|g| g.id == A.0).unwrap();
+    assert_eq!(ga.inflight_limit, Some(1));
+    // Lifted: 1:1 from the first half-second.
+    sim.sched
+        .set_group_limits(A, GroupLimits::default())
+        .unwrap();
+    let s1 = group_gpu(&sim, &[A, B]);
+    sim.run_until(5 * SEC + SEC / 2).unwrap();
+    let sh = group_shares(&sim, &[A, B], &s1);
+    println!("limit lifted: A {:.4} B {:.4}", sh[0], sh[1]);
+    assert_within(sh[0] / sh[1], 1.0, 0.10, "A:B after the limit is lifted");
+}
+
+#[test]
+fn stats_report_groups() {
+    let mut sim = Sim::new(prio()).unwrap();
+    sim.sched.set_group_weight(B, 2).unwrap();
+    sim.add_graph_in(A, "a1", 5, SAT).unwrap();
+    sim.add_graph_in(A, "a2", 5, SAT).unwrap();
+    sim.add_graph_in(B, "b", 5, SAT).unwrap();
+    sim.run_until(3 * SEC).unwrap();
+    let rep = sim.sched.report(sim.now());
+    let v: serde_json::Value = serde_json::from_str(&rep.to_json()).unwrap();
+    assert_eq!(v["schema"], "ptc-stats/1");
+    let graphs = v["graphs"].as_array().unwrap();
+    let ids: Vec<u64> = graphs
+        .iter()
+        .map(|g| g["group"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [A.0, A.0, B.0]);
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0]["id"], A.0);
+    assert_eq!(groups[0]["weight"], 1);
+    assert_eq!(groups[0]["graphs"], 2);
+    assert!(groups[0]["inflight_limit"].is_null());
+    assert_eq!(groups[1]["weight"], 2);
+    let total: u64 = groups.iter().map(|g| g["gpu_ns"].as_u64().unwrap()).sum();
+    assert_eq!(v["gpu_ns"].as_u64(), Some(total));
+    assert_eq!(
+        groups[0]["gpu_ns"].as_u64(),
+        Some(graphs[0]["gpu_ns"].as_u64().unwrap() + graphs[1]["gpu_ns"].as_u64().unwrap())
+    );
+    // B at weight 2 against A at 1: two thirds.
+    let b_share = groups[1]["gpu_share"].as_f64().unwrap();
+    assert_within(b_share, 2.0 / 3.0, 0.10, "B's share");
+}
+
+#[test]
+fn a_group_moving_to_another_queue_brings_no_credit_there() {
+    // Two queues. B's b0 (priority 20) has queue 0 to itself for 3 s while
+    // A's a1 (priority 10) runs on queue 1. Raised to 20, a1 moves to
+    // queue 0, where A never ran: A and B split it 1:1 from the first
+    // half-second, instead of A catching up on B's 3 s.
+    let mut sim = Sim::new(SchedConfig {
+        queues: 2,
+        ..prio()
+    })
+    .unwrap();
+    let b0 = sim.add_graph_in(B, "b0", 20, SAT).unwrap();
+    let a1 = sim.add_graph_in(A, "a1", 10, SAT).unwrap();
+    sim.run_until(3 * SEC).unwrap();
+    assert_eq!(sim.sched.queue_of(a1), Some(1));
+    sim.sched.set_priority(a1, 20).unwrap();
+    assert_eq!(sim.sched.queue_of(a1), Some(0));
+    assert_eq!(sim.sched.queue_of(b0), Some(0));
+    let s0 = group_gpu(&sim, &[A, B]);
+    sim.run_until(3 * SEC + SEC / 2).unwrap();
+    let sh = group_shares(&sim, &[A, B], &s0);
+    println!("after the move: A {:.4} B {:.4}", sh[0], sh[1]);
+    assert_within(sh[0] / sh[1], 1.0, 0.10, "A:B on queue 0");
 }

@@ -7,7 +7,7 @@
 //! graph's track as a complete event (`"ph": "X"`) named after the ptask
 //! (`frame` for a whole-frame batch), spanning its execution: from the GPU
 //! start timestamp when the runtime supplies it, else from submission, to
-//! the completion seen by the host. `args` carry graph, ptask, queue,
+//! the completion seen by the host. `args` carry graph, group, ptask, queue,
 //! priority, GPU time and the ready→submit wait. Timestamps are microseconds
 //! on the scheduler's clock.
 
@@ -67,6 +67,7 @@ impl TraceRecorder {
         let dur = r.done.saturating_sub(start);
         let args = json!({
             "graph": graph,
+            "group": r.group.0,
             "ptask": ptask,
             "queue": r.queue,
             "priority": r.weight,
