@@ -220,6 +220,14 @@ impl Runtime {
     /// Opens a graph: allocates every buffer, pipeline, descriptor set and
     /// command buffer it will ever use.
     pub fn open_graph(&mut self, plan: &Plan) -> Result<GraphId> {
+        // In-process: one group, every graph shares by priority alone.
+        self.open_graph_in(plan, 0)
+    }
+
+    /// [`Runtime::open_graph`] in scheduling group `group`: the device is
+    /// shared fairly between groups first, then between a group's graphs
+    /// by priority (the daemon puts each user in a group of their own).
+    pub fn open_graph_in(&mut self, plan: &Plan, group: u64) -> Result<GraphId> {
         let g = GraphRt::open(self.gpu.clone(), plan)?;
         let id = GraphId(self.graphs.len());
         let rate_hz = plan.rate_hz();
@@ -234,8 +242,7 @@ impl Runtime {
                     .iter()
                     .map(|p| (p.name.clone(), p.priority))
                     .collect(),
-                // In-process: one group, every graph shares by priority alone.
-                group: GroupKey::default(),
+                group: GroupKey(group),
             },
         )?;
         // Ids are never reused: a stale id or port handle finds no graph.
@@ -522,6 +529,30 @@ impl Runtime {
     /// Frames graph `id` completed so far.
     pub fn frames_done(&self, id: GraphId) -> u64 {
         self.arb.scheduler().stats().frames(GraphKey(id.0 as u64))
+    }
+
+    /// Caps the jobs scheduling group `group` may have in flight on the
+    /// GPU (`None`: no cap); a group at its cap waits, others do not.
+    pub fn set_group_inflight(&mut self, group: u64, cap: Option<usize>) -> Result<()> {
+        self.arb
+            .scheduler_mut()
+            .set_group_limits(GroupKey(group), crate::sched::GroupLimits { inflight: cap })?;
+        Ok(())
+    }
+
+    /// Forgets a terminated graph's scheduling statistics (a long-lived
+    /// process reports them first, then calls this so it does not grow).
+    pub fn forget(&mut self, id: GraphId) -> Result<()> {
+        if self.graph(id).is_ok() {
+            return Err(RuntimeError::InvalidPlan(format!(
+                "graph #{} is still open: terminate it first",
+                id.0
+            )));
+        }
+        self.arb
+            .scheduler_mut()
+            .forget_graph(GraphKey(id.0 as u64))?;
+        Ok(())
     }
 
     /// Holds graph `id` (`true`: none of its ptasks fires until released)

@@ -444,6 +444,20 @@ impl Engine {
         Ok(estimate)
     }
 
+    /// Opens `plan` in `peer`'s scheduling group (one per user: the device
+    /// is shared between users first, then between a user's graphs by
+    /// priority), with the user's in-flight cap.
+    fn open_in_group(&mut self, peer: Peer, plan: &Plan) -> Result<GraphId, WireError> {
+        let cap = self
+            .config
+            .limits_for(&peer)
+            .frames_in_flight
+            .map(|n| n.max(1) as usize);
+        let rt = self.session.runtime_mut();
+        rt.set_group_inflight(u64::from(peer.uid), cap)?;
+        Ok(rt.open_graph_in(plan, u64::from(peer.uid))?)
+    }
+
     /// Records a graph opened for `conn` (see [`Entry`]).
     fn register(&mut self, conn: ConnId, peer: Peer, plan: &Plan, new: NewEntry) -> u64 {
         let id = new.graph.index() as u64;
@@ -563,8 +577,7 @@ impl Engine {
         }
         let (feeds, drains) = ptc_runtime::io::attach(&plan, files)?;
         let log_mark = self.validation.messages().len();
-        let rt = self.session.runtime_mut();
-        let graph = rt.open_graph(&plan)?;
+        let graph = self.open_in_group(peer, &plan)?;
         let limits = RunLimits {
             frames: o.frames,
             deadline: o
@@ -621,7 +634,7 @@ impl Engine {
         let plan = Plan::from_yaml(plan_yaml).map_err(|e| bad_input(e.to_string()))?;
         let estimate = self.admit(peer, &plan)?;
         let log_mark = self.validation.messages().len();
-        let graph = self.session.runtime_mut().open_graph(&plan)?;
+        let graph = self.open_in_group(peer, &plan)?;
         let made = (|| -> Result<(Vec<HostIn>, Vec<HostOut>), WireError> {
             let rt = self.session.runtime();
             let mut inputs = Vec::new();
@@ -983,7 +996,11 @@ impl Engine {
         }
         for id in &gone {
             if let Some(e) = self.graphs.remove(id) {
-                let _ = self.session.runtime_mut().terminate(e.graph);
+                let rt = self.session.runtime_mut();
+                let _ = rt.terminate(e.graph);
+                // Reported already (runs) or never (push/pull): the daemon
+                // must not grow with every graph it ever ran.
+                let _ = rt.forget(e.graph);
                 self.shares.remove(id);
                 for (c, rid) in e.on_gone {
                     self.reply(c, rid, Ok(Reply::Done));
