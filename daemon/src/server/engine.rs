@@ -3,7 +3,7 @@
 //! [`Command`]s; it answers through each client's outbox and never blocks
 //! on a client.
 
-use super::conn::{self, Hello, Outgoing};
+use super::conn::{self, Hello, Outbox, SendError};
 use crate::policy::{Config, Peer};
 use crate::proto::{
     DaemonStatus, GraphStatus, OpenRun, OutputFd, PortDesc, Reply, Request, RunReport, ServerMsg,
@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,7 +68,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 struct Client {
     peer: Peer,
-    out: SyncSender<Outgoing>,
+    out: Arc<Outbox>,
 }
 
 /// A pushed input: its port, slots, and the slots waiting to be pushed.
@@ -233,13 +233,13 @@ impl Engine {
         let Some(c) = self.clients.get(&conn) else {
             return;
         };
-        match c.out.try_send(Outgoing { msg, fds }) {
+        match c.out.send(msg, fds) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
+            Err(SendError::Full) => {
                 conn::log(conn, &c.peer, "disconnected: it does not read its socket");
                 self.disconnect(conn);
             }
-            Err(TrySendError::Disconnected(_)) => self.disconnect(conn),
+            Err(SendError::Closed) => self.disconnect(conn),
         }
     }
 
