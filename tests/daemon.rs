@@ -829,3 +829,34 @@ fn users_share_the_gpu_equally_whatever_their_graph_counts() {
     );
     assert!((share_a - 0.5).abs() <= 0.05, "A's share {share_a:.3}");
 }
+
+/// Ctrl-C of a `ptc run` attached to the daemon stops its graph cleanly:
+/// the work in flight completes, stats are written, exit 130.
+#[test]
+fn ctrl_c_stops_a_run_in_the_daemon_cleanly() {
+    if !have_vulkan() {
+        return;
+    }
+    let d = Daemon::start("ctrlc", &[]);
+    let stats = d.dir.join("stats.json");
+    let mut client = d
+        .cmd("run")
+        .args(["graphs/sched/tick120.pt", "--duration", "60s", "--stats"])
+        .arg(&stats)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let stderr = client.stderr.take().expect("stderr");
+    let lines = common::wait_for_line(stderr, "through the daemon");
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signals the client this test started.
+    unsafe { libc::kill(client.id() as libc::pid_t, libc::SIGINT) };
+    let status = client.wait().expect("wait");
+    let e = lines.join();
+    assert_eq!(status.code(), Some(130), "{e}");
+    assert!(e.contains("stopped by Ctrl-C"), "{e}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).expect("stats")).expect("json");
+    assert!(s["graphs"][0]["frames"].as_u64().unwrap_or(0) > 0, "{s}");
+    assert!(d.ps().is_empty(), "the graph is gone");
+}
