@@ -102,6 +102,42 @@ impl OutputPort {
     }
 }
 
+/// Opens graphs for one runtime's device on any thread (see
+/// [`Runtime::factory`]).
+#[derive(Clone)]
+pub struct GraphFactory {
+    gpu: Arc<Gpu>,
+}
+
+/// A graph with every Vulkan object allocated and recorded, not yet
+/// scheduled: give it to [`Runtime::add_prepared`] (dropping it releases
+/// everything).
+pub struct PreparedGraph {
+    graph: GraphRt,
+    spec: GraphSpec,
+}
+
+impl GraphFactory {
+    /// Validates `plan` and allocates and records everything it needs.
+    pub fn prepare(&self, plan: &Plan) -> Result<PreparedGraph> {
+        let graph = GraphRt::open(self.gpu.clone(), plan)?;
+        Ok(PreparedGraph {
+            graph,
+            spec: GraphSpec {
+                name: plan.graph.clone(),
+                priority: plan.priority,
+                rate_hz: plan.rate_hz(),
+                ptasks: plan
+                    .ptasks
+                    .iter()
+                    .map(|p| (p.name.clone(), p.priority))
+                    .collect(),
+                group: GroupKey::default(),
+            },
+        })
+    }
+}
+
 /// A submission the scheduler is waiting on.
 struct InFlight {
     graph: GraphId,
@@ -228,25 +264,36 @@ impl Runtime {
     /// shared fairly between groups first, then between a group's graphs
     /// by priority (the daemon puts each user in a group of their own).
     pub fn open_graph_in(&mut self, plan: &Plan, group: u64) -> Result<GraphId> {
-        let g = GraphRt::open(self.gpu.clone(), plan)?;
+        let p = self.factory().prepare(plan)?;
+        self.add_prepared(p, group)
+    }
+
+    /// A handle that opens graphs for this runtime's device on any thread
+    /// (allocation, pipeline compilation and recording take long on some
+    /// drivers; the daemon does them off its scheduling thread).
+    pub fn factory(&self) -> GraphFactory {
+        GraphFactory {
+            gpu: self.gpu.clone(),
+        }
+    }
+
+    /// Schedules a graph [`GraphFactory::prepare`] opened, in group `group`.
+    pub fn add_prepared(&mut self, p: PreparedGraph, group: u64) -> Result<GraphId> {
+        if !Arc::ptr_eq(&self.gpu, &p.graph.gpu) {
+            return Err(RuntimeError::InvalidPlan(
+                "the graph was prepared for another runtime's device".into(),
+            ));
+        }
         let id = GraphId(self.graphs.len());
-        let rate_hz = plan.rate_hz();
         self.arb.open(
             GraphKey(id.0 as u64),
             GraphSpec {
-                name: plan.graph.clone(),
-                priority: plan.priority,
-                rate_hz,
-                ptasks: plan
-                    .ptasks
-                    .iter()
-                    .map(|p| (p.name.clone(), p.priority))
-                    .collect(),
                 group: GroupKey(group),
+                ..p.spec
             },
         )?;
         // Ids are never reused: a stale id or port handle finds no graph.
-        self.graphs.push(Some(g));
+        self.graphs.push(Some(p.graph));
         self.held.push(false);
         Ok(id)
     }
@@ -942,3 +989,10 @@ mod tests {
         assert!(log.messages().is_empty(), "{:?}", log.messages());
     }
 }
+
+// The daemon prepares graphs on connection threads.
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<PreparedGraph>();
+    send::<GraphFactory>();
+};
