@@ -936,6 +936,9 @@ mod tests {
         let mut rt = match Runtime::new(&opts) {
             Ok(rt) => rt,
             Err(e @ (RuntimeError::NoVulkan(_) | RuntimeError::NoDevice(_))) => {
+                if std::env::var("PTC_REQUIRE_VULKAN").is_ok_and(|v| v == "1") {
+                    panic!("PTC_REQUIRE_VULKAN=1 but there is no Vulkan device: {e}");
+                }
                 println!("SKIP: no Vulkan device ({e})");
                 return;
             }
