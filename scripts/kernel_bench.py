@@ -118,6 +118,7 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     ptc = pathlib.Path(a.ptc)
     os.environ["LP_NUM_THREADS"] = str(a.threads)
+    thr = f"{a.threads} thread{'s' if a.threads != 1 else ''}"
     try:
         import cv2
 
@@ -158,8 +159,8 @@ def main():
             cv_round.append(cv2_ms(imgs, a.threads))
             c = statistics.mean(x[0] for x in cv_round)
             cf = min(x[1] for x in cv_round)
-            add(("cv2", f"{a.threads} threads", ""), c)
-            add(("cv2", f"{a.threads} threads", "fastest"), cf)
+            add(("cv2", thr, ""), c)
+            add(("cv2", thr, "fastest"), cf)
             for stage, _, _ in stages:
                 for when in trees:
                     add((stage, when, "/ cv2"), rows[(stage, when, "trace")][-1] / c)
@@ -178,7 +179,7 @@ def main():
           f"LP_NUM_THREADS={a.threads}, cv2 threads {a.threads}; nproc {os.cpu_count()}; "
           f"load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after")
     print("\n".join("    " + d for d in dev[:3]))
-    cvm = med.get(("cv2", f"{a.threads} threads", ""))
+    cvm = med.get(("cv2", thr, ""))
     print("\n| GPU ms per frame (median of rounds) | before | after | after / before | "
           "before / cv2 | after / cv2 |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -191,7 +192,7 @@ def main():
         b, f = med[(stage, "before", "stats")], med[(stage, "after", "stats")]
         print(f"| {stage} (--stats mean, first frames included) | {b:.2f} | {f:.2f} | {f / b:.3f} | | |")
     if cvm:
-        print(f"| cv2.bilateralFilter d=9 float32, {a.threads} threads | {cvm:.2f} | | | | |")
+        print(f"| cv2.bilateralFilter d=9 float32, {thr} | {cvm:.2f} | | | | |")
     if cvm:
         print("\n| fastest frame of each run (least disturbed; median of rounds) | before | after | "
               "before / cv2 | after / cv2 |")
@@ -200,10 +201,10 @@ def main():
             b, f = med[(stage, "before", "fastest")], med[(stage, "after", "fastest")]
             rb, ra = med[(stage, "before", "fastest / cv2 fastest")], med[(stage, "after", "fastest / cv2 fastest")]
             print(f"| {stage} | {b:.2f} | {f:.2f} | {rb:.2f} | {ra:.2f} |")
-        cf = med[("cv2", f"{a.threads} threads", "fastest")]
-        print(f"| cv2.bilateralFilter d=9 float32, {a.threads} threads, fastest call | {cf:.2f} | | | |")
+        cf = med[("cv2", thr, "fastest")]
+        print(f"| cv2.bilateralFilter d=9 float32, {thr}, fastest call | {cf:.2f} | | | |")
     print(f"\n(x / cv2: the median over rounds of each round's ratio to that round's cv2 time"
-          f" ({a.threads} threads; median of the calls, or the fastest call for the fastest-frame"
+          f" ({thr}; median of the calls, or the fastest call for the fastest-frame"
           f" table), timed before and after the round's ptc runs.)")
     print("\nper round (ms):")
     for k, v in rows.items():
