@@ -45,6 +45,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "target" / "kernel_bench"
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.dont_write_bytecode = True  # importing opencv_ref must not leave scripts/__pycache__
 
 
 def frames(n):
