@@ -180,9 +180,16 @@ pub fn plan_params(
         sigma_range: f(param("xform", "sigma_range"), bd.sigma_range),
         radius: u(param("xform", "radius"), bd.radius),
     };
+    // detect is several ptasks (plane, hand, state machine): take each
+    // param from whichever ptask declares it.
+    let any = |name: &str| {
+        plan.ptasks
+            .iter()
+            .find_map(|p| param(&p.name, name))
+    };
     let dp = DetectParams {
-        near_mm: f(param("detect", "near_mm"), dd.near_mm),
-        min_pixels: u(param("detect", "min_pixels"), dd.min_pixels),
+        near_mm: f(any("near_mm"), dd.near_mm),
+        min_pixels: u(any("min_pixels"), dd.min_pixels),
         ..dd
     };
     (bp, dp)
@@ -224,6 +231,31 @@ pub fn write_cloud_bytes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The preview's segmentation uses the graph's own params, whichever
+    /// ptask declares them (detect is several ptasks).
+    #[test]
+    fn params_come_from_the_plan() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("repo root")
+            .to_path_buf();
+        let text = std::fs::read_to_string(root.join("graphs/gesture.pt"))
+            .expect("gesture.pt")
+            .replace(
+                "param near_mm:      f32 = 150.0;",
+                "param near_mm:      f32 = 222.0;",
+            );
+        assert!(text.contains("222.0"), "the graph declares near_mm");
+        let report = ptc_compiler::check_source(
+            &root.join("graphs/gesture.pt"),
+            text,
+            &ptc_compiler::Options::default(),
+        );
+        let plan = report.plan.expect("gesture compiles");
+        let (_, dp) = plan_params(&plan);
+        assert_eq!(dp.near_mm, 222.0);
+    }
 
     #[test]
     fn draws_depth_box_and_cross() {
