@@ -9,8 +9,8 @@
 use crate::exit::{Exit, Fail};
 use crate::signals;
 use ptc_compiler::diag::Code;
-use ptc_plan::{Sink, Source};
 use ptc_compiler::{check_file, Options, Plan, Report};
+use ptc_plan::{Sink, Source};
 use ptc_runtime::io::{check_conflicts, Deferred, OutputFile, PortFiles};
 use ptc_runtime::sched::{SchedConfig, SchedMode};
 use ptc_runtime::{GlobalPriority, RunLimits, RunSummary, Runtime, RuntimeOptions, Session};
