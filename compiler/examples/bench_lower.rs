@@ -7,6 +7,7 @@
 //!     cargo run --release -p ptc-compiler --example bench_lower
 
 use ptc_compiler::valid::kernel::{check_kernels, KernelCache};
+use ptc_compiler::valid::ModuleInfo;
 use ptc_compiler::{back::lower::lower, valid::check::check, Options};
 use ptc_plan::Plan;
 use std::path::{Path, PathBuf};
@@ -61,7 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !d.is_empty() {
             return Err(format!("kernel check: {d:?}").into());
         }
-        let (t_lower, plan) = best(3, || lower(&m, &k));
+        let info = ModuleInfo::new(k)?;
+        let (t_lower, plan) = best(3, || lower(&m, &info));
         let plan = plan.map_err(|d| format!("lowering: {d:?}"))?;
         let (t_write, text) = best(3, || plan.to_yaml());
         let text = text?;

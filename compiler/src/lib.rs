@@ -87,9 +87,9 @@ pub fn check_source(path: &Path, source: String, opts: &Options) -> Report {
         };
         let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
         if let (true, Some(k)) = (clean, kernels) {
-            match back::lower::lower(m, &k) {
+            match valid::ModuleInfo::new(k).and_then(|info| back::lower::lower(m, &info)) {
                 Ok(p) => plan = Some(p),
-                Err(d) => diagnostics.extend(d),
+                Err(e) => diagnostics.push(e.to_diagnostic()),
             }
         }
     }

@@ -41,16 +41,20 @@ pub const MAX_INVOCATIONS: u64 = 1024;
 /// Largest `local_size_{x,y,z}` (Vulkan's guaranteed `maxComputeWorkGroupSize`).
 pub const MAX_LOCAL_SIZE: [u32; 3] = [1024, 1024, 64];
 
-/// The plan format version this build writes and reads.
+/// The plan format version this build writes.
 /// Version 2: SPIR-V lives once per kernel in [`Plan::modules`] (version 1
-/// embedded a copy in every ptask).
-pub const PLAN_VERSION: u32 = 2;
+/// embedded a copy in every ptask). Version 3 adds, without changing
+/// anything of version 2: the [`BufferRole::Constant`] role.
+pub const PLAN_VERSION: u32 = 3;
+/// The oldest plan format version this build reads: a version-2 plan is a
+/// version-3 plan that uses none of the additions.
+pub const MIN_PLAN_VERSION: u32 = 2;
 
 /// A compiled graph, ready to run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
-    /// Must equal [`PLAN_VERSION`].
+    /// [`MIN_PLAN_VERSION`]..=[`PLAN_VERSION`].
     pub version: u32,
     /// Graph name.
     pub graph: String,
@@ -150,6 +154,9 @@ pub enum BufferRole {
     /// The back edge of a seeded cycle: `slots` = 2, the consumer reads one
     /// slot while the producer writes the other; starts at `init`.
     State,
+    /// A seeded `sticky` input no channel feeds: 1 slot, filled with `init`
+    /// when the graph is opened, never written (plan version 3).
+    Constant,
 }
 
 /// One GPU buffer.
@@ -387,7 +394,7 @@ pub enum PlanError {
     #[error("plan is not valid YAML for a ptc plan: {0}")]
     Syntax(String),
     /// A plan format version this build does not read.
-    #[error("plan version {found} is not supported (this ptc reads version {expected}); recompile the graph with `ptc compile`")]
+    #[error("plan version {found} is not supported (this ptc reads versions {MIN_PLAN_VERSION} to {expected}); recompile the graph with `ptc compile`")]
     Version {
         /// The plan's version.
         found: u32,
@@ -464,7 +471,7 @@ impl Plan {
     /// capabilities, bindings, push-constant size) is returned as a
     /// [`PlanInfo`] for whoever runs the plan, so nothing parses it again.
     pub fn validate(&self) -> Result<PlanInfo, PlanError> {
-        if self.version != PLAN_VERSION {
+        if !(MIN_PLAN_VERSION..=PLAN_VERSION).contains(&self.version) {
             return Err(PlanError::Version {
                 found: self.version,
                 expected: PLAN_VERSION,

@@ -265,7 +265,9 @@ impl GraphRt {
         let staging = gpu.staging;
         // Buffer topology.
         for b in &plan.buffers {
-            let init_versions = u64::from(b.role == BufferRole::State);
+            // State and constant buffers start with one version, their `init`.
+            let init_versions =
+                u64::from(matches!(b.role, BufferRole::State | BufferRole::Constant));
             self.bufs.push(BufRt {
                 name: b.name.clone(),
                 slots: b.slots,
@@ -586,7 +588,7 @@ impl GraphRt {
         let mut fills = Vec::new();
         let mut filled = Vec::new();
         for (i, pb) in plan.buffers.iter().enumerate() {
-            if pb.role == BufferRole::State {
+            if matches!(pb.role, BufferRole::State | BufferRole::Constant) {
                 let word = match pb.init {
                     Some(v) => fill_word(&pb.ty, v)?,
                     None => 0,

@@ -110,6 +110,8 @@ codes! {
     LocalSize = "ptc::local_size", Error;
     /// A buffer is larger than a Vulkan storage buffer may be.
     BufferTooLarge = "ptc::buffer_too_large", Error;
+    /// An inconsistency inside ptc (a bug, not a problem with the input).
+    Internal = "ptc::internal", Error;
     /// A graph output or ptask output that nobody reads.
     UnreadOutput = "ptc::unread_output", Warning;
     /// A graph input that feeds nothing.

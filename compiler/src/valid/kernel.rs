@@ -16,7 +16,7 @@ use crate::ir::{self, PortKind};
 use compile::{CompileResult, KernelError};
 use ptc_plan::spirv::{Access, BindingInfo, BindingKind, Interface};
 use ptc_plan::types::{round_up, ElemType, Scalar, StructTable};
-use ptc_plan::{MAX_INVOCATIONS, MAX_LOCAL_SIZE};
+use ptc_plan::{MAX_INVOCATIONS, MAX_LOCAL_SIZE, MAX_PUSH_CONSTANT_BYTES};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +34,8 @@ pub struct KernelInfo {
     pub local_size: [u32; 3],
     /// Device features the SPIR-V declares (capabilities).
     pub features: KernelFeatures,
+    /// Workgroup counts of the ptask's dispatch (its grid over the local size).
+    pub workgroups: [u32; 3],
 }
 
 /// Compiled kernels by resolved path, so each file is read and compiled once
@@ -73,22 +75,114 @@ pub fn check_kernels(
                 out.push(None);
             }
             Ok(c) => {
-                let d = check_interface(module, pt, &c.iface);
-                let ok = d.is_empty();
-                diags.extend(d);
-                out.push(match (ok, &c.iface.local_size) {
-                    (true, Ok(ls)) => Some(KernelInfo {
-                        spirv: c.spirv.clone(),
-                        entry: c.iface.entry.clone(),
-                        local_size: *ls,
-                        features: c.iface.features,
-                    }),
+                let mut d = check_interface(module, pt, &c.iface);
+                let info = match (d.is_empty(), &c.iface.local_size) {
+                    (true, Ok(ls)) => {
+                        check_dispatch(pt, *ls, &mut d).map(|workgroups| KernelInfo {
+                            spirv: c.spirv.clone(),
+                            entry: c.iface.entry.clone(),
+                            local_size: *ls,
+                            features: c.iface.features,
+                            workgroups,
+                        })
+                    }
                     _ => None,
-                });
+                };
+                diags.extend(d);
+                out.push(info);
             }
         }
     }
     (out, diags)
+}
+
+/// The default grid of a shape: last dim → x, the one before → y, the
+/// product of the rest → z (saturating).
+pub fn default_grid(shape: &[u64]) -> [u64; 3] {
+    let n = shape.len();
+    let x = if n >= 1 { shape[n - 1] } else { 1 };
+    let y = if n >= 2 { shape[n - 2] } else { 1 };
+    let z = if n >= 3 {
+        shape[..n - 2]
+            .iter()
+            .fold(1u64, |a, &d| a.saturating_mul(d))
+    } else {
+        1
+    };
+    [x, y, z]
+}
+
+/// The invocation grid of a ptask: its `grid`, else one invocation per
+/// element of its first `out` port (the checker requires one of the two),
+/// with the span it comes from.
+pub fn grid_of(pt: &ir::Ptask) -> Option<([u64; 3], ir::Span)> {
+    match &pt.grid {
+        Some((g, s)) => Some((*g, *s)),
+        None => pt
+            .ports
+            .iter()
+            .find(|p| p.kind == PortKind::Out)
+            .map(|p| (default_grid(&p.ty.shape), p.ty_span)),
+    }
+}
+
+/// Checks what a dispatch of the ptask needs (workgroup counts, the
+/// push-constant block); returns its workgroup counts.
+fn check_dispatch(pt: &ir::Ptask, local: [u32; 3], d: &mut Vec<Diagnostic>) -> Option<[u32; 3]> {
+    let mut off = 0u32;
+    for p in &pt.params {
+        off = round_up(off, p.ty.size()) + p.ty.size();
+    }
+    let push_constant_size = round_up(off, 4);
+    if push_constant_size > MAX_PUSH_CONSTANT_BYTES {
+        let span = pt.params.last().map(|p| p.span).unwrap_or(pt.span);
+        d.push(
+            Diagnostic::new(
+                Code::PushConstantMismatch,
+                format!(
+                    "the params of ptask `{}` need {push_constant_size} bytes of push constants; ptc allows {MAX_PUSH_CONSTANT_BYTES}",
+                    pt.name.name
+                ),
+            )
+            .primary(span, "too many params")
+            .help("pass large parameter sets through a `sticky` input buffer"),
+        );
+        return None;
+    }
+    let Some((grid, span)) = grid_of(pt) else {
+        d.push(
+            Diagnostic::new(
+                Code::InvalidPtask,
+                format!("ptask `{}` has no ports and no `grid`", pt.name.name),
+            )
+            .primary(pt.name.span, "cannot size its dispatch")
+            .help("add `grid [x, y, z];` to the ptask"),
+        );
+        return None;
+    };
+    let mut out = [1u32; 3];
+    for i in 0..3 {
+        let n = grid[i].div_ceil(u64::from(local[i].max(1)));
+        match u32::try_from(n) {
+            Ok(n) if n > 0 => out[i] = n,
+            _ => {
+                d.push(
+                    Diagnostic::new(
+                        Code::InvalidPtask,
+                        format!(
+                            "ptask `{}` needs {n} workgroups along {}, which does not fit a dispatch",
+                            pt.name.name,
+                            ["x", "y", "z"][i]
+                        ),
+                    )
+                    .primary(span, "grid derived from here")
+                    .help("use a larger local size, or set a `grid` that covers the data in chunks"),
+                );
+                return None;
+            }
+        }
+    }
+    Some(out)
 }
 
 fn kernel_error(pt: &ir::Ptask, path: &std::path::Path, e: &KernelError) -> Diagnostic {

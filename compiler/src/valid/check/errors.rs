@@ -372,6 +372,11 @@ pub enum FlowError {
         port_span: Span,
         writer: String,
     },
+    /// `producer` feeds seeded ports with different initial values.
+    ConflictingSeeds {
+        producer: String,
+        span: Span,
+    },
 }
 
 macro_rules! from_kind {
@@ -1021,6 +1026,12 @@ impl FlowError {
                     format!("`{port}` is fed by `{writer}`, which never fires"),
                 )
                 .help(format!("fix `{writer}` first; this ptask waits on it")),
+            E::ConflictingSeeds { producer, span } => Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{producer}` feeds two seeded ports with different initial values"),
+            )
+            .primary(*span, "second initial value")
+            .help("its consumers share one buffer, which starts with one value: give them the same initial value"),
         }
     }
 }

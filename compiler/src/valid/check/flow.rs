@@ -5,7 +5,7 @@ use super::errors::FlowError;
 use super::Checker;
 use crate::ir::{self, Endpoint, GraphPortDir, PortKind, Span};
 use petgraph::graph::{DiGraph, NodeIndex};
-use ptc_plan::types::Scalar;
+use ptc_plan::types::{Scalar, Value};
 use std::collections::{HashMap, HashSet};
 
 /// Who reads and writes each endpoint.
@@ -41,6 +41,7 @@ impl Flow {
 impl Checker<'_> {
     pub(super) fn flow_rules(&mut self, g: &ir::Graph, flow: &Flow) {
         let broken = self.connections(g, flow);
+        self.seeds(g);
         let in_cycle = self.cycles(g);
         self.never_fires(g, flow, &broken, &in_cycle);
     }
@@ -89,6 +90,30 @@ impl Checker<'_> {
             }
         }
         broken
+    }
+
+    /// One buffer carries one initial value: a producer may not feed two
+    /// seeded ports with different ones.
+    fn seeds(&mut self, g: &ir::Graph) {
+        let mut seed: HashMap<&Endpoint, Value> = HashMap::new();
+        for c in &g.channels {
+            let Endpoint::Ptask(t, p) = &c.to else {
+                continue;
+            };
+            let Some(v) = g.ptasks[*t].ports[*p].init else {
+                continue;
+            };
+            match seed.get(&c.from) {
+                Some(prev) if *prev != v => self.emit(FlowError::ConflictingSeeds {
+                    producer: endpoint_name(g, &c.from),
+                    span: c.to_span,
+                }),
+                Some(_) => {}
+                None => {
+                    seed.insert(&c.from, v);
+                }
+            }
+        }
     }
 
     /// Cycles: with every channel into a seeded port removed, the ptask
@@ -235,6 +260,17 @@ impl Checker<'_> {
                     writer: w.name.name.clone(),
                 });
             }
+        }
+    }
+}
+
+/// `input` or `ptask.port`, as written in channels.
+pub(super) fn endpoint_name(g: &ir::Graph, e: &Endpoint) -> String {
+    match e {
+        Endpoint::Graph(i) => g.ports[*i].name.name.clone(),
+        Endpoint::Ptask(t, p) => {
+            let t = &g.ptasks[*t];
+            format!("{}.{}", t.name.name, t.ports[*p].name.name)
         }
     }
 }

@@ -487,7 +487,8 @@ fn repository_kernels_check_and_lower_for_saxpy2() {
     assert!(d.is_empty(), "{d:#?}");
     let got: Vec<_> = k.iter().map(|k| k.as_ref().map(|k| k.local_size)).collect();
     assert_eq!(got, vec![Some([256, 1, 1]); 2]);
-    let plan = crate::back::lower::lower(&mb.m, &k).expect("lowers");
+    let info = crate::valid::ModuleInfo::new(k.clone()).expect("every kernel checked");
+    let plan = crate::back::lower::lower(&mb.m, &info).expect("lowers");
     let info = plan.validate().expect("the lowered plan validates");
     let words = &info.ptask(0).expect("scale's module").words;
     assert_eq!(&words[..], &k[0].as_ref().expect("kernel").spirv[..]);
