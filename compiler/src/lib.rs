@@ -11,6 +11,7 @@ pub mod diag;
 pub mod dot;
 pub mod front;
 pub mod ir;
+pub mod scc;
 pub mod valid;
 
 use diag::{Diagnostic, Severity};

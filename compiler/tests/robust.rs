@@ -167,3 +167,58 @@ fn items_and_comments_longer_than_the_parse_window() {
     let m = r.module.unwrap();
     assert_eq!(m.graph.ports[0].ty.shape, vec![4]);
 }
+
+/// A legal chain of 20,000 ptasks (and the same chain closed into an
+/// unseeded cycle) checks, kernels included, and lowers on a 512 KiB
+/// stack: no stage recurses once per ptask. (The strongly connected
+/// components used to, and overflowed at a few thousand ptasks; the
+/// 100,000-ptask versions of these graphs are unit tests of the checker's
+/// flow rules and of lowering.)
+#[test]
+fn a_long_chain_checks_and_lowers_on_a_small_stack() {
+    let run = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(long_chain)
+        .expect("spawn");
+    run.join().expect("no stack overflow, no panic");
+}
+
+fn long_chain() {
+    let n = 20_000;
+    let kernel = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kernels/scale.comp");
+    let k = kernel.display();
+    let mut s = String::from("graph chain {\n    input x: f32[256];\n    output y: f32[256];\n");
+    for i in 0..n {
+        s.push_str(&format!(
+            "    ptask p{i} {{ kernel \"{k}\"; in a: f32[256]; param k: f32 = 2.0; out b: f32[256]; }}\n"
+        ));
+    }
+    s.push_str("    x -> p0.a;\n");
+    for i in 1..n {
+        s.push_str(&format!("    p{}.b -> p{i}.a;\n", i - 1));
+    }
+    s.push_str(&format!("    p{}.b -> y;\n}}\n", n - 1));
+    let r = check_source(Path::new("chain.pt"), s, &Options::default());
+    let d = &r.diagnostics;
+    assert!(d.is_empty(), "{:#?}", &d[..3.min(d.len())]);
+    let plan = r.plan.expect("the chain lowers");
+    assert_eq!(plan.ptasks.len(), n);
+    assert_eq!(plan.schedule[0].ptask, 0);
+    assert_eq!(plan.schedule[n - 1].ptask, n - 1);
+
+    // The same chain closed into an unseeded cycle is one cycle, reported once.
+    let mut s = String::from("graph ring {\n");
+    for i in 0..n {
+        s.push_str(&format!(
+            "    ptask p{i} {{ kernel \"{k}\"; in a: f32[4]; out b: f32[4]; }}\n"
+        ));
+    }
+    for i in 0..n {
+        s.push_str(&format!("    p{i}.b -> p{}.a;\n", (i + 1) % n));
+    }
+    s.push_str("}\n");
+    let r = check(s);
+    let c = codes(&r);
+    assert!(c == [Code::UnseededCycle], "{:?}", &c[..c.len().min(5)]);
+    assert_eq!(r.diagnostics[0].labels.len(), n);
+}

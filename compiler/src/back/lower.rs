@@ -156,10 +156,16 @@ fn schedule_order(g: &ir::Graph) -> Result<(Vec<bool>, Vec<usize>), InternalErro
             pg.add_edge(nodes[*a], nodes[*b], ci);
         }
     }
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); g.ptasks.len()];
+    for c in &g.channels {
+        if let (Endpoint::Ptask(a, _), Endpoint::Ptask(b, _)) = (&c.from, &c.to) {
+            succ[*a].push(*b);
+        }
+    }
     let mut scc_of = vec![usize::MAX; g.ptasks.len()];
-    for (k, comp) in petgraph::algo::tarjan_scc(&pg).iter().enumerate() {
-        for n in comp {
-            scc_of[pg[*n]] = k;
+    for (k, comp) in crate::scc::tarjan(&succ).iter().enumerate() {
+        for &t in comp {
+            scc_of[t] = k;
         }
     }
     let mut back = vec![false; g.channels.len()];

@@ -531,3 +531,49 @@ fn passthrough_and_unused_inputs_keep_their_buffers() {
     assert_eq!(p.inputs[1].buffer, ui);
     assert_eq!(p.schedule[0].barriers, vec![]);
 }
+
+/// A chain of 100,000 ptasks closed by one seeded channel lowers: the
+/// strongly connected components and the order are found without
+/// recursing once per ptask (petgraph's recursive Tarjan overflowed the
+/// test's 2 MiB stack).
+#[test]
+fn a_100k_ptask_seeded_ring_lowers() {
+    let n = 100_000;
+    let mut mb = Mb::new("ring");
+    let x = mb.input("x", f32s(&[4]));
+    for i in 0..n {
+        let init = (i == 0).then_some(Value::F32(0.0));
+        mb.ptask(
+            &format!("p{i}"),
+            "k",
+            &[
+                (In, "a", f32s(&[4]), None),
+                (In, "s", f32s(&[4]), init),
+                (Out, "b", f32s(&[4]), None),
+            ],
+            &[],
+        );
+    }
+    mb.connect(Endpoint::Graph(x), Endpoint::Ptask(0, 0));
+    for i in 0..n {
+        let to = (i + 1) % n;
+        mb.connect(
+            Endpoint::Ptask(i, 2),
+            Endpoint::Ptask(to, if to == 0 { 1 } else { 0 }),
+        );
+    }
+    // Every ptask but p0 reads its predecessor on `a`; p0's `s` closes the ring.
+    for i in 1..n {
+        mb.connect(Endpoint::Graph(x), Endpoint::Ptask(i, 1));
+    }
+    // All ptasks have one interface: one real kernel serves them all.
+    let k = kernel_for(&mb.m.graph.ptasks[0], [4, 1, 1]);
+    let info = ModuleInfo {
+        kernels: vec![k; n],
+    };
+    let p = lower(&mb.m, &info).expect("lowers");
+    let order: Vec<usize> = p.schedule.iter().map(|d| d.ptask).collect();
+    assert_eq!(order, (0..n).collect::<Vec<_>>());
+    let (_, state) = buf(&p, &format!("p{}.b", n - 1));
+    assert_eq!(state.role, BufferRole::State);
+}

@@ -4,7 +4,6 @@
 use super::errors::FlowError;
 use super::Checker;
 use crate::ir::{self, Endpoint, GraphPortDir, PortKind, Span};
-use petgraph::graph::{DiGraph, NodeIndex};
 use ptc_plan::types::{Scalar, Value};
 use std::collections::{HashMap, HashSet};
 
@@ -119,33 +118,40 @@ impl Checker<'_> {
     /// Cycles: with every channel into a seeded port removed, the ptask
     /// graph must be acyclic. Returns the ptasks on unseeded cycles.
     fn cycles(&mut self, g: &ir::Graph) -> HashSet<usize> {
-        let mut pg: DiGraph<usize, usize> =
-            DiGraph::with_capacity(g.ptasks.len(), g.channels.len());
-        let nodes: Vec<NodeIndex> = (0..g.ptasks.len()).map(|i| pg.add_node(i)).collect();
+        let mut succ: Vec<Vec<usize>> = vec![Vec::new(); g.ptasks.len()];
+        // (from ptask, to ptask, channel) of every unseeded ptask-to-ptask channel.
+        let mut edges = Vec::new();
         for (ci, c) in g.channels.iter().enumerate() {
             if let (Endpoint::Ptask(a, _), Endpoint::Ptask(b, bp)) = (&c.from, &c.to) {
                 if g.ptasks[*b].ports[*bp].init.is_none() {
-                    pg.add_edge(nodes[*a], nodes[*b], ci);
+                    succ[*a].push(*b);
+                    edges.push((*a, *b, ci));
                 }
+            }
+        }
+        let comps = crate::scc::tarjan(&succ);
+        let mut comp_of = vec![0usize; g.ptasks.len()];
+        for (k, comp) in comps.iter().enumerate() {
+            for &t in comp {
+                comp_of[t] = k;
+            }
+        }
+        // The channels inside each component: a component is a cycle if
+        // it has any (two or more ptasks, or one feeding itself).
+        let mut chans: Vec<Vec<usize>> = vec![Vec::new(); comps.len()];
+        for &(a, b, ci) in &edges {
+            if comp_of[a] == comp_of[b] {
+                chans[comp_of[a]].push(ci);
             }
         }
         let mut in_cycle: HashSet<usize> = HashSet::new();
         let mut cycles = Vec::new();
-        for scc in petgraph::algo::tarjan_scc(&pg) {
-            let self_loop = scc.len() == 1 && pg.contains_edge(scc[0], scc[0]);
-            if scc.len() < 2 && !self_loop {
+        for (comp, mut chans) in comps.into_iter().zip(chans) {
+            if chans.is_empty() {
                 continue;
             }
-            let members: HashSet<NodeIndex> = scc.iter().copied().collect();
-            let mut chans: Vec<usize> = pg
-                .edge_indices()
-                .filter_map(|e| {
-                    let (a, b) = pg.edge_endpoints(e)?;
-                    (members.contains(&a) && members.contains(&b)).then(|| pg[e])
-                })
-                .collect();
             chans.sort_unstable();
-            let mut tasks: Vec<usize> = scc.iter().map(|n| pg[*n]).collect();
+            let mut tasks = comp;
             tasks.sort_unstable();
             in_cycle.extend(tasks.iter().copied());
             cycles.push((tasks, chans));
@@ -272,5 +278,55 @@ pub(super) fn endpoint_name(g: &ir::Graph, e: &Endpoint) -> String {
             let t = &g.ptasks[*t];
             format!("{}.{}", t.name.name, t.ports[*p].name.name)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::errors::CheckError;
+    use super::*;
+    use crate::back::testutil::*;
+    use crate::Options;
+    use std::path::Path;
+
+    /// The flow rules on a ring of `n` ptasks, seeded or not.
+    fn ring(n: usize, seeded: bool) -> Vec<CheckError> {
+        let mut mb = Mb::new("ring");
+        for i in 0..n {
+            let init = (seeded && i == 0).then_some(Value::F32(0.0));
+            mb.ptask(
+                &format!("p{i}"),
+                "k",
+                &[(In, "a", f32s(&[4]), init), (Out, "b", f32s(&[4]), None)],
+                &[],
+            );
+        }
+        let mut flow = Flow::default();
+        for i in 0..n {
+            let (from, to) = (Endpoint::Ptask(i, 1), Endpoint::Ptask((i + 1) % n, 0));
+            flow.read(&from);
+            flow.write(&to, Span::default(), Some(&from));
+            mb.connect(from, to);
+        }
+        let opts = Options::default();
+        let mut cx = super::super::Checker::new(Path::new("ring.pt"), &opts);
+        cx.flow_rules(&mb.m.graph, &flow);
+        cx.errors
+    }
+
+    /// 100,000 ptasks on one cycle: found without recursing once per ptask
+    /// (petgraph's recursive Tarjan overflowed the test's 2 MiB stack).
+    #[test]
+    fn a_100k_ptask_ring_is_one_cycle() {
+        let e = ring(100_000, false);
+        assert_eq!(e.len(), 1);
+        let CheckError::Flow(FlowError::UnseededCycle {
+            ptasks, channels, ..
+        }) = &e[0]
+        else {
+            panic!("not a cycle: {:?}", e[0]);
+        };
+        assert_eq!((ptasks.len(), channels.len()), (100_000, 100_000));
+        assert!(ring(100_000, true).is_empty());
     }
 }

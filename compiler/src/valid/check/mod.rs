@@ -40,17 +40,7 @@ pub const DEFAULT_PRIORITY: u32 = 50;
 pub fn check(path: &Path, source: &str, opts: &Options) -> (Option<ir::Module>, Vec<Diagnostic>) {
     let parsed = crate::front::parse(source);
     let syntax_errors = !parsed.diagnostics.is_empty();
-    let mut cx = Checker {
-        path,
-        opts,
-        errors: Vec::new(),
-        structs: Vec::new(),
-        struct_spans: HashMap::new(),
-        broken_structs: HashSet::new(),
-        kernel_cache: HashMap::new(),
-        suggest_budget: std::cell::Cell::new(200),
-        noisy: HashSet::new(),
-    };
+    let mut cx = Checker::new(path, opts);
     let module = cx.module(&parsed.file, syntax_errors);
     let mut diags = parsed.diagnostics;
     diags.extend(cx.errors.iter().map(CheckError::to_diagnostic));
@@ -81,6 +71,22 @@ struct Checker<'a> {
 enum GraphName {
     Port(usize),
     Ptask(usize),
+}
+
+impl<'a> Checker<'a> {
+    fn new(path: &'a Path, opts: &'a Options) -> Checker<'a> {
+        Checker {
+            path,
+            opts,
+            errors: Vec::new(),
+            structs: Vec::new(),
+            struct_spans: HashMap::new(),
+            broken_structs: HashSet::new(),
+            kernel_cache: HashMap::new(),
+            suggest_budget: std::cell::Cell::new(200),
+            noisy: HashSet::new(),
+        }
+    }
 }
 
 impl Checker<'_> {
