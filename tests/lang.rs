@@ -94,3 +94,45 @@ fn seeded_sticky_without_a_channel_is_a_constant() {
     let want: Vec<f32> = x.iter().map(|v| v + 1.5).collect();
     assert_close(&y, &want, 0.0);
 }
+
+/// What `ptc check` refuses for a device limit, `ptc run` refuses too; a
+/// plan that needs more than the device offers is refused when opened.
+#[test]
+fn device_limits_are_refused_by_check_and_run() {
+    for case in [
+        "tests/ui/kernel_shared_memory.pt",
+        "tests/ui/kernel_workgroup_count.pt",
+        "tests/ui/kernel_push_constant_size.pt",
+    ] {
+        let (code, err) = ptc(&["check", case]);
+        assert_eq!(code, 1, "{case}: {err}");
+        if common::has_vulkan() {
+            let (code, err) = ptc(&["run", case, "--frames", "1"]);
+            assert_eq!(code, 1, "{case}: {err}");
+            assert!(err.contains("ptc::device_limit"), "{case}: {err}");
+        }
+    }
+    if !common::has_vulkan() {
+        return;
+    }
+    // lavapipe has 32 KiB of shared memory: a plan asking for 64 KiB is
+    // refused before anything runs (exit 2: the device lacks it).
+    let d = scratch("limits");
+    let plan = d.join("p.yaml");
+    let (code, err) = ptc(&["compile", "tests/ui/sticky_seeded_ok.pt", "-o", s(&plan)]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    let text = text.replace(
+        "requirements:\n",
+        "requirements:\n  shared_memory_bytes: 65536\n",
+    );
+    std::fs::write(&plan, text).expect("edit plan");
+    write_npy_f32(&d.join("x.npy"), &[4], &[1.0; 4]);
+    let x = format!("x={}", s(&d.join("x.npy")));
+    let (code, err) = ptc(&["run", s(&plan), "--input", &x]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("64 KiB (maxComputeSharedMemorySize is 32768)"),
+        "{err}"
+    );
+}

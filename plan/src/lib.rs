@@ -17,6 +17,8 @@
 
 #![warn(missing_docs)]
 
+pub mod limits;
+mod spec;
 pub mod spirv;
 pub mod types;
 
@@ -32,19 +34,22 @@ use std::path::PathBuf;
 /// Largest buffer a port (and so a plan buffer) may need: lavapipe's
 /// `maxStorageBufferRange` (128 MiB), the smallest limit among the devices
 /// ptc targets. The checker, lowering and plan validation all hold to it.
-pub const MAX_BUFFER_BYTES: u64 = 128 * 1024 * 1024;
+pub const MAX_BUFFER_BYTES: u64 = limits::DeviceLimits::BASELINE.max_storage_buffer_range;
 /// Largest push-constant block a plan may carry (bytes).
 pub const MAX_PUSH_CONSTANT_BYTES: u32 = 256;
-/// Largest workgroup (invocations) ptc accepts: the Vulkan guaranteed minimum
-/// of `maxComputeWorkGroupInvocations`.
-pub const MAX_INVOCATIONS: u64 = 1024;
-/// Largest `local_size_{x,y,z}` (Vulkan's guaranteed `maxComputeWorkGroupSize`).
-pub const MAX_LOCAL_SIZE: [u32; 3] = [1024, 1024, 64];
+/// Largest workgroup (invocations) ptc accepts
+/// ([`limits::DeviceLimits::BASELINE`]'s `maxComputeWorkGroupInvocations`).
+pub const MAX_INVOCATIONS: u64 =
+    limits::DeviceLimits::BASELINE.max_compute_work_group_invocations as u64;
+/// Largest `local_size_{x,y,z}` ([`limits::DeviceLimits::BASELINE`]'s
+/// `maxComputeWorkGroupSize`).
+pub const MAX_LOCAL_SIZE: [u32; 3] = limits::DeviceLimits::BASELINE.max_compute_work_group_size;
 
 /// The plan format version this build writes.
 /// Version 2: SPIR-V lives once per kernel in [`Plan::modules`] (version 1
 /// embedded a copy in every ptask). Version 3 adds, without changing
-/// anything of version 2: the [`BufferRole::Constant`] role.
+/// anything of version 2: the [`BufferRole::Constant`] role and
+/// `requirements.shared_memory_bytes` / `uniform_buffer_bytes`.
 pub const PLAN_VERSION: u32 = 3;
 /// The oldest plan format version this build reads: a version-2 plan is a
 /// version-3 plan that uses none of the additions.
@@ -117,6 +122,19 @@ pub struct Requirements {
     /// `shaderFloat64`.
     #[serde(default)]
     pub shader_float64: bool,
+    /// Largest `shared` (workgroup) memory of any kernel, in bytes, as
+    /// specialized (checked against `maxComputeSharedMemorySize`; plan
+    /// version 3).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shared_memory_bytes: u32,
+    /// Largest uniform-buffer parameter block, in bytes (checked against
+    /// `maxUniformBufferRange`; plan version 3).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub uniform_buffer_bytes: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn one3() -> [u32; 3] {
@@ -136,6 +154,8 @@ impl Default for Requirements {
             shader_int64: false,
             shader_float16: false,
             shader_float64: false,
+            shared_memory_bytes: 0,
+            uniform_buffer_bytes: 0,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct ModuleInfo {
     pub bindings: Vec<BindingInfo>,
     /// Size in bytes of its push-constant block (0 if none).
     pub push_constant_bytes: u32,
+    /// Bytes of `shared` memory it declares (spec constants at their defaults).
+    pub shared_memory_bytes: u64,
 }
 
 /// What [`Plan::validate`] learnt about a plan's modules.
@@ -186,6 +188,18 @@ impl Plan {
                     "the kernel's push-constant block does not match push_constants",
                 ));
             }
+            // Version 2 plans predate the field (and are trusted to fit).
+            if self.version >= 3
+                && iface.shared_memory_bytes > u64::from(self.requirements.shared_memory_bytes)
+            {
+                return Err(invalid(
+                    what,
+                    format!(
+                        "the kernel declares {} bytes of shared memory but requirements.shared_memory_bytes is {}",
+                        iface.shared_memory_bytes, self.requirements.shared_memory_bytes
+                    ),
+                ));
+            }
             if let Some((cap, field)) = uncovered(iface.features, &self.requirements) {
                 return Err(invalid(
                     what,
@@ -209,6 +223,7 @@ impl Plan {
                     features: i.features,
                     bindings: i.bindings,
                     push_constant_bytes: i.push_constant_bytes,
+                    shared_memory_bytes: i.shared_memory_bytes,
                 })),
                 _ => Ok(None),
             })

@@ -7,6 +7,7 @@
 //! validation both use it; the runtime uses what validation learnt
 //! ([`ModuleInfo`](crate::ModuleInfo)) and never parses SPIR-V itself.
 
+pub use crate::spec::{spec_constants, specialize, SpecConstant, SpecType, Specialized};
 use crate::types::Scalar;
 use spirq::spirv::{BuiltIn, Capability, Decoration, Op};
 use spirq::ty::{AccessType, DescriptorType, ScalarType, Type};
@@ -118,6 +119,13 @@ pub struct Interface {
     /// NumWorkgroups`): a dispatch split into slices would see each
     /// slice's size there, so the runtime never slices such a kernel.
     pub reads_num_workgroups: bool,
+    /// Its specialization constants, by id.
+    pub spec_constants: Vec<SpecConstant>,
+    /// The spec constant id that sets each workgroup dimension
+    /// (`local_size_x_id`...), if any; `local_size` holds the defaults.
+    pub local_size_ids: [Option<u32>; 3],
+    /// Bytes of `shared` (Workgroup) memory with the spec constants' defaults.
+    pub shared_memory_bytes: u64,
 }
 
 /// Reflects SPIR-V words. Errors are messages for a diagnostic.
@@ -132,7 +140,7 @@ pub fn reflect(words: &[u32]) -> Result<Interface, String> {
     }
     let scan = scan(words)?;
     let eps = spirq::ReflectConfig::new()
-        .spv(words)
+        .spv(crate::spec::without_spec_ops(words)?)
         .ref_all_rscs(true)
         .reflect()
         .map_err(|e| format!("cannot reflect the compiled SPIR-V: {e}"))?;
@@ -196,15 +204,18 @@ pub fn reflect(words: &[u32]) -> Result<Interface, String> {
         }
     }
     bindings.sort_by_key(|b| (b.set, b.binding));
-    let local_size = local_size(ep);
+    let spec = crate::spec::specialize(words, &[])?;
     Ok(Interface {
         entry: ep.name.clone(),
         bindings,
         push,
         push_constant_bytes,
-        local_size,
+        local_size: spec.local_size,
         features: scan.features,
         reads_num_workgroups: scan.reads_num_workgroups,
+        spec_constants: crate::spec::spec_constants(words)?,
+        local_size_ids: spec.local_size_ids,
+        shared_memory_bytes: spec.shared_memory_bytes,
     })
 }
 
@@ -220,40 +231,6 @@ fn block_bytes(ty: &Type) -> u32 {
         other => other.nbyte().unwrap_or(0),
     };
     u32::try_from(end).unwrap_or(u32::MAX)
-}
-
-fn local_size(ep: &spirq::entry_point::EntryPoint) -> Result<[u32; 3], String> {
-    use spirq::spirv::ExecutionMode as M;
-    let mode = ep
-        .exec_modes
-        .iter()
-        .find(|m| matches!(m.exec_mode, M::LocalSize | M::LocalSizeId))
-        .ok_or("the kernel declares no `layout(local_size_x = ...) in;`")?;
-    let mut out = [0u32; 3];
-    if mode.operands.len() != 3 {
-        return Err("the kernel's local size does not have 3 components".into());
-    }
-    for (o, c) in out.iter_mut().zip(&mode.operands) {
-        if c.spec_id.is_some() {
-            return Err(
-                "the kernel's local size uses specialization constants (`local_size_x_id`), \
-                 which ptc does not set; use literal sizes"
-                    .into(),
-            );
-        }
-        *o = const_u32(&c.value).ok_or("the kernel's local size is not an integer constant")?;
-    }
-    Ok(out)
-}
-
-fn const_u32(v: &spirq::constant::ConstantValue) -> Option<u32> {
-    use spirq::constant::ConstantValue as C;
-    match v {
-        C::U32(x) => Some(*x),
-        C::S32(x) => u32::try_from(*x).ok(),
-        C::Typeless(b) if b.len() == 4 => Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-        _ => None,
-    }
 }
 
 /// What one pass over a module's instructions finds.

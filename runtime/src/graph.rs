@@ -1563,61 +1563,10 @@ fn check_requirements(gpu: &Gpu, plan: &Plan) -> Result<()> {
             return Err(missing(format!("{name} (a kernel of the plan uses it)")));
         }
     }
-    for (i, (&need, &have)) in r
-        .max_workgroups
-        .iter()
-        .zip(&info.max_workgroup_count)
-        .enumerate()
-    {
-        if need > have {
-            return Err(missing(format!(
-                "{need} workgroups in dimension {i} (maxComputeWorkGroupCount is {have})"
-            )));
-        }
-    }
-    if r.max_buffer_bytes > info.max_storage_buffer_range {
-        return Err(missing(format!(
-            "a storage buffer range of {} bytes (maxStorageBufferRange is {})",
-            r.max_buffer_bytes, info.max_storage_buffer_range
-        )));
-    }
-    let push = plan
-        .ptasks
-        .iter()
-        .map(|p| p.push_constant_size)
-        .max()
-        .unwrap_or(0)
-        .max(r.push_constant_bytes);
-    if push > info.max_push_constants_size {
-        return Err(missing(format!(
-            "{push} bytes of push constants (maxPushConstantsSize is {})",
-            info.max_push_constants_size
-        )));
-    }
-    for p in &plan.ptasks {
-        let inv =
-            u64::from(p.local_size[0]) * u64::from(p.local_size[1]) * u64::from(p.local_size[2]);
-        if inv > u64::from(info.max_workgroup_invocations) {
-            return Err(missing(format!(
-                "{inv} invocations per workgroup for ptask `{}` (maxComputeWorkGroupInvocations is {})",
-                p.name, info.max_workgroup_invocations
-            )));
-        }
-        for (i, (&g, &m)) in p
-            .workgroups
-            .iter()
-            .zip(&info.max_workgroup_count)
-            .enumerate()
-        {
-            if g > m {
-                return Err(missing(format!(
-                    "{g} workgroups in dimension {i} for ptask `{}` (maxComputeWorkGroupCount is {m})",
-                    p.name
-                )));
-            }
-        }
-    }
-    Ok(())
+    // Sizes and counts: one table with `ptc check` (ptc_plan::limits).
+    info.limits()
+        .check(r, &plan.ptasks)
+        .map_err(|e| missing(e.to_string()))
 }
 
 #[cfg(test)]

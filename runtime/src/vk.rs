@@ -141,6 +141,21 @@ pub struct QueueFamilyInfo {
     pub timestamp_valid_bits: u32,
 }
 
+impl DeviceInfo {
+    /// Its limits, as plans are checked against them.
+    pub fn limits(&self) -> ptc_plan::limits::DeviceLimits {
+        ptc_plan::limits::DeviceLimits {
+            max_storage_buffer_range: self.max_storage_buffer_range,
+            max_uniform_buffer_range: self.max_uniform_buffer_range,
+            max_push_constants_size: self.max_push_constants_size,
+            max_compute_shared_memory_size: self.max_shared_memory,
+            max_compute_work_group_count: self.max_workgroup_count,
+            max_compute_work_group_invocations: self.max_workgroup_invocations,
+            max_compute_work_group_size: self.max_workgroup_size,
+        }
+    }
+}
+
 /// What `ptc devices` prints about one device.
 #[derive(Clone, Debug)]
 pub struct DeviceInfo {
@@ -166,6 +181,10 @@ pub struct DeviceInfo {
     pub max_workgroup_count: [u32; 3],
     /// `maxComputeSharedMemorySize` in bytes.
     pub max_shared_memory: u32,
+    /// `maxUniformBufferRange` in bytes.
+    pub max_uniform_buffer_range: u64,
+    /// `maxComputeWorkGroupSize`.
+    pub max_workgroup_size: [u32; 3],
     /// Timeline semaphores supported.
     pub timeline_semaphore: bool,
     /// `storageBuffer8BitAccess` supported.
@@ -472,6 +491,8 @@ impl Context {
             max_workgroup_invocations: lim.max_compute_work_group_invocations,
             max_workgroup_count: lim.max_compute_work_group_count,
             max_shared_memory: lim.max_compute_shared_memory_size,
+            max_uniform_buffer_range: u64::from(lim.max_uniform_buffer_range),
+            max_workgroup_size: lim.max_compute_work_group_size,
             timeline_semaphore: f12.timeline_semaphore == vk::TRUE,
             storage_8bit: f12.storage_buffer8_bit_access == vk::TRUE,
             storage_16bit: f11.storage_buffer16_bit_access == vk::TRUE,

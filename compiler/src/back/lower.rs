@@ -367,6 +367,7 @@ fn pipelines(
             *m = (*m).max(w);
         }
         req.push_constant_bytes = req.push_constant_bytes.max(push_constant_size);
+        req.shared_memory_bytes = req.shared_memory_bytes.max(k.shared_memory_bytes);
         let f = k.features;
         req.shader_int8 |= f.int8;
         req.shader_int16 |= f.int16;

@@ -190,6 +190,7 @@ pub fn fake_kernel(local: [u32; 3]) -> KernelInfo {
         local_size: local,
         features: KernelFeatures::default(),
         workgroups: [1, 1, 1],
+        shared_memory_bytes: 0,
     }
 }
 
@@ -339,6 +340,7 @@ pub fn kernel_for(pt: &Ptask, local: [u32; 3]) -> KernelInfo {
             local_size: local,
             features: c.iface.features,
             workgroups: workgroups(pt, local),
+            shared_memory_bytes: c.iface.shared_memory_bytes as u32,
         },
         Err(e) => panic!("generated kernel does not compile: {e:?}"),
     }

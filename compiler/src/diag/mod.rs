@@ -108,6 +108,9 @@ codes! {
     PushConstantMismatch = "ptc::push_constant_mismatch", Error;
     /// The kernel's workgroup size is invalid or exceeds device limits.
     LocalSize = "ptc::local_size", Error;
+    /// A kernel or dispatch needs more of the device than ptc's baseline
+    /// limits allow (shared memory, workgroup count, push-constant bytes).
+    DeviceLimit = "ptc::device_limit", Error;
     /// A buffer is larger than a Vulkan storage buffer may be.
     BufferTooLarge = "ptc::buffer_too_large", Error;
     /// An inconsistency inside ptc (a bug, not a problem with the input).

@@ -14,9 +14,10 @@ pub mod compile;
 use crate::diag::{Code, Diagnostic, Related};
 use crate::ir::{self, PortKind};
 use compile::{CompileResult, KernelError};
+use ptc_plan::limits::{DeviceLimits, Exceeded, Limit};
 use ptc_plan::spirv::{Access, BindingInfo, BindingKind, Interface};
 use ptc_plan::types::{round_up, ElemType, Scalar, StructTable};
-use ptc_plan::{MAX_INVOCATIONS, MAX_LOCAL_SIZE, MAX_PUSH_CONSTANT_BYTES};
+use ptc_plan::{MAX_INVOCATIONS, MAX_LOCAL_SIZE};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct KernelInfo {
     pub features: KernelFeatures,
     /// Workgroup counts of the ptask's dispatch (its grid over the local size).
     pub workgroups: [u32; 3],
+    /// Bytes of `shared` memory the kernel declares.
+    pub shared_memory_bytes: u32,
 }
 
 /// Compiled kernels by resolved path, so each file is read and compiled once
@@ -78,12 +81,15 @@ pub fn check_kernels(
                 let mut d = check_interface(module, pt, &c.iface);
                 let info = match (d.is_empty(), &c.iface.local_size) {
                     (true, Ok(ls)) => {
-                        check_dispatch(pt, *ls, &mut d).map(|workgroups| KernelInfo {
+                        check_dispatch(pt, &c.iface, *ls, &mut d).map(|workgroups| KernelInfo {
                             spirv: c.spirv.clone(),
                             entry: c.iface.entry.clone(),
                             local_size: *ls,
                             features: c.iface.features,
                             workgroups,
+                            // Within the baseline's 32 KiB: checked above.
+                            shared_memory_bytes: u32::try_from(c.iface.shared_memory_bytes)
+                                .unwrap_or(u32::MAX),
                         })
                     }
                     _ => None,
@@ -126,34 +132,79 @@ pub fn grid_of(pt: &ir::Ptask) -> Option<([u64; 3], ir::Span)> {
     }
 }
 
-/// Checks what a dispatch of the ptask needs (workgroup counts, the
-/// push-constant block); returns its workgroup counts.
-fn check_dispatch(pt: &ir::Ptask, local: [u32; 3], d: &mut Vec<Diagnostic>) -> Option<[u32; 3]> {
+/// A need beyond [`DeviceLimits::BASELINE`] as a `ptc::device_limit`
+/// error: `message` says who needs what, `span` where, `fix` what to do.
+pub fn limit_error(e: &Exceeded, message: String, span: ir::Span, fix: &str) -> Diagnostic {
+    let name = e.limit.vulkan_name();
+    let name = name.split('[').next().unwrap_or(&name).to_string();
+    let min = e.limit.vulkan_minimum();
+    let why = if e.have == min {
+        "the Vulkan minimum".to_string()
+    } else {
+        format!(
+            "the least the devices ptc targets offer (the Vulkan minimum is {})",
+            e.limit.value(min)
+        )
+    };
+    Diagnostic::new(
+        Code::DeviceLimit,
+        format!("{message}; ptc allows {} ({name})", e.limit.value(e.have)),
+    )
+    .primary(span, e.limit.amount(e.need))
+    .help(format!(
+        "{fix}; {name} depends on the device: ptc checks against {}, {why}, so that a graph that checks runs on every device",
+        e.limit.value(e.have)
+    ))
+}
+
+/// Checks what a dispatch of the ptask needs of the device (push-constant
+/// bytes, shared memory, workgroup counts) against
+/// [`DeviceLimits::BASELINE`]; returns its workgroup counts.
+fn check_dispatch(
+    pt: &ir::Ptask,
+    iface: &Interface,
+    local: [u32; 3],
+    d: &mut Vec<Diagnostic>,
+) -> Option<[u32; 3]> {
+    let limits = &DeviceLimits::BASELINE;
+    let ptn = &pt.name.name;
+    let mut ok = true;
     let mut off = 0u32;
     for p in &pt.params {
         off = round_up(off, p.ty.size()) + p.ty.size();
     }
     let push_constant_size = round_up(off, 4);
-    if push_constant_size > MAX_PUSH_CONSTANT_BYTES {
+    if let Err(e) = limits.allow(Limit::PushConstantsSize, u64::from(push_constant_size)) {
         let span = pt.params.last().map(|p| p.span).unwrap_or(pt.span);
-        d.push(
-            Diagnostic::new(
-                Code::PushConstantMismatch,
-                format!(
-                    "the params of ptask `{}` need {push_constant_size} bytes of push constants; ptc allows {MAX_PUSH_CONSTANT_BYTES}",
-                    pt.name.name
-                ),
-            )
-            .primary(span, "too many params")
-            .help("pass large parameter sets through a `sticky` input buffer"),
-        );
-        return None;
+        d.push(limit_error(
+            &e,
+            format!(
+                "the params of ptask `{ptn}` take {} of push constants",
+                e.limit.value(e.need)
+            ),
+            span,
+            "pass large parameter sets through a `sticky` input buffer",
+        ));
+        ok = false;
+    }
+    if let Err(e) = limits.allow(Limit::SharedMemorySize, iface.shared_memory_bytes) {
+        d.push(limit_error(
+            &e,
+            format!(
+                "kernel `{}` of ptask `{ptn}` declares {} of shared memory",
+                pt.kernel,
+                e.limit.value(e.need)
+            ),
+            pt.kernel_span,
+            "declare smaller `shared` arrays (or split the work over more workgroups)",
+        ));
+        ok = false;
     }
     let Some((grid, span)) = grid_of(pt) else {
         d.push(
             Diagnostic::new(
                 Code::InvalidPtask,
-                format!("ptask `{}` has no ports and no `grid`", pt.name.name),
+                format!("ptask `{ptn}` has no ports and no `grid`"),
             )
             .primary(pt.name.span, "cannot size its dispatch")
             .help("add `grid [x, y, z];` to the ptask"),
@@ -163,26 +214,23 @@ fn check_dispatch(pt: &ir::Ptask, local: [u32; 3], d: &mut Vec<Diagnostic>) -> O
     let mut out = [1u32; 3];
     for i in 0..3 {
         let n = grid[i].div_ceil(u64::from(local[i].max(1)));
-        match u32::try_from(n) {
-            Ok(n) if n > 0 => out[i] = n,
-            _ => {
-                d.push(
-                    Diagnostic::new(
-                        Code::InvalidPtask,
-                        format!(
-                            "ptask `{}` needs {n} workgroups along {}, which does not fit a dispatch",
-                            pt.name.name,
-                            ["x", "y", "z"][i]
-                        ),
-                    )
-                    .primary(span, "grid derived from here")
-                    .help("use a larger local size, or set a `grid` that covers the data in chunks"),
-                );
-                return None;
-            }
+        if let Err(e) = limits.allow(Limit::WorkGroupCount(i), n) {
+            d.push(limit_error(
+                &e,
+                format!(
+                    "ptask `{ptn}` dispatches {} ({} invocations, local size {})",
+                    e.limit.amount(n),
+                    grid[i],
+                    local[i]
+                ),
+                span,
+                "use a larger local size, or set a `grid` that covers the data in chunks (each invocation looping over several elements)",
+            ));
+            return None;
         }
+        out[i] = n as u32;
     }
-    Some(out)
+    ok.then_some(out)
 }
 
 fn kernel_error(pt: &ir::Ptask, path: &std::path::Path, e: &KernelError) -> Diagnostic {
