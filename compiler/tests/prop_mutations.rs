@@ -200,7 +200,7 @@ proptest! {
     fn mutated_graphs_never_panic(which in any::<usize>(), muts in prop::collection::vec(mutation(), 1..10)) {
         let graphs = shipped();
         let (path, text) = &graphs[which % graphs.len()];
-        let opts = Options { kernel_paths: Vec::new(), skip_kernels: true };
+        let opts = Options { skip_kernels: true, ..Options::default() };
         check_invariants(path, apply(text, &muts), &opts)?;
     }
 }

@@ -10,6 +10,7 @@ fn check(text: String) -> ptc_compiler::Report {
     let opts = Options {
         kernel_paths: Vec::new(),
         skip_kernels: true,
+        ..Options::default()
     };
     check_source(Path::new("robust.pt"), text, &opts)
 }

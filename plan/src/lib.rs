@@ -48,8 +48,9 @@ pub const MAX_LOCAL_SIZE: [u32; 3] = limits::DeviceLimits::BASELINE.max_compute_
 /// The plan format version this build writes.
 /// Version 2: SPIR-V lives once per kernel in [`Plan::modules`] (version 1
 /// embedded a copy in every ptask). Version 3 adds, without changing
-/// anything of version 2: the [`BufferRole::Constant`] role and
-/// `requirements.shared_memory_bytes` / `uniform_buffer_bytes`.
+/// anything of version 2: the [`BufferRole::Constant`] role,
+/// `requirements.shared_memory_bytes` / `uniform_buffer_bytes`, and a
+/// ptask's `specialization` and `uniform_params`.
 pub const PLAN_VERSION: u32 = 3;
 /// The oldest plan format version this build reads: a version-2 plan is a
 /// version-3 plan that uses none of the additions.
@@ -277,6 +278,39 @@ pub struct PtaskPlan {
     /// Per-ptask priority override (else the graph's).
     #[serde(default)]
     pub priority: Option<u32>,
+    /// Values of the kernel's specialization constants (the others keep
+    /// their defaults; plan version 3). `local_size` is as specialized.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub specialization: Vec<SpecValue>,
+    /// The params in a uniform buffer instead of push constants (then
+    /// `push_constants` is empty; plan version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uniform_params: Option<UniformParams>,
+}
+
+/// The value of one specialization constant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecValue {
+    /// Its `constant_id` (SpecId).
+    pub id: u32,
+    /// Its name in the kernel (informational).
+    pub name: String,
+    /// Its value (a bool is `!u32 0` or `!u32 1`).
+    pub value: Value,
+}
+
+/// A ptask's params in a uniform buffer: set 0, `binding` (the number of
+/// storage bindings), std140 members, allocated and filled once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UniformParams {
+    /// Its binding in set 0 (= the number of ports).
+    pub binding: u32,
+    /// The buffer's size in bytes (a multiple of 16).
+    pub size: u32,
+    /// The params, with std140 offsets.
+    pub members: Vec<PushConstant>,
 }
 
 /// A graph input: a buffer the host (or a source) fills.
@@ -551,6 +585,9 @@ impl Plan {
                         MAX_BUFFER_BYTES >> 20
                     ),
                 ));
+            }
+            if b.role == BufferRole::Constant && self.version < 3 {
+                return Err(invalid(what, "the constant role needs plan version 3"));
             }
             if b.slots == 0 || b.slots > 8 {
                 return Err(invalid(

@@ -67,6 +67,8 @@ pub struct Specialized {
 
 // Opcodes and enumerants this pass reads (SPIR-V 1.6 unified spec).
 const OP_NAME: u32 = 5;
+const OP_ENTRY_POINT: u32 = 15;
+const EXEC_MODEL_GLCOMPUTE: u32 = 5;
 const OP_EXECUTION_MODE: u32 = 16;
 const OP_TYPE_BOOL: u32 = 20;
 const OP_TYPE_INT: u32 = 21;
@@ -152,8 +154,12 @@ struct Module {
     const_order: Vec<u32>,
     /// Type ids of `Workgroup` variables (their pointer types).
     workgroup_vars: Vec<u32>,
-    local_size: Option<[u32; 3]>,
-    local_size_id: Option<[u32; 3]>,
+    /// GLCompute entry points: (function id, name).
+    entries: Vec<(u32, String)>,
+    /// `LocalSize` by function id.
+    local_size: HashMap<u32, [u32; 3]>,
+    /// `LocalSizeId` by function id.
+    local_size_id: HashMap<u32, [u32; 3]>,
 }
 
 fn malformed(what: &str) -> String {
@@ -199,12 +205,20 @@ fn index(words: &[u32]) -> Result<Module, String> {
                     m.names.insert(arg(0)?, name);
                 }
             }
+            OP_ENTRY_POINT if arg(0)? == EXEC_MODEL_GLCOMPUTE => {
+                let name = o.get(2..).and_then(string).unwrap_or_default();
+                m.entries.push((arg(1)?, name));
+            }
             OP_EXECUTION_MODE | OP_EXECUTION_MODE_ID => {
-                let mode = arg(1)?;
+                let (f, mode) = (arg(0)?, arg(1)?);
                 let v = || -> Result<[u32; 3], String> { Ok([arg(2)?, arg(3)?, arg(4)?]) };
                 match (op, mode) {
-                    (OP_EXECUTION_MODE, EXEC_MODE_LOCAL_SIZE) => m.local_size = Some(v()?),
-                    (OP_EXECUTION_MODE_ID, EXEC_MODE_LOCAL_SIZE_ID) => m.local_size_id = Some(v()?),
+                    (OP_EXECUTION_MODE, EXEC_MODE_LOCAL_SIZE) => {
+                        m.local_size.insert(f, v()?);
+                    }
+                    (OP_EXECUTION_MODE_ID, EXEC_MODE_LOCAL_SIZE_ID) => {
+                        m.local_size_id.insert(f, v()?);
+                    }
                     _ => {}
                 }
             }
@@ -431,11 +445,26 @@ pub fn spec_constants(words: &[u32]) -> Result<Vec<SpecConstant>, String> {
     Ok(out)
 }
 
-/// The workgroup size and shared memory of the module's compute kernel
-/// with spec constants set to `values` (SpecId → 32 bits; the others keep
-/// their defaults).
+/// The workgroup size and shared memory of the module's (first) compute
+/// kernel with spec constants set to `values` (SpecId → 32 bits; the others
+/// keep their defaults).
 pub fn specialize(words: &[u32], values: &[(u32, u32)]) -> Result<Specialized, String> {
+    specialize_entry(words, None, values)
+}
+
+/// [`specialize`] for the compute entry point named `entry` (the first if
+/// `None`).
+pub fn specialize_entry(
+    words: &[u32],
+    entry: Option<&str>,
+    values: &[(u32, u32)],
+) -> Result<Specialized, String> {
     let m = index(words)?;
+    let func = m
+        .entries
+        .iter()
+        .find(|(_, n)| entry.is_none_or(|e| e == n))
+        .map(|(f, _)| *f);
     let values: HashMap<u32, u32> = values.iter().copied().collect();
     let v = m.evaluate(&values);
     let spec_of = |id: u32| m.spec_ids.get(&id).copied();
@@ -458,7 +487,7 @@ pub fn specialize(words: &[u32], values: &[(u32, u32)]) -> Result<Specialized, S
             }
             _ => Err("the kernel's WorkgroupSize is not a 3-component constant".to_string()),
         }
-    } else if let Some(ids) = m.local_size_id {
+    } else if let Some(ids) = func.and_then(|f| m.local_size_id.get(&f).copied()) {
         let mut ls = [0u32; 3];
         for i in 0..3 {
             ls[i] = eval(ids[i])?;
@@ -466,7 +495,7 @@ pub fn specialize(words: &[u32], values: &[(u32, u32)]) -> Result<Specialized, S
         }
         Ok(ls)
     } else {
-        m.local_size
+        func.and_then(|f| m.local_size.get(&f).copied())
             .ok_or_else(|| "the kernel declares no `layout(local_size_x = ...) in;`".to_string())
     };
     let mut shared = 0u64;

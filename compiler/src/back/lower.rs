@@ -24,12 +24,13 @@
 //! orders submissions with timeline semaphores).
 
 use crate::ir::{self, Endpoint, GraphPortDir, PortKind};
+use crate::valid::kernel::ParamsBlock;
 use crate::valid::{InternalError, ModuleInfo};
 use petgraph::graph::{DiGraph, NodeIndex};
 use ptc_plan::types::{round_up, Scalar, Value};
 use ptc_plan::{
     spirv, Access, Binding, Buffer, BufferBarrier, BufferRole, Dispatch, GraphInput, GraphOutput,
-    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, PLAN_VERSION,
+    Hazard, Module, Plan, PtaskPlan, PushConstant, Requirements, UniformParams, PLAN_VERSION,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -350,11 +351,12 @@ fn pipelines(
                 buffer,
             });
         }
-        let mut push_constants = Vec::with_capacity(pt.params.len());
+        // Params at std430 offsets (std140 gives scalars the same ones).
+        let mut members = Vec::with_capacity(pt.params.len());
         let mut off = 0u32;
         for p in &pt.params {
             off = round_up(off, p.ty.size());
-            push_constants.push(PushConstant {
+            members.push(PushConstant {
                 name: p.name.name.clone(),
                 ty: p.ty,
                 offset: off,
@@ -362,7 +364,21 @@ fn pipelines(
             });
             off += p.ty.size();
         }
-        let push_constant_size = round_up(off, 4);
+        let (push_constants, push_constant_size, uniform_params) = match k.params {
+            ParamsBlock::PushConstants => (members, round_up(off, 4), None),
+            ParamsBlock::Uniform { binding, size } => {
+                req.uniform_buffer_bytes = req.uniform_buffer_bytes.max(size);
+                (
+                    Vec::new(),
+                    0,
+                    Some(UniformParams {
+                        binding,
+                        size,
+                        members,
+                    }),
+                )
+            }
+        };
         for (m, w) in req.max_workgroups.iter_mut().zip(k.workgroups) {
             *m = (*m).max(w);
         }
@@ -394,6 +410,8 @@ fn pipelines(
             local_size: k.local_size,
             workgroups: k.workgroups,
             priority: pt.priority,
+            specialization: k.specialization.clone(),
+            uniform_params,
         });
     }
     Ok((modules, ptasks, req))

@@ -66,6 +66,9 @@ impl Mb {
                     channels: Vec::new(),
                     span,
                 },
+                consts: Vec::new(),
+                templates: Vec::new(),
+                imports: Vec::new(),
             },
         }
     }
@@ -144,6 +147,10 @@ impl Mb {
             kernel: kernel.to_string(),
             kernel_span,
             kernel_path: Some(PathBuf::from(kernel)),
+            specs: Vec::new(),
+            defines: Vec::new(),
+            entry: None,
+            instance: None,
             ports,
             params,
             grid: None,
@@ -191,6 +198,8 @@ pub fn fake_kernel(local: [u32; 3]) -> KernelInfo {
         features: KernelFeatures::default(),
         workgroups: [1, 1, 1],
         shared_memory_bytes: 0,
+        specialization: Vec::new(),
+        params: crate::valid::kernel::ParamsBlock::PushConstants,
     }
 }
 
@@ -341,6 +350,8 @@ pub fn kernel_for(pt: &Ptask, local: [u32; 3]) -> KernelInfo {
             features: c.iface.features,
             workgroups: workgroups(pt, local),
             shared_memory_bytes: c.iface.shared_memory_bytes as u32,
+            specialization: Vec::new(),
+            params: crate::valid::kernel::ParamsBlock::PushConstants,
         },
         Err(e) => panic!("generated kernel does not compile: {e:?}"),
     }

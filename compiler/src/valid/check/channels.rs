@@ -15,6 +15,8 @@ pub(super) struct Scope<'s> {
     pub decl: &'s ast::GraphDecl,
     pub ports: &'s [GraphPort],
     pub ptasks: &'s [Ptask],
+    /// Per ptask: its body has syntax errors, or its template failed.
+    pub broken: &'s [bool],
 }
 
 impl Scope<'_> {
@@ -172,7 +174,7 @@ impl Checker<'_> {
         s: &Scope<'_>,
     ) {
         let t = &s.ptasks[ti];
-        if s.decl.ptasks.get(ti).is_some_and(|d| d.body_errors) {
+        if s.broken.get(ti).copied().unwrap_or(false) {
             return;
         }
         if let Some(param) = t.params.iter().find(|p| p.name.name == second.name) {

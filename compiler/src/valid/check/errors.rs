@@ -35,6 +35,119 @@ pub enum CheckError {
     Ptask(PtaskError),
     Channel(ChannelError),
     Flow(FlowError),
+    Const(ConstError),
+    Template(TemplateError),
+    Import(ImportError),
+    /// An error inside a template's body while checking one instance.
+    InInstance {
+        error: Box<CheckError>,
+        ptask: String,
+        template: String,
+        call: Span,
+    },
+}
+
+/// Problems with consts and expressions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConstError {
+    /// A name in an expression that is no const (or template parameter).
+    UnknownName {
+        name: String,
+        span: Span,
+        hint: Hint,
+        known: Vec<String>,
+    },
+    /// `--set NAME=...` for a const the file does not declare.
+    UnknownSet {
+        name: String,
+        known: Vec<String>,
+        hint: Hint,
+    },
+    /// `--set NAME=VALUE` whose value is not a number.
+    BadSet {
+        name: String,
+        value: String,
+    },
+    /// `name` depends on itself along `path`; `span`: the use closing it.
+    Cycle {
+        name: String,
+        path: Vec<String>,
+        span: Span,
+    },
+    /// `what` (e.g. `307200 * 100000000000`) overflows, inside `expr`.
+    Overflow {
+        what: String,
+        span: Span,
+        expr: String,
+    },
+    DivZero {
+        what: String,
+        span: Span,
+        expr: String,
+    },
+    /// `%` of a fraction.
+    FracRem {
+        what: String,
+        span: Span,
+        expr: String,
+    },
+    BadNumber {
+        text: String,
+        span: Span,
+    },
+}
+
+/// Problems with ptask templates and their instances.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TemplateError {
+    Unknown {
+        name: String,
+        span: Span,
+        hint: Hint,
+        known: Vec<String>,
+    },
+    UnknownParam {
+        template: String,
+        param: String,
+        span: Span,
+        hint: Hint,
+        params: Vec<String>,
+        decl: Span,
+    },
+    /// An instance without a value for a parameter that has no default.
+    MissingArg {
+        template: String,
+        param: String,
+        span: Span,
+        decl: Span,
+    },
+    ArgTwice {
+        param: String,
+        span: Span,
+        first: Span,
+    },
+    /// A template parameter whose type is not a u32, i32 or f32.
+    ParamType { param: String, span: Span },
+}
+
+/// Problems with imports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImportError {
+    NotFound {
+        path: String,
+        span: Span,
+        looked: Vec<PathBuf>,
+    },
+    /// The files of an import cycle, in order, the first again at the end.
+    Cycle { files: Vec<String>, span: Span },
+    /// The file could not be read: the reader's diagnostic, placed at the
+    /// import.
+    Unreadable {
+        diagnostic: Box<Diagnostic>,
+        span: Span,
+    },
+    /// Imports nest deeper, or name more files, than ptc follows.
+    TooMany { span: Span, max: usize },
 }
 
 /// What a "did you mean" search or a listing of alternatives found.
@@ -150,6 +263,12 @@ pub enum TypeError {
     },
     Priority {
         text: String,
+        span: Span,
+    },
+    /// A bool spec value other than 0 or 1.
+    BoolRange {
+        text: String,
+        what: String,
         span: Span,
     },
 }
@@ -272,6 +391,29 @@ pub enum PtaskError {
         span: Span,
         looked: Vec<PathBuf>,
     },
+    /// A `spec` type that is not bool, u32, i32 or f32.
+    SpecType {
+        what: String,
+        span: Span,
+    },
+    SecondEntry {
+        ptask: String,
+        span: Span,
+        first: Span,
+    },
+    EmptyEntry {
+        span: Span,
+    },
+    /// A `define` whose value holds a control character.
+    DefineValue {
+        name: String,
+        span: Span,
+    },
+    /// A `define` name the compiler reserves (`GL_`, `__`).
+    DefineName {
+        name: String,
+        span: Span,
+    },
 }
 
 /// What a ptask port is, for direction errors.
@@ -393,7 +535,10 @@ from_kind!(
     ClauseError => Clause,
     PtaskError => Ptask,
     ChannelError => Channel,
-    FlowError => Flow
+    FlowError => Flow,
+    ConstError => Const,
+    TemplateError => Template,
+    ImportError => Import
 );
 
 /// `a` or `an` before a scalar type name.
@@ -439,6 +584,193 @@ impl CheckError {
             CheckError::Ptask(e) => e.to_diagnostic(),
             CheckError::Channel(e) => e.to_diagnostic(),
             CheckError::Flow(e) => e.to_diagnostic(),
+            CheckError::Const(e) => e.to_diagnostic(),
+            CheckError::Template(e) => e.to_diagnostic(),
+            CheckError::Import(e) => e.to_diagnostic(),
+            CheckError::InInstance {
+                error,
+                ptask,
+                template,
+                call,
+            } => error.to_diagnostic().secondary(
+                *call,
+                format!("in ptask `{ptask}`, an instance of template `{template}`"),
+            ),
+        }
+    }
+}
+
+/// `did you mean` if there is a close name, else `names` listed (or
+/// `none` when there are none).
+fn names_help(hint: &Hint, what: &str, names: &[String], none: &str) -> String {
+    match hint {
+        Hint::DidYouMean(s) => format!("did you mean `{s}`?"),
+        Hint::None if names.is_empty() => none.to_string(),
+        Hint::None => format!("{what} {}", list(names)),
+    }
+}
+
+impl ConstError {
+    fn to_diagnostic(&self) -> Diagnostic {
+        use ConstError as E;
+        let eval_help = "integers are 64-bit signed and every operation is checked; \
+                         write a float (`2.0`) for fractional arithmetic";
+        match self {
+            E::UnknownName {
+                name,
+                span,
+                hint,
+                known,
+            } => Diagnostic::new(Code::UnknownName, format!("unknown const `{name}`"))
+                .primary(*span, "not a const or template parameter")
+                .help(names_help(
+                    hint,
+                    "the consts and parameters in scope are",
+                    known,
+                    &format!("declare it at the top level: `const {name} = 16;`"),
+                )),
+            E::UnknownSet { name, known, hint } => Diagnostic::new(
+                Code::InvalidSet,
+                format!("`--set {name}=...`: the file has no const `{name}`"),
+            )
+            .help(names_help(
+                hint,
+                "its consts are",
+                known,
+                "the file declares no consts (`const NAME = VALUE;`)",
+            )),
+            E::BadSet { name, value } => Diagnostic::new(
+                Code::InvalidSet,
+                format!("`--set {name}={value}`: `{value}` is not a number"),
+            )
+            .help(format!(
+                "write a number, e.g. `--set {name}=320` or `--set {name}=1.5`"
+            )),
+            E::Cycle { name, path, span } => Diagnostic::new(
+                Code::ConstEval,
+                format!("const `{name}` depends on itself: {}", path.join(" -> ")),
+            )
+            .primary(*span, "this use closes the cycle")
+            .help("a const is computed from literals and other consts; break the cycle"),
+            E::Overflow { what, span, expr } => Diagnostic::new(
+                Code::ConstEval,
+                format!("`{expr}` overflows: {what} does not fit in a 64-bit integer"),
+            )
+            .primary(*span, "overflows")
+            .help(eval_help),
+            E::DivZero { what, span, expr } => {
+                Diagnostic::new(Code::ConstEval, format!("`{expr}` divides by zero: {what}"))
+                    .primary(*span, "division by zero")
+                    .help("make the divisor non-zero")
+            }
+            E::FracRem { what, span, expr } => Diagnostic::new(
+                Code::ConstEval,
+                format!("`{expr}`: `%` needs whole numbers, not {what}"),
+            )
+            .primary(*span, "a fraction")
+            .help(eval_help),
+            E::BadNumber { text, span } => {
+                Diagnostic::new(Code::InvalidValue, format!("`{text}` is not a number"))
+                    .primary(*span, "not a number")
+            }
+        }
+    }
+}
+
+impl TemplateError {
+    fn to_diagnostic(&self) -> Diagnostic {
+        use TemplateError as E;
+        match self {
+            E::Unknown {
+                name,
+                span,
+                hint,
+                known,
+            } => Diagnostic::new(Code::UnknownName, format!("unknown ptask template `{name}`"))
+                .primary(*span, "no template of this name")
+                .help(names_help(
+                    hint,
+                    "the templates in scope are",
+                    known,
+                    "declare it at the top level, `ptask NAME(P: TYPE) { ... }`, or import the file that does",
+                )),
+            E::UnknownParam {
+                template,
+                param,
+                span,
+                hint,
+                params,
+                decl,
+            } => Diagnostic::new(
+                Code::UnknownName,
+                format!("template `{template}` has no parameter `{param}`"),
+            )
+            .primary(*span, "unknown parameter")
+            .secondary(*decl, format!("template `{template}` is declared here"))
+            .help(names_help(
+                hint,
+                "its parameters are",
+                params,
+                &format!("`{template}` takes no parameters"),
+            )),
+            E::MissingArg {
+                template,
+                param,
+                span,
+                decl,
+            } => Diagnostic::new(
+                Code::InvalidInstance,
+                format!("template `{template}` needs a value for `{param}`"),
+            )
+            .primary(*span, format!("missing `{param}`"))
+            .secondary(*decl, "declared without a default here")
+            .help(format!("pass it, e.g. `{param}: 16`, or give it a default in the template")),
+            E::ArgTwice { param, span, first } => Diagnostic::new(
+                Code::InvalidInstance,
+                format!("parameter `{param}` is given twice"),
+            )
+            .primary(*span, "given again here")
+            .secondary(*first, "first given here"),
+            E::ParamType { param, span } => Diagnostic::new(
+                Code::InvalidInstance,
+                format!("template parameter `{param}` must be a u32, i32 or f32"),
+            )
+            .primary(*span, "not a scalar")
+            .help("template parameters are numbers, used wherever a const may be"),
+        }
+    }
+}
+
+impl ImportError {
+    fn to_diagnostic(&self) -> Diagnostic {
+        use ImportError as E;
+        match self {
+            E::NotFound { path, span, looked } => {
+                let mut help = String::from("looked in:");
+                for l in looked {
+                    help.push_str(&format!("\n  - {}", l.display()));
+                }
+                help.push_str("\nadd a search root with `--kernel-path DIR`");
+                Diagnostic::new(Code::ImportNotFound, format!("import `{path}` not found"))
+                    .primary(*span, "no such file in any search root")
+                    .help(help)
+            }
+            E::Cycle { files, span } => Diagnostic::new(
+                Code::ImportCycle,
+                format!("import cycle: {}", files.join(" -> ")),
+            )
+            .primary(*span, "this import closes the cycle")
+            .help("files import each other; move what they share into a third file both import"),
+            E::Unreadable { diagnostic, span } => {
+                let d = (**diagnostic).clone();
+                let label = d.message.clone();
+                d.primary(*span, label)
+            }
+            E::TooMany { span, max } => Diagnostic::new(
+                Code::ImportNotFound,
+                format!("imports name more than {max} files; ptc stops following them here"),
+            )
+            .primary(*span, "not followed"),
         }
     }
 }
@@ -601,6 +933,12 @@ impl TypeError {
             )
             .primary(*span, "not a whole number")
             .help("write a whole number, or make it an f32"),
+            E::BoolRange { text, what, span } => Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{text}` is not a bool ({what})"),
+            )
+            .primary(*span, "expected 0 or 1")
+            .help("a bool specialization constant is 0 (false) or 1 (true)"),
             E::Priority { text, span } => Diagnostic::new(
                 Code::InvalidPriority,
                 format!("priority `{text}` is out of range"),
@@ -829,6 +1167,33 @@ impl PtaskError {
                     .primary(*span, "empty path")
                     .help("name a GLSL compute shader, e.g. `kernel \"kernels/scale.comp\";`")
             }
+            E::SpecType { what, span } => Diagnostic::new(
+                Code::InvalidType,
+                format!("{what} must be a bool, u32, i32 or f32"),
+            )
+            .primary(*span, "not a specialization-constant type")
+            .help("a `spec` sets one of the kernel's scalar `constant_id` constants"),
+            E::SecondEntry { ptask, span, first } => Diagnostic::new(
+                Code::InvalidPtask,
+                format!("ptask `{ptask}` has more than one `entry`"),
+            )
+            .primary(*span, "second entry")
+            .secondary(*first, "first entry"),
+            E::EmptyEntry { span } => Diagnostic::new(Code::InvalidPtask, "the entry point name is empty")
+                .primary(*span, "empty name")
+                .help("name the kernel's entry function, e.g. `entry \"CSMain\";`"),
+            E::DefineValue { name, span } => Diagnostic::new(
+                Code::InvalidValue,
+                format!("the value of `define {name}` holds a control character"),
+            )
+            .primary(*span, "not allowed in a macro")
+            .help("a macro value is one line of text without NUL characters"),
+            E::DefineName { name, span } => Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{name}` is reserved by the kernel compiler"),
+            )
+            .primary(*span, "reserved macro name")
+            .help("names starting with `GL_` or containing `__` are reserved; pick another"),
             E::KernelNotFound { path, span, looked } => {
                 let mut help = String::from("looked in:");
                 for l in looked {

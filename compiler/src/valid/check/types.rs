@@ -2,7 +2,8 @@
 
 use super::errors::{CheckError, TypeError};
 use super::{is_vec_name, Checker};
-use crate::front::ast::{self, ElemExpr, Num, TypeExpr};
+use crate::front::ast::{self, ElemExpr, Expr, TypeExpr};
+use crate::ir::ConstVal;
 use crate::ir::Span;
 use ptc_plan::types::{ElemType, PortType, Scalar, StructLayout, Value};
 use ptc_plan::MAX_BUFFER_BYTES;
@@ -227,7 +228,7 @@ impl Checker<'_> {
         }
     }
 
-    fn shape(&mut self, dims: &[Num], span: Span) -> Option<Vec<u64>> {
+    fn shape(&mut self, dims: &[Expr], span: Span) -> Option<Vec<u64>> {
         if dims.is_empty() {
             self.emit(TypeError::EmptyShape { span });
             return None;
@@ -235,32 +236,30 @@ impl Checker<'_> {
         let mut out = Vec::with_capacity(dims.len());
         let mut ok = true;
         for d in dims {
-            match parse_num(&d.text) {
-                Some(NumVal::Int(v)) if v > 0 && v <= i128::from(u64::MAX) => out.push(v as u64),
-                Some(NumVal::Int(0)) => {
+            match self.eval(d) {
+                Some(ConstVal::Int(v)) if v > 0 && v <= i128::from(u64::MAX) => out.push(v as u64),
+                Some(ConstVal::Int(0)) => {
                     ok = false;
                     self.emit(TypeError::ZeroDimension { span: d.span });
                 }
-                _ => {
+                Some(_) => {
                     ok = false;
                     self.emit(TypeError::BadDimension {
                         text: d.text.clone(),
                         span: d.span,
                     });
                 }
+                None => ok = false,
             }
         }
         ok.then_some(out)
     }
 
-    /// Converts a literal to a value of scalar type `s`.
-    pub(super) fn value(&mut self, n: &Num, s: Scalar, what: &str) -> Option<Value> {
-        let Some(v) = parse_num(&n.text) else {
-            self.emit(TypeError::NotANumber {
-                text: n.text.clone(),
-                span: n.span,
-            });
-            return None;
+    /// Converts an expression's value to a value of scalar type `s`.
+    pub(super) fn value(&mut self, n: &Expr, s: Scalar, what: &str) -> Option<Value> {
+        let v = match self.eval(n)? {
+            ConstVal::Int(i) => NumVal::Int(i),
+            ConstVal::Float(f) => NumVal::Float(f),
         };
         match value_of(v, s) {
             Ok(v) => Some(v),
@@ -289,9 +288,9 @@ impl Checker<'_> {
     }
 
     /// An integer 1..=100 priority.
-    pub(super) fn priority(&mut self, n: &Num) -> Option<u32> {
-        match parse_num(&n.text) {
-            Some(NumVal::Int(v)) if (1..=100).contains(&v) => Some(v as u32),
+    pub(super) fn priority(&mut self, n: &Expr) -> Option<u32> {
+        match self.eval(n)? {
+            ConstVal::Int(v) if (1..=100).contains(&v) => Some(v as u32),
             _ => {
                 self.emit(CheckError::Type(TypeError::Priority {
                     text: n.text.clone(),
