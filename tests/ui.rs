@@ -132,7 +132,8 @@ fn ui_corpus() {
 
 #[test]
 fn every_emitted_front_end_code_has_a_case() {
-    // Each code the front end and checker emit appears in some snapshot.
+    // Each code the front end, the checker and the kernel checks emit
+    // appears in some snapshot.
     let mut all = Vec::new();
     cases(Path::new("tests/ui"), &mut all);
     let snaps: String = all
@@ -163,6 +164,15 @@ fn every_emitted_front_end_code_has_a_case() {
         UnreadOutput,
         UnusedInput,
         NeverFires,
+        ConstEval,
+        InvalidSet,
+        InvalidInstance,
+        ImportNotFound,
+        ImportCycle,
+        SpecMismatch,
+        IncludeNotFound,
+        DeviceLimit,
+        KernelCompile,
     ] {
         assert!(
             snaps.contains(code.as_str()),

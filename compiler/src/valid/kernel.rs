@@ -96,7 +96,11 @@ impl KernelCache {
                 .iter()
                 .map(|d| (d.name.name.clone(), d.value.clone()))
                 .collect(),
-            entry: pt.entry.as_ref().map(|(e, _)| e.clone()),
+            // GLSL kernels start at `main` (an `entry` on one is reported).
+            entry: match Lang::of(path) {
+                Lang::Glsl => None,
+                _ => pt.entry.as_ref().map(|(e, _)| e.clone()),
+            },
             include_roots: self.include_roots.clone(),
         }
     }
@@ -357,6 +361,32 @@ fn check_specs(pt: &ir::Ptask, iface: &Interface, d: &mut Vec<Diagnostic>) -> Ve
         }
         ids.sort_unstable();
         ids.dedup();
+        // Other constants on the same id (the workgroup size, say) get the
+        // same value: their types must agree too.
+        let shared = iface
+            .spec_constants
+            .iter()
+            .find(|c| ids.contains(&c.id) && c.name.as_deref() != Some(name) && !ok_type(c));
+        if let Some(other) = shared {
+            let what = if iface.local_size_ids.contains(&Some(other.id)) {
+                format!("the workgroup size ({})", other.ty)
+            } else {
+                describe_spec(other)
+            };
+            d.push(
+                Diagnostic::new(
+                    Code::SpecMismatch,
+                    format!(
+                        "constant_id {} of kernel `{kernel}` is both `{name}` ({}) and {what}: one value cannot set both",
+                        other.id,
+                        s.ty
+                    ),
+                )
+                .primary(s.span, format!("sets constant_id {}", other.id))
+                .help("give the kernel's constants distinct ids (`constant_id`, `local_size_x_id`)"),
+            );
+            continue;
+        }
         let mut clash = false;
         for id in &ids {
             if let Some(first) = by_id.get(id) {
@@ -599,12 +629,24 @@ fn kernel_error(pt: &ir::Ptask, path: &std::path::Path, lang: Lang, e: &KernelEr
                     if n == 1 { "" } else { "s" }
                 ),
             )
-            .help(format!(
-                "fix the {lang_name} error{} in `{}` (ptc compiles kernels as compute \
-                 shaders for Vulkan 1.2)",
-                if n == 1 { "" } else { "s" },
-                path.display()
-            ));
+            .help({
+                let mut files: Vec<String> = Vec::new();
+                for m in msgs {
+                    let f = format!("`{}`", m.file.display());
+                    if !files.contains(&f) {
+                        files.push(f);
+                    }
+                }
+                if files.is_empty() {
+                    files.push(format!("`{}`", path.display()));
+                }
+                format!(
+                    "fix the {lang_name} error{} in {} (ptc compiles kernels as compute \
+                     shaders for Vulkan 1.2)",
+                    if n == 1 { "" } else { "s" },
+                    files.join(", ")
+                )
+            });
             for m in msgs {
                 d = d.related(Related {
                     file: m.file.clone(),

@@ -182,11 +182,7 @@ impl Checker<'_> {
                         let from = stack.iter().position(|n| *n == dep).unwrap_or(0);
                         let mut path: Vec<String> = stack[from..].to_vec();
                         path.push(dep.clone());
-                        self.emit(ConstError::Cycle {
-                            name: top.clone(),
-                            path,
-                            span,
-                        });
+                        self.emit(ConstError::Cycle { path, span });
                         // Fail every const on the cycle (reported once).
                         for n in &stack[from..] {
                             if let Some(c) = self.consts.get_mut(n) {

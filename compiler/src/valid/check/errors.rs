@@ -68,12 +68,9 @@ pub enum ConstError {
         name: String,
         value: String,
     },
-    /// `name` depends on itself along `path`; `span`: the use closing it.
-    Cycle {
-        name: String,
-        path: Vec<String>,
-        span: Span,
-    },
+    /// A dependency cycle, `path` (its first const again at the end);
+    /// `span`: the use that closes it.
+    Cycle { path: Vec<String>, span: Span },
     /// `what` (e.g. `307200 * 100000000000`) overflows, inside `expr`.
     Overflow {
         what: String,
@@ -646,15 +643,25 @@ impl ConstError {
             .help(format!(
                 "write a number, e.g. `--set {name}=320` or `--set {name}=1.5`"
             )),
-            E::Cycle { name, path, span } => Diagnostic::new(
+            E::Cycle { path, span } => Diagnostic::new(
                 Code::ConstEval,
-                format!("const `{name}` depends on itself: {}", path.join(" -> ")),
+                match path.as_slice() {
+                    [one, _] => format!("const `{one}` depends on itself"),
+                    _ => format!(
+                        "consts depend on each other in a cycle: {}",
+                        path.join(" -> ")
+                    ),
+                },
             )
             .primary(*span, "this use closes the cycle")
             .help("a const is computed from literals and other consts; break the cycle"),
             E::Overflow { what, span, expr } => Diagnostic::new(
                 Code::ConstEval,
-                format!("`{expr}` overflows: {what} does not fit in a 64-bit integer"),
+                if what == expr {
+                    format!("`{expr}` does not fit in a 64-bit integer")
+                } else {
+                    format!("`{expr}` overflows: {what} does not fit in a 64-bit integer")
+                },
             )
             .primary(*span, "overflows")
             .help(eval_help),
@@ -665,7 +672,11 @@ impl ConstError {
             }
             E::FracRem { what, span, expr } => Diagnostic::new(
                 Code::ConstEval,
-                format!("`{expr}`: `%` needs whole numbers, not {what}"),
+                if what == expr {
+                    format!("`{expr}`: `%` needs whole numbers")
+                } else {
+                    format!("`{expr}`: `%` needs whole numbers, not {what}")
+                },
             )
             .primary(*span, "a fraction")
             .help(eval_help),

@@ -432,6 +432,16 @@ fn compile(
             entry,
             Some(&opts),
         ) {
+            // glslang links an empty kernel (with only a warning) when the
+            // entry point does not exist.
+            Ok(art) if art.get_warning_messages().contains("Entry point not found") => {
+                Err(vec![GlslMessage {
+                    file: req.path.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!("error: the entry point `{entry}` is not defined"),
+                }])
+            }
             Ok(art) => Ok(art.as_binary().to_vec()),
             Err(shaderc::Error::CompilationError(_, msg)) => {
                 let mut files: Vec<(String, PathBuf, String)> =
