@@ -231,7 +231,10 @@ fn library_templates_hlsl_uniform_params_and_specs_match_the_cpu() {
     assert_eq!((s1.local_size, s2.local_size), ([256, 1, 1], [64, 1, 1]));
     assert_eq!((s1.workgroups, s2.workgroups), ([16, 1, 1], [64, 1, 1]));
     let alpha = |p: &ptc_plan::PtaskPlan| {
-        let u = p.uniform_params.as_ref().expect("saxpy's params are a uniform block");
+        let u = p
+            .uniform_params
+            .as_ref()
+            .expect("saxpy's params are a uniform block");
         assert_eq!((u.binding, u.size), (3, 16));
         assert!(p.push_constants.is_empty());
         u.members[0].value

@@ -251,7 +251,9 @@ impl Plan {
                 Some(w) => spirv::reflect(w),
                 None => Err("the module was not decoded".into()),
             });
-            let first = first.as_ref().map_err(|e| invalid(what.clone(), e.clone()))?;
+            let first = first
+                .as_ref()
+                .map_err(|e| invalid(what.clone(), e.clone()))?;
             let iface = if first.entry == p.entry {
                 first
             } else {
@@ -306,7 +308,11 @@ impl Plan {
                         what,
                         format!(
                             "local size is {ls:?}{}, the plan says {:?}",
-                            if values.is_empty() { "" } else { " as specialized" },
+                            if values.is_empty() {
+                                ""
+                            } else {
+                                " as specialized"
+                            },
                             p.local_size
                         ),
                     ))

@@ -70,7 +70,10 @@ pub enum ConstError {
     },
     /// A dependency cycle, `path` (its first const again at the end);
     /// `span`: the use that closes it.
-    Cycle { path: Vec<String>, span: Span },
+    Cycle {
+        path: Vec<String>,
+        span: Span,
+    },
     /// `what` (e.g. `307200 * 100000000000`) overflows, inside `expr`.
     Overflow {
         what: String,
