@@ -185,7 +185,11 @@ fn check_invariants(path: &Path, text: String, opts: &Options) -> Result<(), Tes
             };
             prop_assert!(local.start <= local.end && local.end <= text.len());
             prop_assert!(text.is_char_boundary(local.start) && text.is_char_boundary(local.end));
-            prop_assert!(s.start >= len || s.end <= len, "a span crosses files: {:?}", s);
+            prop_assert!(
+                s.start >= len || s.end <= len,
+                "a span crosses files: {:?}",
+                s
+            );
         }
     }
     // The renderers take any report.
