@@ -182,13 +182,18 @@ pub fn ps(socket: Option<PathBuf>, json: bool) -> ExitCode {
     finish((|| {
         let mut c = connect(socket.as_deref())?;
         let graphs = list(&mut c)?;
+        let mut text = String::new();
         if json {
             for g in &graphs {
-                println!("{}", serde_json::to_string(&ps_json(g)).unwrap_or_default());
+                text.push_str(&ps_json(g).to_string());
+                text.push('\n');
             }
         } else {
-            print!("{}", table(&graphs));
+            text = table(&graphs);
         }
+        // A reader that went away (`ptc ps | head -1`) is not an error.
+        use std::io::Write;
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
         Ok(())
     })())
 }

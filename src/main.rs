@@ -321,7 +321,10 @@ fn graph_dot(file: &std::path::Path, opts: &Options) -> ExitCode {
         let io = report.diagnostics.iter().any(|d| d.code == Code::Io);
         return ExitCode::from(if io { 2 } else { 1 });
     };
-    print!("{}", ptc_compiler::dot::to_dot(module));
+    // A reader that went away (`ptc graph --dot | head`) is not an error.
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(ptc_compiler::dot::to_dot(module).as_bytes());
     ExitCode::SUCCESS
 }
 

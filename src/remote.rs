@@ -179,8 +179,12 @@ pub fn run_remote(args: &RunArgs, mut p: Prepared, mut conn: Connection) -> Resu
         .map(|r| format!("`{}` (graph #{})", r.name, r.id))
         .collect();
     if args.detach {
-        for r in &remotes {
-            println!("{}", r.id);
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            for r in &remotes {
+                let _ = writeln!(out, "{}", r.id);
+            }
         }
         eprintln!(
             "ptc: detached {} in the daemon at {} (see `ptc ps`; `ptc kill ID` ends it)",

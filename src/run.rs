@@ -313,8 +313,12 @@ pub fn devices() -> ExitCode {
     }
     let def = ptc_runtime::default_device(&devs);
     let yn = |b: bool| if b { "yes" } else { "no" };
+    // Written as one text: a reader that went away (`| head`) is no error.
+    use std::fmt::Write as _;
+    let mut out = String::new();
     for d in &devs {
-        println!(
+        let _ = writeln!(
+            out,
             "{}: {} [{}]{}",
             d.index,
             d.name,
@@ -325,19 +329,22 @@ pub fn devices() -> ExitCode {
                 ""
             }
         );
-        println!("   driver: {}, Vulkan {}", d.driver, d.api_version);
+        let _ = writeln!(out, "   driver: {}, Vulkan {}", d.driver, d.api_version);
         for f in &d.queue_families {
-            println!("   queue family {}: {} x{}", f.index, f.flags, f.count);
+            let _ = writeln!(out, "   queue family {}: {} x{}", f.index, f.flags, f.count);
         }
-        match &d.global_priority_ext {
-            Some(ext) => println!(
+        let _ = match &d.global_priority_ext {
+            Some(ext) => writeln!(
+            out,
                 "   global priority: {ext} (--global-priority low|medium|high|realtime)"
             ),
-            None => println!(
+            None => writeln!(
+            out,
                 "   global priority: not offered (graphs are ranked at submission and by queue priority only)"
             ),
-        }
-        println!(
+        };
+        let _ = writeln!(
+            out,
             "   limits: maxStorageBufferRange {} B, maxPushConstantsSize {} B, maxComputeWorkGroupInvocations {}, maxComputeWorkGroupCount {:?}, maxComputeSharedMemorySize {} B",
             d.max_storage_buffer_range,
             d.max_push_constants_size,
@@ -345,7 +352,8 @@ pub fn devices() -> ExitCode {
             d.max_workgroup_count,
             d.max_shared_memory
         );
-        println!(
+        let _ = writeln!(
+            out,
             "   features: timelineSemaphore {}, storageBuffer8BitAccess {}, storageBuffer16BitAccess {}, shaderInt16 {}, shaderFloat64 {}, device-local host-visible memory {}",
             yn(d.timeline_semaphore),
             yn(d.storage_8bit),
@@ -355,6 +363,8 @@ pub fn devices() -> ExitCode {
             yn(d.device_local_host_visible)
         );
     }
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
     ExitCode::SUCCESS
 }
 

@@ -158,3 +158,21 @@ fn graph_dot_draws_ports_ptasks_and_typed_channels() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("ptc::type_mismatch"));
     assert!(Path::new("graphs/saxpy2.pt").exists());
 }
+
+/// Output to a reader that goes away (`ptc ... | head -1`) is not a crash.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    for args in [vec!["graph", "graphs/bitonic.pt", "--dot"], vec!["devices"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ptc"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run ptc");
+        // Hang up before it writes (it is still starting).
+        drop(child.stdout.take());
+        let o = child.wait_with_output().expect("wait");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!e.contains("panicked"), "{args:?}: {e}");
+    }
+}

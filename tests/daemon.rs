@@ -615,6 +615,43 @@ fn per_user_caps_are_refused_clearly() {
     let (c, _, e) = d.ptc(&["run", "graphs/sched/tick120.pt", "--frames", "3"]);
     assert_eq!(c, 2, "{e}");
     assert!(e.contains("limits.graphs"), "{e}");
+    drop(d);
+    std::fs::write(&cfg, "limits: { memory: 1MiB, frames_in_flight: 1 }\n").expect("config");
+    let d = Daemon::start("caps-memory", &["--config", s(&cfg)]);
+    let (c, _, e) = d.ptc(&["run", "graphs/sched/tick120.pt", "--frames", "3"]);
+    assert_eq!(c, 2, "{e}");
+    assert!(
+        e.contains("limits.memory") && e.contains("1048576-byte limit"),
+        "{e}"
+    );
+    // A graph within the caps runs, one job in flight at a time.
+    let n = 1024;
+    write_stack(&d.dir.join("x.npy"), 20, n, 1);
+    write_stack(&d.dir.join("y.npy"), 20, n, 2);
+    let pt = d.dir.join("small.pt");
+    std::fs::write(
+        &pt,
+        std::fs::read_to_string(root().join("graphs/saxpy2.pt"))
+            .expect("graph")
+            .replace("1048576", &n.to_string()),
+    )
+    .expect("graph");
+    let (x, y) = (
+        format!("x={}", s(&d.dir.join("x.npy"))),
+        format!("y={}", s(&d.dir.join("y.npy"))),
+    );
+    let (c, _, e) = d.ptc(&[
+        "run",
+        s(&pt),
+        "--kernel-path",
+        s(&root()),
+        "--input",
+        &x,
+        "--input",
+        &y,
+    ]);
+    assert_eq!(c, 0, "{e}");
+    assert!(e.contains("z: 20 frames"), "{e}");
 }
 
 /// The library client: push/pull through shared memory, the same verbs as
@@ -727,4 +764,99 @@ fn socket_activation_serves_on_the_passed_socket() {
     assert!(ok, "no answer on the activated socket: {text}");
     assert!(text.contains("the socket systemd passed"), "{text}");
     assert!(!dir.join("unused.sock").exists(), "it did not bind its own");
+}
+
+/// Hierarchical fair share: user A (root) runs four saturating graphs,
+/// user B (uid 65534, via setpriv) one, all at the same priority: each
+/// user gets half of the GPU, not 4:1. Root only (a second uid is needed).
+#[test]
+fn users_share_the_gpu_equally_whatever_their_graph_counts() {
+    if !have_vulkan() {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/setpriv").exists() {
+        println!("not root or no setpriv: group shares covered by the scheduler's simulated tests");
+        return;
+    }
+    let d = Daemon::start("users", &["--public"]);
+    let a: Vec<PathBuf> = (0..4)
+        .map(|i| matmul_graph(&d.dir, &format!("a{i}")))
+        .collect();
+    let b = matmul_graph(&d.dir, "b0");
+    let (sa, sb) = (d.dir.join("a.json"), d.dir.join("b.json"));
+    let mut ca = d.cmd("run");
+    ca.args(a.iter().map(|p| s(p)))
+        .args(["--duration", "4s", "--stats", s(&sa)]);
+    let cb = Command::new("/usr/bin/setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_ptc"))
+        .args([
+            "run",
+            "--socket",
+            s(&d.socket),
+            s(&b),
+            "--duration",
+            "4s",
+            "--stats",
+            s(&sb),
+        ])
+        .current_dir(root())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("setpriv");
+    let ca = ca.stderr(Stdio::piped()).spawn().expect("run");
+    for c in [ca, cb] {
+        let o = c.wait_with_output().expect("wait");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let total = |p: &Path| {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).expect("stats")).expect("json");
+        v["graphs"]
+            .as_array()
+            .expect("graphs")
+            .iter()
+            .map(|g| g["gpu_ns"].as_f64().unwrap_or(0.0))
+            .sum::<f64>()
+    };
+    let (ga, gb) = (total(&sa), total(&sb));
+    let share_a = ga / (ga + gb);
+    println!(
+        "user A (4 graphs) {:.1} %, user B (1 graph) {:.1} %",
+        share_a * 100.0,
+        (1.0 - share_a) * 100.0
+    );
+    assert!((share_a - 0.5).abs() <= 0.05, "A's share {share_a:.3}");
+}
+
+/// Ctrl-C of a `ptc run` attached to the daemon stops its graph cleanly:
+/// the work in flight completes, stats are written, exit 130.
+#[test]
+fn ctrl_c_stops_a_run_in_the_daemon_cleanly() {
+    if !have_vulkan() {
+        return;
+    }
+    let d = Daemon::start("ctrlc", &[]);
+    let stats = d.dir.join("stats.json");
+    let mut client = d
+        .cmd("run")
+        .args(["graphs/sched/tick120.pt", "--duration", "60s", "--stats"])
+        .arg(&stats)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let stderr = client.stderr.take().expect("stderr");
+    let lines = common::wait_for_line(stderr, "through the daemon");
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signals the client this test started.
+    unsafe { libc::kill(client.id() as libc::pid_t, libc::SIGINT) };
+    let status = client.wait().expect("wait");
+    let e = lines.join();
+    assert_eq!(status.code(), Some(130), "{e}");
+    assert!(e.contains("stopped by Ctrl-C"), "{e}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).expect("stats")).expect("json");
+    assert!(s["graphs"][0]["frames"].as_u64().unwrap_or(0) > 0, "{s}");
+    assert!(d.ps().is_empty(), "the graph is gone");
 }

@@ -12,7 +12,6 @@ use std::collections::{HashMap, VecDeque};
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// A received message and its descriptors.
@@ -72,7 +71,6 @@ impl From<ClientError> for RuntimeError {
 /// An open connection to a daemon.
 pub struct Connection {
     sock: UnixStream,
-    rx: Receiver<Result<Incoming, ReadError>>,
     next_id: u64,
     path: PathBuf,
     /// Events that arrived while waiting for a reply.
@@ -104,23 +102,8 @@ impl Connection {
             path: shown.clone(),
             why: e.to_string(),
         })?;
-        let rsock = sock
-            .try_clone()
-            .map_err(|e| ClientError::Io(e.to_string()))?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("ptc-client-r".into())
-            .spawn(move || loop {
-                let m = proto::recv::<ServerMsg>(&rsock);
-                let end = m.is_err();
-                if tx.send(m).is_err() || end {
-                    return;
-                }
-            })
-            .map_err(|e| ClientError::Io(e.to_string()))?;
         let mut c = Connection {
             sock,
-            rx,
             next_id: 1,
             path: path.to_path_buf(),
             events: VecDeque::new(),
@@ -176,15 +159,24 @@ impl Connection {
     /// The next message from the daemon, waiting at most `timeout` (`None`:
     /// forever); `Ok(None)` on timeout.
     fn recv(&mut self, timeout: Option<Duration>) -> Result<Option<Incoming>, ClientError> {
-        let m = match timeout {
-            Some(t) => match self.rx.recv_timeout(t) {
-                Ok(m) => m,
-                Err(RecvTimeoutError::Timeout) => return Ok(None),
-                Err(RecvTimeoutError::Disconnected) => return Err(self.gone("closed")),
-            },
-            None => self.rx.recv().map_err(|_| self.gone("closed"))?,
-        };
-        match m {
+        // Read on this thread (no reader thread: one hop less per message);
+        // wait for the first byte with a timeout, then read the whole
+        // message, which the daemon writes in one go.
+        if let Some(t) = timeout {
+            use rustix::event::{poll, PollFd, PollFlags, Timespec};
+            let ts = Timespec {
+                tv_sec: t.as_secs() as i64,
+                tv_nsec: t.subsec_nanos() as _,
+            };
+            let mut fds = [PollFd::new(&self.sock, PollFlags::IN)];
+            match poll(&mut fds, Some(&ts)) {
+                Ok(0) => return Ok(None),
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => return Ok(None),
+                Err(e) => return Err(self.gone(e)),
+            }
+        }
+        match proto::recv::<ServerMsg>(&self.sock) {
             Ok((ServerMsg::Shutdown { reason }, _)) => Err(self.gone(reason)),
             Ok(x) => Ok(Some(x)),
             Err(ReadError::Closed) => Err(self.gone("closed")),

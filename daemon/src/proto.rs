@@ -367,6 +367,21 @@ pub enum ReadError {
     Garbage(String),
 }
 
+/// Encodes a message: its 4-byte length and body, ready to write.
+pub fn encode<T: Serialize>(msg: &T) -> io::Result<Vec<u8>> {
+    let body = postcard::to_stdvec(msg).map_err(io::Error::other)?;
+    if body.len() > MAX_MESSAGE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("message of {} bytes exceeds the protocol limit", body.len()),
+        ));
+    }
+    let mut v = Vec::with_capacity(4 + body.len());
+    v.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    v.extend_from_slice(&body);
+    Ok(v)
+}
+
 /// Writes one message (and `fds`) to `sock`. Not safe to interleave with
 /// another writer on the same socket: callers hold one writer per socket.
 pub fn send<T: Serialize>(sock: &UnixStream, msg: &T, fds: &[BorrowedFd<'_>]) -> io::Result<()> {

@@ -138,7 +138,7 @@ pub(crate) struct PtaskRt {
 
 /// One open graph.
 pub(crate) struct GraphRt {
-    gpu: Arc<Gpu>,
+    pub(crate) gpu: Arc<Gpu>,
     pub(crate) name: String,
     pub(crate) priority: u32,
     phases: u64,

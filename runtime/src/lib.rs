@@ -42,7 +42,9 @@ pub use graph::PortInfo;
 pub use host::GraphHost;
 pub use ptc_plan as plan;
 pub use ptc_plan::Plan;
-pub use runtime::{GraphId, InputPort, OutputPort, Runtime, RuntimeOptions};
+pub use runtime::{
+    GraphFactory, GraphId, InputPort, OutputPort, PreparedGraph, Runtime, RuntimeOptions,
+};
 pub use session::{Drain, EndReason, Feed, RunId, RunLimits, RunSummary, Session};
 pub use stats::{Latency, PtaskStats, PtaskSummary};
 pub use vk::{

@@ -102,6 +102,42 @@ impl OutputPort {
     }
 }
 
+/// Opens graphs for one runtime's device on any thread (see
+/// [`Runtime::factory`]).
+#[derive(Clone)]
+pub struct GraphFactory {
+    gpu: Arc<Gpu>,
+}
+
+/// A graph with every Vulkan object allocated and recorded, not yet
+/// scheduled: give it to [`Runtime::add_prepared`] (dropping it releases
+/// everything).
+pub struct PreparedGraph {
+    graph: GraphRt,
+    spec: GraphSpec,
+}
+
+impl GraphFactory {
+    /// Validates `plan` and allocates and records everything it needs.
+    pub fn prepare(&self, plan: &Plan) -> Result<PreparedGraph> {
+        let graph = GraphRt::open(self.gpu.clone(), plan)?;
+        Ok(PreparedGraph {
+            graph,
+            spec: GraphSpec {
+                name: plan.graph.clone(),
+                priority: plan.priority,
+                rate_hz: plan.rate_hz(),
+                ptasks: plan
+                    .ptasks
+                    .iter()
+                    .map(|p| (p.name.clone(), p.priority))
+                    .collect(),
+                group: GroupKey::default(),
+            },
+        })
+    }
+}
+
 /// A submission the scheduler is waiting on.
 struct InFlight {
     graph: GraphId,
@@ -220,26 +256,44 @@ impl Runtime {
     /// Opens a graph: allocates every buffer, pipeline, descriptor set and
     /// command buffer it will ever use.
     pub fn open_graph(&mut self, plan: &Plan) -> Result<GraphId> {
-        let g = GraphRt::open(self.gpu.clone(), plan)?;
+        // In-process: one group, every graph shares by priority alone.
+        self.open_graph_in(plan, 0)
+    }
+
+    /// [`Runtime::open_graph`] in scheduling group `group`: the device is
+    /// shared fairly between groups first, then between a group's graphs
+    /// by priority (the daemon puts each user in a group of their own).
+    pub fn open_graph_in(&mut self, plan: &Plan, group: u64) -> Result<GraphId> {
+        let p = self.factory().prepare(plan)?;
+        self.add_prepared(p, group)
+    }
+
+    /// A handle that opens graphs for this runtime's device on any thread
+    /// (allocation, pipeline compilation and recording take long on some
+    /// drivers; the daemon does them off its scheduling thread).
+    pub fn factory(&self) -> GraphFactory {
+        GraphFactory {
+            gpu: self.gpu.clone(),
+        }
+    }
+
+    /// Schedules a graph [`GraphFactory::prepare`] opened, in group `group`.
+    pub fn add_prepared(&mut self, p: PreparedGraph, group: u64) -> Result<GraphId> {
+        if !Arc::ptr_eq(&self.gpu, &p.graph.gpu) {
+            return Err(RuntimeError::InvalidPlan(
+                "the graph was prepared for another runtime's device".into(),
+            ));
+        }
         let id = GraphId(self.graphs.len());
-        let rate_hz = plan.rate_hz();
         self.arb.open(
             GraphKey(id.0 as u64),
             GraphSpec {
-                name: plan.graph.clone(),
-                priority: plan.priority,
-                rate_hz,
-                ptasks: plan
-                    .ptasks
-                    .iter()
-                    .map(|p| (p.name.clone(), p.priority))
-                    .collect(),
-                // In-process: one group, every graph shares by priority alone.
-                group: GroupKey::default(),
+                group: GroupKey(group),
+                ..p.spec
             },
         )?;
         // Ids are never reused: a stale id or port handle finds no graph.
-        self.graphs.push(Some(g));
+        self.graphs.push(Some(p.graph));
         self.held.push(false);
         Ok(id)
     }
@@ -522,6 +576,30 @@ impl Runtime {
     /// Frames graph `id` completed so far.
     pub fn frames_done(&self, id: GraphId) -> u64 {
         self.arb.scheduler().stats().frames(GraphKey(id.0 as u64))
+    }
+
+    /// Caps the jobs scheduling group `group` may have in flight on the
+    /// GPU (`None`: no cap); a group at its cap waits, others do not.
+    pub fn set_group_inflight(&mut self, group: u64, cap: Option<usize>) -> Result<()> {
+        self.arb
+            .scheduler_mut()
+            .set_group_limits(GroupKey(group), crate::sched::GroupLimits { inflight: cap })?;
+        Ok(())
+    }
+
+    /// Forgets a terminated graph's scheduling statistics (a long-lived
+    /// process reports them first, then calls this so it does not grow).
+    pub fn forget(&mut self, id: GraphId) -> Result<()> {
+        if self.graph(id).is_ok() {
+            return Err(RuntimeError::InvalidPlan(format!(
+                "graph #{} is still open: terminate it first",
+                id.0
+            )));
+        }
+        self.arb
+            .scheduler_mut()
+            .forget_graph(GraphKey(id.0 as u64))?;
+        Ok(())
     }
 
     /// Holds graph `id` (`true`: none of its ptasks fires until released)
@@ -858,6 +936,9 @@ mod tests {
         let mut rt = match Runtime::new(&opts) {
             Ok(rt) => rt,
             Err(e @ (RuntimeError::NoVulkan(_) | RuntimeError::NoDevice(_))) => {
+                if std::env::var("PTC_REQUIRE_VULKAN").is_ok_and(|v| v == "1") {
+                    panic!("PTC_REQUIRE_VULKAN=1 but there is no Vulkan device: {e}");
+                }
                 println!("SKIP: no Vulkan device ({e})");
                 return;
             }
@@ -911,3 +992,10 @@ mod tests {
         assert!(log.messages().is_empty(), "{:?}", log.messages());
     }
 }
+
+// The daemon prepares graphs on connection threads.
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<PreparedGraph>();
+    send::<GraphFactory>();
+};

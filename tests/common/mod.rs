@@ -44,9 +44,14 @@ pub fn scratch(prefix: &str, name: &str) -> PathBuf {
 }
 
 /// True if a Vulkan device exists (else the test prints SKIP and returns).
+/// With `PTC_REQUIRE_VULKAN=1` (as in CI) a missing device fails the test
+/// instead: a broken driver install must not pass as green.
 pub fn has_vulkan() -> bool {
     let (code, err) = ptc(&["devices"]);
     if code != 0 {
+        if std::env::var("PTC_REQUIRE_VULKAN").is_ok_and(|v| v == "1") {
+            panic!("PTC_REQUIRE_VULKAN=1 but `ptc devices` finds no Vulkan device: {err}");
+        }
         println!("SKIP: no Vulkan device ({err})");
     }
     code == 0

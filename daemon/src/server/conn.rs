@@ -8,15 +8,77 @@ use crate::policy::Peer;
 use crate::proto::{self, ClientMsg, ReadError, ServerMsg, MAGIC, PROTOCOL_VERSION};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A message for the writer thread.
-pub struct Outgoing {
-    /// The message.
-    pub msg: ServerMsg,
-    /// Descriptors to send with it.
-    pub fds: Vec<OwnedFd>,
+pub enum Outgoing {
+    /// A message and the descriptors that go with it.
+    Msg(ServerMsg, Vec<OwnedFd>),
+    /// The rest of a message the engine began writing itself.
+    Rest(Vec<u8>),
+}
+
+/// Where the engine sends a client's messages. A message without
+/// descriptors goes straight to the socket from the engine's thread when
+/// nothing is queued and the socket takes it without blocking (no thread
+/// hop on the frame path); anything else is queued for the writer thread,
+/// which may block on a slow client without stalling the engine.
+pub struct Outbox {
+    sock: std::sync::Mutex<UnixStream>,
+    queue: SyncSender<Outgoing>,
+    /// Messages queued and not yet written by the writer thread.
+    queued: Arc<AtomicUsize>,
+}
+
+/// Why [`Outbox::send`] failed.
+pub enum SendError {
+    /// The client does not read its socket (its queue is full).
+    Full,
+    /// The connection is gone.
+    Closed,
+}
+
+impl Outbox {
+    /// Sends `msg` (see the type's docs).
+    pub fn send(&self, msg: ServerMsg, fds: Vec<OwnedFd>) -> Result<(), SendError> {
+        if fds.is_empty() && self.queued.load(Ordering::SeqCst) == 0 {
+            if let Ok(sock) = self.sock.try_lock() {
+                if self.queued.load(Ordering::SeqCst) == 0 {
+                    let bytes = proto::encode(&msg).map_err(|_| SendError::Closed)?;
+                    return match rustix::net::send(
+                        &*sock,
+                        &bytes,
+                        rustix::net::SendFlags::DONTWAIT | rustix::net::SendFlags::NOSIGNAL,
+                    ) {
+                        Ok(n) if n == bytes.len() => Ok(()),
+                        Ok(n) => self.enqueue(Outgoing::Rest(bytes[n..].to_vec())),
+                        Err(rustix::io::Errno::AGAIN) | Err(rustix::io::Errno::INTR) => {
+                            self.enqueue(Outgoing::Rest(bytes))
+                        }
+                        Err(_) => Err(SendError::Closed),
+                    };
+                }
+            }
+        }
+        self.enqueue(Outgoing::Msg(msg, fds))
+    }
+
+    fn enqueue(&self, o: Outgoing) -> Result<(), SendError> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        match self.queue.try_send(o) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.queued.fetch_sub(1, Ordering::SeqCst);
+                Err(match e {
+                    TrySendError::Full(_) => SendError::Full,
+                    TrySendError::Disconnected(_) => SendError::Closed,
+                })
+            }
+        }
+    }
 }
 
 /// Events queued for one client before it counts as not reading its socket
@@ -41,7 +103,7 @@ pub struct Hello {
     /// Who it is.
     pub peer: Peer,
     /// Where its messages go.
-    pub out: SyncSender<Outgoing>,
+    pub out: Arc<Outbox>,
     /// The client's own description (`ptc 0.1.0`).
     pub client: String,
 }
@@ -58,19 +120,50 @@ pub fn spawn(
     sock.set_write_timeout(Some(Duration::from_secs(10)))?;
     let wsock = sock.try_clone()?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Outgoing>(OUTBOX);
+    let queued = Arc::new(AtomicUsize::new(0));
+    let outbox = Arc::new(Outbox {
+        sock: std::sync::Mutex::new(sock.try_clone()?),
+        queue: tx,
+        queued: queued.clone(),
+    });
+    let shared = Arc::downgrade(&outbox);
     std::thread::Builder::new()
         .name(format!("ptc-conn-{}-w", conn.0))
-        .spawn(move || writer(wsock, rx))?;
+        .spawn(move || writer(wsock, rx, shared, queued))?;
+    let tx = outbox;
     std::thread::Builder::new()
         .name(format!("ptc-conn-{}-r", conn.0))
         .spawn(move || reader(conn, sock, peer, tx, engine, info))?;
     Ok(())
 }
 
-fn writer(sock: UnixStream, rx: Receiver<Outgoing>) {
+fn writer(
+    sock: UnixStream,
+    rx: Receiver<Outgoing>,
+    outbox: std::sync::Weak<Outbox>,
+    queued: Arc<AtomicUsize>,
+) {
+    use std::io::Write;
+    // The outbox owns the sender: the loop ends once the engine (and the
+    // reader) dropped theirs and the queue is empty.
     for o in rx {
-        let fds: Vec<_> = o.fds.iter().map(|f| f.as_fd()).collect();
-        if proto::send(&sock, &o.msg, &fds).is_err() {
+        let r = {
+            // Hold the socket while writing, so the engine's direct writes
+            // cannot interleave with this message.
+            let guard = outbox.upgrade();
+            let lock = guard.as_ref().map(|b| b.sock.lock());
+            let res = match &o {
+                Outgoing::Msg(msg, fds) => {
+                    let fds: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
+                    proto::send(&sock, msg, &fds)
+                }
+                Outgoing::Rest(bytes) => (&sock).write_all(bytes),
+            };
+            drop(lock);
+            res
+        };
+        queued.fetch_sub(1, Ordering::SeqCst);
+        if r.is_err() {
             break;
         }
     }
@@ -81,7 +174,7 @@ fn reader(
     conn: ConnId,
     sock: UnixStream,
     peer: Peer,
-    out: SyncSender<Outgoing>,
+    out: Arc<Outbox>,
     engine: Sender<Command>,
     info: Welcome,
 ) {
@@ -138,17 +231,14 @@ fn reader(
             return;
         }
     };
-    let welcome = Outgoing {
-        msg: ServerMsg::Welcome {
-            version: PROTOCOL_VERSION,
-            pid: std::process::id(),
-            device: info.device,
-            validation: info.validation,
-            sched: info.sched,
-        },
-        fds: Vec::new(),
+    let welcome = ServerMsg::Welcome {
+        version: PROTOCOL_VERSION,
+        pid: std::process::id(),
+        device: info.device,
+        validation: info.validation,
+        sched: info.sched,
     };
-    if out.send(welcome).is_err() {
+    if out.send(welcome, Vec::new()).is_err() {
         return;
     }
     if engine

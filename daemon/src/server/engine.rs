@@ -3,7 +3,7 @@
 //! [`Command`]s; it answers through each client's outbox and never blocks
 //! on a client.
 
-use super::conn::{self, Hello, Outgoing};
+use super::conn::{self, Hello, Outbox, SendError};
 use crate::policy::{Config, Peer};
 use crate::proto::{
     DaemonStatus, GraphStatus, OpenRun, OutputFd, PortDesc, Reply, Request, RunReport, ServerMsg,
@@ -13,14 +13,14 @@ use crate::shm::SharedSlots;
 use ptc_runtime::io::{InputFile, OutputFile, PortFiles};
 use ptc_runtime::plan::{Sink, Source};
 use ptc_runtime::{
-    EndReason, GraphId, InputPort, OutputPort, Plan, PortInfo, RunId, RunLimits, RunSummary,
-    Session,
+    EndReason, GraphFactory, GraphId, InputPort, OutputPort, Plan, PortInfo, PreparedGraph, RunId,
+    RunLimits, RunSummary, Session,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,24 @@ pub enum Command {
         req: Request,
         /// Its descriptors.
         fds: Vec<OwnedFd>,
+    },
+    /// A worker parsed a plan: may its owner open it? (see [`Engine::admit`])
+    Admit {
+        /// The open in progress.
+        token: u64,
+        /// Its plan's priority.
+        priority: u32,
+        /// Its plan's device memory, bytes.
+        estimate: u64,
+        /// The answer.
+        answer: std::sync::mpsc::Sender<Result<(), WireError>>,
+    },
+    /// A worker finished opening a graph (or failed to).
+    Opened {
+        /// The open in progress.
+        token: u64,
+        /// What the worker made.
+        result: Result<Box<Ready>, WireError>,
     },
     /// The client went away (`reason` empty: it closed cleanly).
     Disconnected {
@@ -68,7 +86,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 struct Client {
     peer: Peer,
-    out: SyncSender<Outgoing>,
+    out: Arc<Outbox>,
 }
 
 /// A pushed input: its port, slots, and the slots waiting to be pushed.
@@ -140,6 +158,39 @@ pub struct Engine {
     share_mark: (Instant, HashMap<u64, u64>),
     shares: HashMap<u64, f64>,
     validation: ptc_runtime::ValidationLog,
+    /// Opens in progress on worker threads, by token.
+    pending: HashMap<u64, Pending>,
+    next_token: u64,
+    /// Where workers send their results.
+    tx: std::sync::mpsc::Sender<Command>,
+    factory: GraphFactory,
+}
+
+/// An open a worker thread is doing (plan parsing, validation, pipeline
+/// compilation and allocation take long on some drivers: the engine keeps
+/// scheduling meanwhile).
+struct Pending {
+    conn: ConnId,
+    id: u64,
+    peer: Peer,
+    /// Device memory reserved once admitted.
+    reserved: u64,
+}
+
+/// What a worker made: the graph, opened and recorded, not yet scheduled.
+pub struct Ready {
+    plan: Plan,
+    graph: PreparedGraph,
+    what: ReadyKind,
+}
+
+enum ReadyKind {
+    Run {
+        feeds: Vec<ptc_runtime::Feed>,
+        drains: Vec<ptc_runtime::Drain>,
+        open: OpenRun,
+    },
+    Host,
 }
 
 fn err(msg: impl Into<String>) -> WireError {
@@ -154,10 +205,17 @@ fn bad_input(msg: impl Into<String>) -> WireError {
 }
 
 impl Engine {
-    /// An engine over `session` (a runtime with its device) and a policy.
-    pub fn new(session: Session, config: Config) -> Engine {
+    /// An engine over `session` (a runtime with its device) and a policy;
+    /// `tx` is the sending end of the engine's own command channel (its
+    /// worker threads report there).
+    pub fn new(session: Session, config: Config, tx: std::sync::mpsc::Sender<Command>) -> Engine {
         let validation = session.runtime().validation_log();
+        let factory = session.runtime().factory();
         Engine {
+            pending: HashMap::new(),
+            next_token: 1,
+            tx,
+            factory,
             session,
             clients: HashMap::new(),
             graphs: BTreeMap::new(),
@@ -233,13 +291,13 @@ impl Engine {
         let Some(c) = self.clients.get(&conn) else {
             return;
         };
-        match c.out.try_send(Outgoing { msg, fds }) {
+        match c.out.send(msg, fds) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
+            Err(SendError::Full) => {
                 conn::log(conn, &c.peer, "disconnected: it does not read its socket");
                 self.disconnect(conn);
             }
-            Err(TrySendError::Disconnected(_)) => self.disconnect(conn),
+            Err(SendError::Closed) => self.disconnect(conn),
         }
     }
 
@@ -273,6 +331,26 @@ impl Engine {
                 }
                 self.request(conn, id, req, fds);
             }
+            Command::Admit {
+                token,
+                priority,
+                estimate,
+                answer,
+            } => {
+                let r = match self.pending.get(&token) {
+                    Some(p) if self.clients.contains_key(&p.conn) => {
+                        self.admit(p.peer, priority, estimate, Some(token))
+                    }
+                    _ => Err(err("the client went away")),
+                };
+                if r.is_ok() {
+                    if let Some(p) = self.pending.get_mut(&token) {
+                        p.reserved = estimate;
+                    }
+                }
+                let _ = answer.send(r);
+            }
+            Command::Opened { token, result } => self.opened(token, result),
         }
     }
 
@@ -313,23 +391,10 @@ impl Engine {
     fn request(&mut self, conn: ConnId, id: u64, req: Request, fds: Vec<OwnedFd>) {
         let peer = self.peer(conn);
         match req {
-            Request::OpenRun(o) => {
-                let r = self.open_run(conn, peer, o, fds);
-                self.reply(conn, id, r);
+            Request::OpenRun(o) => self.start_open(conn, id, peer, Some(o), fds, None),
+            Request::OpenGraph { plan_yaml } => {
+                self.start_open(conn, id, peer, None, fds, Some(plan_yaml))
             }
-            Request::OpenGraph { plan_yaml } => match self.open_host(conn, peer, &plan_yaml, fds) {
-                Ok((reply, shm_fds)) => {
-                    self.send(
-                        conn,
-                        ServerMsg::Reply {
-                            id,
-                            result: Ok(reply),
-                        },
-                        shm_fds,
-                    );
-                }
-                Err(e) => self.reply(conn, id, Err(e)),
-            },
             Request::Push { graph, port, slot } => {
                 let r = self.push(conn, graph, port, slot);
                 if let Err(e) = r {
@@ -407,33 +472,40 @@ impl Engine {
         }
     }
 
-    /// Admission: the policy's priority limit and the user's caps.
-    fn admit(&self, peer: Peer, plan: &Plan) -> Result<u64, WireError> {
-        self.config
-            .check_priority(&peer, plan.priority)
-            .map_err(err)?;
+    /// Admission: the policy's priority limit and the user's caps (graphs
+    /// open and being opened count; `token`: the open asking, not counted).
+    fn admit(
+        &self,
+        peer: Peer,
+        priority: u32,
+        estimate: u64,
+        token: Option<u64>,
+    ) -> Result<(), WireError> {
+        self.config.check_priority(&peer, priority).map_err(err)?;
         let limits = self.config.limits_for(&peer);
         let mine: Vec<&Entry> = self
             .graphs
             .values()
             .filter(|e| e.peer.uid == peer.uid)
             .collect();
+        let opening: Vec<&Pending> = self
+            .pending
+            .iter()
+            .filter(|(t, p)| p.peer.uid == peer.uid && Some(**t) != token && p.reserved > 0)
+            .map(|(_, p)| p)
+            .collect();
         if let Some(max) = limits.graphs {
-            if mine.len() as u64 >= u64::from(max) {
+            let n = mine.len() + opening.len();
+            if n as u64 >= u64::from(max) {
                 return Err(err(format!(
-                    "uid {} already has {} graph(s) open, the daemon's limit (`limits.graphs` in its --config)",
+                    "uid {} already has {n} graph(s) open, the daemon's limit (`limits.graphs` in its --config)",
                     peer.uid,
-                    mine.len()
                 )));
             }
         }
-        let estimate: u64 = plan
-            .buffers
-            .iter()
-            .map(|b| b.size.saturating_mul(u64::from(b.slots)))
-            .sum();
         if let Some(max) = limits.memory {
-            let used: u64 = mine.iter().map(|e| e.memory_estimate).sum();
+            let used: u64 = mine.iter().map(|e| e.memory_estimate).sum::<u64>()
+                + opening.iter().map(|p| p.reserved).sum::<u64>();
             if used.saturating_add(estimate) > max {
                 return Err(err(format!(
                     "the graph needs {estimate} bytes of device memory; uid {} already holds {used} of its {max}-byte limit (`limits.memory` in the daemon's --config)",
@@ -441,7 +513,7 @@ impl Engine {
                 )));
             }
         }
-        Ok(estimate)
+        Ok(())
     }
 
     /// Records a graph opened for `conn` (see [`Entry`]).
@@ -467,130 +539,120 @@ impl Engine {
         id
     }
 
-    fn open_run(
+    /// Starts opening a graph on a worker thread: a run (`open`) with its
+    /// descriptors, or a push/pull graph (`host_yaml`). The worker parses
+    /// and validates the plan, asks for admission, builds the sources and
+    /// sinks, and compiles and allocates the graph; [`Engine::opened`]
+    /// schedules it and replies.
+    fn start_open(
+        &mut self,
+        conn: ConnId,
+        id: u64,
+        peer: Peer,
+        open: Option<OpenRun>,
+        fds: Vec<OwnedFd>,
+        host_yaml: Option<String>,
+    ) {
+        let token = self.next_token;
+        self.next_token += 1;
+        self.pending.insert(
+            token,
+            Pending {
+                conn,
+                id,
+                peer,
+                reserved: 0,
+            },
+        );
+        let tx = self.tx.clone();
+        let factory = self.factory.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("ptc-open-{token}"))
+            .spawn(move || {
+                let result = prepare(token, &tx, &factory, open, fds, host_yaml).map(Box::new);
+                let _ = tx.send(Command::Opened { token, result });
+            });
+        if let Err(e) = spawned {
+            self.pending.remove(&token);
+            self.reply(
+                conn,
+                id,
+                Err(err(format!("cannot start opening the graph: {e}"))),
+            );
+        }
+    }
+
+    /// Schedules a graph a worker opened, and answers its client.
+    fn opened(&mut self, token: u64, result: Result<Box<Ready>, WireError>) {
+        let Some(p) = self.pending.remove(&token) else {
+            return;
+        };
+        let ready = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.reply(p.conn, p.id, Err(e));
+                return;
+            }
+        };
+        if !self.clients.contains_key(&p.conn) {
+            return; // The client left: dropping the graph releases it.
+        }
+        match self.schedule(p.conn, p.peer, *ready, p.reserved) {
+            Ok((reply, fds)) => self.send(
+                p.conn,
+                ServerMsg::Reply {
+                    id: p.id,
+                    result: Ok(reply),
+                },
+                fds,
+            ),
+            Err(e) => self.reply(p.conn, p.id, Err(e)),
+        }
+    }
+
+    fn schedule(
         &mut self,
         conn: ConnId,
         peer: Peer,
-        o: OpenRun,
-        fds: Vec<OwnedFd>,
-    ) -> Result<Reply, WireError> {
-        let plan = Plan::from_yaml(&o.plan_yaml).map_err(|e| bad_input(e.to_string()))?;
-        if o.inputs.len() != plan.inputs.len() || o.outputs.len() != plan.outputs.len() {
-            return Err(bad_input(format!(
-                "the run names {} input(s) and {} output(s), the plan has {} and {}",
-                o.inputs.len(),
-                o.outputs.len(),
-                plan.inputs.len(),
-                plan.outputs.len()
-            )));
-        }
-        let wanted = o.inputs.iter().filter(|b| **b).count()
-            + o.outputs.iter().filter(|f| **f != OutputFd::None).count();
-        if wanted != fds.len() {
-            return Err(err(format!(
-                "the run names {wanted} descriptor(s) but {} came with it",
-                fds.len()
-            )));
-        }
-        let estimate = self.admit(peer, &plan)?;
-        // The descriptors become the sources' and sinks' files; a source
-        // or sink that names a path must come with one (the daemon never
-        // opens a path for a client).
-        let mut fds = fds.into_iter();
-        let mut files = PortFiles::default();
-        for (gi, has) in plan.inputs.iter().zip(&o.inputs) {
-            let shown = match &gi.source {
-                Source::File { path } => path.clone(),
-                Source::Camera {
-                    script: Some(p), ..
-                } => p.clone(),
-                Source::Stdin => "<stdin>".into(),
-                _ => format!("<input {}>", gi.name).into(),
-            };
-            let needs = matches!(
-                gi.source,
-                Source::File { .. }
-                    | Source::Stdin
-                    | Source::Camera {
-                        script: Some(_),
-                        ..
-                    }
-            );
-            if needs && !has {
-                return Err(err(format!(
-                    "input `{}` reads `{}`: the client must open it and pass its descriptor",
-                    gi.name,
-                    shown.display()
-                )));
-            }
-            if matches!(gi.source, Source::Host) {
-                return Err(err(format!(
-                    "input `{}` has no source: a run needs one (pass --input {}=FILE)",
-                    gi.name, gi.name
-                )));
-            }
-            let fd = if *has { fds.next() } else { None };
-            files.inputs.push(fd.map(|fd| InputFile {
-                file: File::from(fd),
-                path: shown,
-            }));
-        }
-        for (go, what) in plan.outputs.iter().zip(&o.outputs) {
-            let needs = matches!(go.sink, Sink::File { .. } | Sink::Stdout | Sink::Hid);
-            if needs && *what == OutputFd::None {
-                return Err(err(format!(
-                    "output `{}` needs a descriptor from the client",
-                    go.name
-                )));
-            }
-            if *what == OutputFd::Relay && go.sink != Sink::Hid {
-                return Err(err(format!(
-                    "output `{}` is not a `to hid` output",
-                    go.name
-                )));
-            }
-            let shown = match &go.sink {
-                Sink::File { path } => path.clone(),
-                Sink::Stdout => "<stdout>".into(),
-                _ => format!("<output {}>", go.name).into(),
-            };
-            files.outputs.push(match what {
-                OutputFd::None => None,
-                _ => fds
-                    .next()
-                    .map(|fd| OutputFile::in_place(File::from(fd), shown)),
-            });
-        }
-        let (feeds, drains) = ptc_runtime::io::attach(&plan, files)?;
+        ready: Ready,
+        estimate: u64,
+    ) -> Result<(Reply, Vec<OwnedFd>), WireError> {
+        let Ready { plan, graph, what } = ready;
+        let group = u64::from(peer.uid);
+        let cap = self
+            .config
+            .limits_for(&peer)
+            .frames_in_flight
+            .map(|n| n.max(1) as usize);
         let log_mark = self.validation.messages().len();
         let rt = self.session.runtime_mut();
-        let graph = rt.open_graph(&plan)?;
-        let limits = RunLimits {
-            frames: o.frames,
-            deadline: o
-                .duration_ms
-                .map(|ms| Instant::now() + Duration::from_millis(ms)),
+        rt.set_group_inflight(group, cap)?;
+        let graph = rt.add_prepared(graph, group)?;
+        let made = match what {
+            ReadyKind::Run {
+                feeds,
+                drains,
+                open,
+            } => self.schedule_run(graph, feeds, drains, &open),
+            ReadyKind::Host => self.host_ports(graph, &plan),
         };
-        let run = match self.session.add(graph, feeds, drains, limits) {
-            Ok(r) => r,
+        let (kind, detached, fds) = match made {
+            Ok(x) => x,
             Err(e) => {
                 let _ = self.session.runtime_mut().terminate(graph);
-                return Err(e.into());
+                let _ = self.session.runtime_mut().forget(graph);
+                return Err(e);
             }
         };
+        let host = matches!(kind, Kind::Host { .. });
         let id = self.register(
             conn,
             peer,
             &plan,
             NewEntry {
                 graph,
-                kind: Kind::Run {
-                    run,
-                    trace: o.trace,
-                    last_progress: Instant::now(),
-                    last_frames: 0,
-                },
-                detached: o.detach,
+                kind,
+                detached,
                 log_mark,
                 memory_estimate: estimate,
             },
@@ -599,92 +661,90 @@ impl Engine {
             conn,
             &peer,
             &format!(
-                "runs graph #{id} `{}` (priority {}{})",
+                "opened graph #{id} `{}` (priority {}{})",
                 plan.graph,
                 plan.priority,
-                if o.detach { ", detached" } else { "" }
+                if host {
+                    ", push/pull"
+                } else if detached {
+                    ", detached run"
+                } else {
+                    ", run"
+                }
             ),
         );
-        Ok(opened(id, &plan, 0))
+        Ok((opened(id, &plan, if host { PUSH_SLOTS } else { 0 }), fds))
     }
 
-    fn open_host(
+    /// Attaches a run's sources and sinks to its scheduled graph.
+    fn schedule_run(
         &mut self,
-        conn: ConnId,
-        peer: Peer,
-        plan_yaml: &str,
-        fds: Vec<OwnedFd>,
-    ) -> Result<(Reply, Vec<OwnedFd>), WireError> {
-        if !fds.is_empty() {
-            return Err(err("OpenGraph takes no descriptors"));
-        }
-        let plan = Plan::from_yaml(plan_yaml).map_err(|e| bad_input(e.to_string()))?;
-        let estimate = self.admit(peer, &plan)?;
-        let log_mark = self.validation.messages().len();
-        let graph = self.session.runtime_mut().open_graph(&plan)?;
-        let made = (|| -> Result<(Vec<HostIn>, Vec<HostOut>), WireError> {
-            let rt = self.session.runtime();
-            let mut inputs = Vec::new();
-            for (i, info) in PortInfo::inputs_of(&plan).iter().enumerate() {
-                let port = rt.input_port(graph, &info.name)?;
-                let shm = SharedSlots::create(&format!("ptc-in-{i}"), info.bytes, PUSH_SLOTS)
-                    .map_err(|e| err(format!("shared memory for input `{}`: {e}", info.name)))?;
-                inputs.push(HostIn {
-                    port,
-                    shm,
-                    queue: VecDeque::new(),
-                });
-            }
-            let mut outputs = Vec::new();
-            for (o, info) in PortInfo::outputs_of(&plan).iter().enumerate() {
-                let port = rt.output_port(graph, &info.name)?;
-                let shm = SharedSlots::create(&format!("ptc-out-{o}"), info.bytes, 1)
-                    .map_err(|e| err(format!("shared memory for output `{}`: {e}", info.name)))?;
-                outputs.push(HostOut {
-                    port,
-                    shm,
-                    wanted: false,
-                });
-            }
-            Ok((inputs, outputs))
-        })();
-        let (inputs, outputs) = match made {
-            Ok(x) => x,
-            Err(e) => {
-                let _ = self.session.runtime_mut().terminate(graph);
-                return Err(e);
-            }
+        graph: GraphId,
+        feeds: Vec<ptc_runtime::Feed>,
+        drains: Vec<ptc_runtime::Drain>,
+        o: &OpenRun,
+    ) -> Result<(Kind, bool, Vec<OwnedFd>), WireError> {
+        let limits = RunLimits {
+            frames: o.frames,
+            deadline: o
+                .duration_ms
+                .map(|ms| Instant::now() + Duration::from_millis(ms)),
         };
-        let mut shm_fds = Vec::new();
+        let run = self.session.add(graph, feeds, drains, limits)?;
+        Ok((
+            Kind::Run {
+                run,
+                trace: o.trace,
+                last_progress: Instant::now(),
+                last_frames: 0,
+            },
+            o.detach,
+            Vec::new(),
+        ))
+    }
+
+    /// A push/pull graph's shared-memory slots (and their descriptors).
+    fn host_ports(
+        &mut self,
+        graph: GraphId,
+        plan: &Plan,
+    ) -> Result<(Kind, bool, Vec<OwnedFd>), WireError> {
+        let rt = self.session.runtime();
+        let mut inputs = Vec::new();
+        for (i, info) in PortInfo::inputs_of(plan).iter().enumerate() {
+            let port = rt.input_port(graph, &info.name)?;
+            let shm = SharedSlots::create(&format!("ptc-in-{i}"), info.bytes, PUSH_SLOTS)
+                .map_err(|e| err(format!("shared memory for input `{}`: {e}", info.name)))?;
+            inputs.push(HostIn {
+                port,
+                shm,
+                queue: VecDeque::new(),
+            });
+        }
+        let mut outputs = Vec::new();
+        for (o, info) in PortInfo::outputs_of(plan).iter().enumerate() {
+            let port = rt.output_port(graph, &info.name)?;
+            let shm = SharedSlots::create(&format!("ptc-out-{o}"), info.bytes, 1)
+                .map_err(|e| err(format!("shared memory for output `{}`: {e}", info.name)))?;
+            outputs.push(HostOut {
+                port,
+                shm,
+                wanted: false,
+            });
+        }
+        let mut fds = Vec::new();
         for s in inputs
             .iter()
             .map(|i| &i.shm)
             .chain(outputs.iter().map(|o| &o.shm))
         {
-            shm_fds.push(
+            fds.push(
                 s.fd()
                     .try_clone_to_owned()
                     .map_err(|e| err(format!("cannot share memory: {e}")))?,
             );
         }
-        let id = self.register(
-            conn,
-            peer,
-            &plan,
-            NewEntry {
-                graph,
-                kind: Kind::Host { inputs, outputs },
-                detached: false,
-                log_mark,
-                memory_estimate: estimate,
-            },
-        );
-        conn::log(
-            conn,
-            &peer,
-            &format!("opened graph #{id} `{}` (push/pull)", plan.graph),
-        );
-        Ok((opened(id, &plan, PUSH_SLOTS), shm_fds))
+        Ok((Kind::Host { inputs, outputs }, false, fds))
     }
 
     fn host_entry(&mut self, conn: ConnId, graph: u64) -> Result<&mut Entry, WireError> {
@@ -983,7 +1043,11 @@ impl Engine {
         }
         for id in &gone {
             if let Some(e) = self.graphs.remove(id) {
-                let _ = self.session.runtime_mut().terminate(e.graph);
+                let rt = self.session.runtime_mut();
+                let _ = rt.terminate(e.graph);
+                // Reported already (runs) or never (push/pull): the daemon
+                // must not grow with every graph it ever ran.
+                let _ = rt.forget(e.graph);
                 self.shares.remove(id);
                 for (c, rid) in e.on_gone {
                     self.reply(c, rid, Ok(Reply::Done));
@@ -1152,6 +1216,147 @@ impl Engine {
     pub fn into_session(self) -> Session {
         self.session
     }
+}
+
+/// A worker's part of opening a graph (see [`Engine::start_open`]).
+fn prepare(
+    token: u64,
+    tx: &std::sync::mpsc::Sender<Command>,
+    factory: &GraphFactory,
+    open: Option<OpenRun>,
+    fds: Vec<OwnedFd>,
+    host_yaml: Option<String>,
+) -> Result<Ready, WireError> {
+    let yaml = match (&open, &host_yaml) {
+        (Some(o), _) => &o.plan_yaml,
+        (None, Some(y)) => y,
+        (None, None) => return Err(err("nothing to open")),
+    };
+    let plan = Plan::from_yaml(yaml).map_err(|e| bad_input(e.to_string()))?;
+    if open.is_none() && !fds.is_empty() {
+        return Err(err("OpenGraph takes no descriptors"));
+    }
+    let files = match &open {
+        Some(o) => Some(run_files(&plan, o, fds)?),
+        None => None,
+    };
+    // Admission before anything is allocated.
+    let estimate: u64 = plan
+        .buffers
+        .iter()
+        .map(|b| b.size.saturating_mul(u64::from(b.slots)))
+        .sum();
+    let (atx, arx) = std::sync::mpsc::channel();
+    tx.send(Command::Admit {
+        token,
+        priority: plan.priority,
+        estimate,
+        answer: atx,
+    })
+    .map_err(|_| err("the daemon is stopping"))?;
+    arx.recv().map_err(|_| err("the daemon is stopping"))??;
+    let what = match (open, files) {
+        (Some(open), Some(files)) => {
+            let (feeds, drains) = ptc_runtime::io::attach(&plan, files)?;
+            ReadyKind::Run {
+                feeds,
+                drains,
+                open,
+            }
+        }
+        _ => ReadyKind::Host,
+    };
+    let graph = factory.prepare(&plan)?;
+    Ok(Ready { plan, graph, what })
+}
+
+/// A run's descriptors as the files of its ports: a source or sink that
+/// names a path must come with one (the daemon never opens a path for a
+/// client).
+fn run_files(plan: &Plan, o: &OpenRun, fds: Vec<OwnedFd>) -> Result<PortFiles, WireError> {
+    if o.inputs.len() != plan.inputs.len() || o.outputs.len() != plan.outputs.len() {
+        return Err(bad_input(format!(
+            "the run names {} input(s) and {} output(s), the plan has {} and {}",
+            o.inputs.len(),
+            o.outputs.len(),
+            plan.inputs.len(),
+            plan.outputs.len()
+        )));
+    }
+    let wanted = o.inputs.iter().filter(|b| **b).count()
+        + o.outputs.iter().filter(|f| **f != OutputFd::None).count();
+    if wanted != fds.len() {
+        return Err(err(format!(
+            "the run names {wanted} descriptor(s) but {} came with it",
+            fds.len()
+        )));
+    }
+    let mut fds = fds.into_iter();
+    let mut files = PortFiles::default();
+    for (gi, has) in plan.inputs.iter().zip(&o.inputs) {
+        let shown = match &gi.source {
+            Source::File { path } => path.clone(),
+            Source::Camera {
+                script: Some(p), ..
+            } => p.clone(),
+            Source::Stdin => "<stdin>".into(),
+            _ => format!("<input {}>", gi.name).into(),
+        };
+        let needs = matches!(
+            gi.source,
+            Source::File { .. }
+                | Source::Stdin
+                | Source::Camera {
+                    script: Some(_),
+                    ..
+                }
+        );
+        if needs && !has {
+            return Err(err(format!(
+                "input `{}` reads `{}`: the client must open it and pass its descriptor",
+                gi.name,
+                shown.display()
+            )));
+        }
+        if matches!(gi.source, Source::Host) {
+            return Err(err(format!(
+                "input `{}` has no source: a run needs one (pass --input {}=FILE)",
+                gi.name, gi.name
+            )));
+        }
+        let fd = if *has { fds.next() } else { None };
+        files.inputs.push(fd.map(|fd| InputFile {
+            file: File::from(fd),
+            path: shown,
+        }));
+    }
+    for (go, what) in plan.outputs.iter().zip(&o.outputs) {
+        let needs = matches!(go.sink, Sink::File { .. } | Sink::Stdout | Sink::Hid);
+        if needs && *what == OutputFd::None {
+            return Err(err(format!(
+                "output `{}` needs a descriptor from the client",
+                go.name
+            )));
+        }
+        if *what == OutputFd::Relay && go.sink != Sink::Hid {
+            return Err(err(format!(
+                "output `{}` is not a `to hid` output",
+                go.name
+            )));
+        }
+        let shown = match &go.sink {
+            Sink::File { path } => path.clone(),
+            Sink::Stdout => "<stdout>".into(),
+            _ => format!("<output {}>", go.name).into(),
+        };
+        files.outputs.push(match what {
+            OutputFd::None => None,
+            _ => fds
+                .next()
+                .map(|fd| OutputFile::in_place(File::from(fd), shown)),
+        });
+    }
+    Ok(files)
 }
 
 fn opened(id: u64, plan: &Plan, slots: u32) -> Reply {

@@ -124,6 +124,7 @@ pub fn serve(opts: DaemonOptions) -> Result<(), ServeError> {
         opts.runtime.sched.mode
     );
     let (tx, rx) = std::sync::mpsc::channel::<Command>();
+    let engine_tx = tx.clone();
     let listener = listening
         .listener
         .try_clone()
@@ -133,7 +134,7 @@ pub fn serve(opts: DaemonOptions) -> Result<(), ServeError> {
         .spawn(move || accept(listener, tx, welcome))
         .map_err(|e| ServeError::Socket(e.to_string()))?;
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
-    let mut engine = Engine::new(Session::new(rt), opts.config);
+    let mut engine = Engine::new(Session::new(rt), opts.config, engine_tx);
     engine.run(&rx, &opts.stop);
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     if let Some(p) = listening.owned {

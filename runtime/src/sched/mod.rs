@@ -655,6 +655,24 @@ impl Scheduler {
         Ok(dropped)
     }
 
+    /// Drops a closed graph's state and statistics, so that a long-lived
+    /// process (the daemon) does not grow with every graph it ever ran.
+    /// Its jobs must all have completed.
+    pub fn forget_graph(&mut self, key: GraphKey) -> Result<(), SchedError> {
+        match self.graphs.get(&key) {
+            Some(g) if !g.open && g.inflight == 0 => {
+                self.graphs.remove(&key);
+                self.stats.forget(key);
+                Ok(())
+            }
+            Some(_) => Err(SchedError::BadJob(
+                key.0,
+                "a closed graph with no job in flight",
+            )),
+            None => Err(SchedError::UnknownGraph(key.0)),
+        }
+    }
+
     /// Changes a graph's base priority; takes effect at the next pick
     /// (jobs in flight are charged at the priority they were submitted with).
     pub fn set_priority(&mut self, key: GraphKey, priority: u32) -> Result<(), SchedError> {

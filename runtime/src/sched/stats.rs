@@ -326,6 +326,11 @@ impl StatsCollector {
     }
 
     /// Marks a graph terminated (its statistics stay in the report).
+    /// Drops a graph's statistics (see [`super::Scheduler::forget_graph`]).
+    pub fn forget(&mut self, key: GraphKey) {
+        self.graphs.remove(&key);
+    }
+
     pub fn close_graph(&mut self, key: GraphKey, _now: Nanos) {
         if let Some(g) = self.graphs.get_mut(&key) {
             g.open = false;

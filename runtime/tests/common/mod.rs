@@ -27,7 +27,8 @@ pub fn spirv(name: &str) -> Vec<u32> {
 }
 
 /// A validated runtime, or `None` (with a printed line) if this machine has
-/// no Vulkan loader or device at all.
+/// no Vulkan loader or device at all (never with `PTC_REQUIRE_VULKAN=1`:
+/// then that fails the test).
 pub fn runtime(force_staging: bool) -> Option<(Runtime, ValidationLog)> {
     let opts = RuntimeOptions {
         validate: true,
@@ -41,6 +42,11 @@ pub fn runtime(force_staging: bool) -> Option<(Runtime, ValidationLog)> {
             Some((rt, log))
         }
         Err(e @ (RuntimeError::NoVulkan(_) | RuntimeError::NoDevice(_))) => {
+            // In CI (PTC_REQUIRE_VULKAN=1) a missing device is a failure:
+            // a broken driver install must not pass as green.
+            if std::env::var("PTC_REQUIRE_VULKAN").is_ok_and(|v| v == "1") {
+                panic!("PTC_REQUIRE_VULKAN=1 but there is no Vulkan device: {e}");
+            }
             println!("SKIP: no Vulkan device ({e})");
             None
         }
