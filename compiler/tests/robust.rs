@@ -223,3 +223,37 @@ fn long_chain() {
     assert!(c == [Code::UnseededCycle], "{:?}", &c[..c.len().min(5)]);
     assert_eq!(r.diagnostics[0].labels.len(), n);
 }
+
+/// Deep parentheses in an expression and a long chain of consts, each
+/// depending on the one before (declared in reverse, so each is evaluated
+/// through all the others): neither recurses, on a 512 KiB stack.
+#[test]
+fn deep_expressions_and_long_const_chains_do_not_recurse() {
+    let run = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(|| {
+            let n = 50_000;
+            let mut s = format!("const P = {}7{};\n", "(".repeat(n), ")".repeat(n));
+            for i in (1..n).rev() {
+                s.push_str(&format!("const C{i} = C{} + 1;\n", i - 1));
+            }
+            s.push_str("const C0 = P - 7;\n");
+            s.push_str(&format!(
+                "graph g {{ input x: f32[C{}]; output y: f32[{}]; x -> y; }}\n",
+                n - 1,
+                n - 1
+            ));
+            let r = check(s);
+            assert!(r.diagnostics.is_empty(), "{:#?}", &r.diagnostics[..1]);
+            let m = r.module.expect("module");
+            assert_eq!(m.consts.len(), n + 1);
+            // Unbalanced: one error, not one per level.
+            let r = check(format!(
+                "const P = {}7;\ngraph g {{ input x: f32[1]; output y: f32[1]; x -> y; }}\n",
+                "(".repeat(n)
+            ));
+            assert_eq!(codes(&r), vec![Code::Syntax]);
+        })
+        .expect("spawn");
+    run.join().expect("no stack overflow, no panic");
+}

@@ -158,7 +158,7 @@ impl Checker<'_> {
         let order = self.const_order.clone();
         for root in order {
             let mut stack: Vec<String> = vec![root];
-            let mut on_stack: Vec<String> = Vec::new();
+            let mut on_stack: std::collections::HashSet<String> = Default::default();
             while let Some(top) = stack.last().cloned() {
                 let Some(c) = self.consts.get(&top) else {
                     stack.pop();
@@ -166,7 +166,7 @@ impl Checker<'_> {
                 };
                 if c.value.is_some() {
                     stack.pop();
-                    on_stack.retain(|n| *n != top);
+                    on_stack.remove(&top);
                     continue;
                 }
                 // The first dependency not evaluated yet.
@@ -191,7 +191,7 @@ impl Checker<'_> {
                         }
                     }
                     Some((dep, _)) => {
-                        on_stack.push(top);
+                        on_stack.insert(top);
                         stack.push(dep);
                     }
                     None => {
@@ -201,7 +201,7 @@ impl Checker<'_> {
                             c.value = Some(v);
                         }
                         stack.pop();
-                        on_stack.retain(|n| *n != top);
+                        on_stack.remove(&top);
                     }
                 }
             }

@@ -182,9 +182,13 @@ pub fn cached_request(req: &Request, bytes: Vec<u8>) -> CompileResult {
         }
     }
     let (deps, result) = compile_and_reflect_request(req, &key.1);
+    // A missing include may appear at any time: such a result is not kept.
+    let keep = !matches!(result, Err(KernelError::Include(_)));
     let result = Arc::new(result);
-    let mut cache = global().lock().unwrap_or_else(|p| p.into_inner());
-    cache.insert(key, (deps, result.clone()));
+    if keep {
+        let mut cache = global().lock().unwrap_or_else(|p| p.into_inner());
+        cache.insert(key, (deps, result.clone()));
+    }
     result
 }
 

@@ -513,3 +513,48 @@ fn gesture_graph_needs_16bit_storage() {
     assert_eq!(plan.ptasks[0].local_size, [16, 16, 1]);
     assert_eq!(plan.ptasks[0].workgroups, [40, 30, 1]);
 }
+
+/// The cache key covers included files: editing an included file (the
+/// kernel's own text unchanged) recompiles it.
+#[test]
+fn editing_an_included_file_recompiles_its_includer() {
+    let dir = std::env::temp_dir().join(format!("ptc-include-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("inc")).expect("temp dir");
+    let kernel = dir.join("k.comp");
+    std::fs::write(
+        &kernel,
+        "#version 450\n#include \"inc/f.glsl\"\nlayout(local_size_x = 64) in;\n\
+         layout(std430, set = 0, binding = 0) buffer B { float b[]; };\n\
+         void main() { b[0] = f(b[1]); }\n",
+    )
+    .expect("kernel");
+    let inc = dir.join("inc/f.glsl");
+    std::fs::write(&inc, "float f(float x) { return x * missing; }\n").expect("include");
+    let req = compile::Request::file(&kernel);
+    match &*compile::load_request(&req) {
+        Err(compile::KernelError::Compile(m)) => {
+            assert_eq!(m[0].file, inc);
+            assert_eq!(m[0].line, 1);
+        }
+        other => panic!("expected an error in the include: {other:?}"),
+    }
+    std::fs::write(&inc, "float f(float x) { return x * 2.0; }\n").expect("fix include");
+    match &*compile::load_request(&req) {
+        Ok(c) => assert_eq!(c.includes, vec![inc.clone()]),
+        Err(e) => panic!("the fixed include still fails: {e:?}"),
+    }
+    // A missing include lists where it was looked for.
+    std::fs::remove_file(&inc).expect("remove include");
+    match &*compile::load_request(&req) {
+        Err(compile::KernelError::Include(m)) => {
+            assert_eq!(m.name, "inc/f.glsl");
+            assert_eq!((m.from.clone(), m.line), (kernel.clone(), 2));
+            assert_eq!(m.looked, vec![inc.clone()]);
+        }
+        other => panic!("expected a missing include: {other:?}"),
+    }
+    // ... and once it is back, the kernel compiles (the miss was not cached).
+    std::fs::write(&inc, "float f(float x) { return x; }\n").expect("restore include");
+    assert!(compile::load_request(&req).is_ok());
+}
