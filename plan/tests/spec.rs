@@ -148,3 +148,87 @@ fn the_limit_table_refuses_what_a_device_lacks() {
         Err(Limit::PushConstantsSize)
     );
 }
+
+/// A lowered plan with specializations and uniform params
+/// (`graphs/linalg.pt`), and edits of it that validation refuses.
+fn linalg() -> ptc_plan::Plan {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../graphs/linalg.pt");
+    let r = ptc_compiler::check_file(&path, &ptc_compiler::Options::default());
+    assert!(!r.has_errors(), "{:#?}", r.diagnostics);
+    r.plan.expect("plan")
+}
+
+fn err(p: &ptc_plan::Plan) -> String {
+    p.validate().expect_err("invalid").to_string()
+}
+
+#[test]
+fn version_3_additions_are_validated() {
+    use ptc_plan::types::Value;
+    let plan = linalg();
+    plan.validate().expect("the lowered plan is valid");
+    let i = |name: &str| {
+        plan.ptasks
+            .iter()
+            .position(|p| p.name == name)
+            .expect("ptask")
+    };
+    let (s1, r) = (i("s1"), i("r"));
+
+    // A constant id the kernel lacks.
+    let mut p = plan.clone();
+    p.ptasks[r].specialization[0].id = 9;
+    assert!(
+        err(&p).contains("specialization constant 9 (`WG`) does not exist"),
+        "{}",
+        err(&p)
+    );
+    // A value of another type than the kernel's constant.
+    let mut p = plan.clone();
+    p.ptasks[r].specialization[0].value = Value::F32(128.0);
+    assert!(err(&p).contains("is u32 in the kernel"), "{}", err(&p));
+    // The local size no longer what the specialization gives.
+    let mut p = plan.clone();
+    p.ptasks[r].specialization[0].value = Value::U32(64);
+    assert!(
+        err(&p).contains("local size is [64, 1, 1] as specialized, the plan says [128, 1, 1]"),
+        "{}",
+        err(&p)
+    );
+    // Shared memory beyond what the requirements declare.
+    let mut p = plan.clone();
+    p.requirements.shared_memory_bytes = 64;
+    assert!(
+        err(&p).contains("bytes of shared memory as specialized"),
+        "{}",
+        err(&p)
+    );
+    // Uniform params: too small, at the wrong binding, with push constants.
+    let mut p = plan.clone();
+    p.ptasks[s1].uniform_params.as_mut().expect("uniform").size = 8;
+    assert!(err(&p).contains("must be a multiple of 16"), "{}", err(&p));
+    let mut p = plan.clone();
+    p.ptasks[s1]
+        .uniform_params
+        .as_mut()
+        .expect("uniform")
+        .binding = 4;
+    assert!(
+        err(&p).contains("set 0, binding 3 which the plan does not bind"),
+        "{}",
+        err(&p)
+    );
+    let mut p = plan.clone();
+    let u = p.ptasks[s1].uniform_params.take().expect("uniform");
+    p.ptasks[s1].push_constants = u.members;
+    p.ptasks[s1].push_constant_size = 4;
+    assert!(
+        err(&p).contains("set 0, binding 3 which the plan does not bind"),
+        "{}",
+        err(&p)
+    );
+    // A version-2 plan cannot use them.
+    let mut p = plan.clone();
+    p.version = 2;
+    assert!(err(&p).contains("need plan version 3"), "{}", err(&p));
+}
