@@ -1569,13 +1569,11 @@ fn instance(pair: Pair<'_, Rule>, base: usize, errs: &mut Vec<Diagnostic>) -> (P
     let span = sp(&pair, base);
     let mut names = Vec::new();
     let mut args = Vec::new();
-    let mut args_span = span;
     let mut closed = false;
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::ident => names.push(ident(p, base)),
             Rule::inst_args => {
-                args_span = sp(&p, base);
                 let items: Vec<Pair<'_, Rule>> = p.into_inner().collect();
                 let rparen = items.iter().any(|i| i.as_rule() == Rule::rparen);
                 let n = items
@@ -1619,7 +1617,6 @@ fn instance(pair: Pair<'_, Rule>, base: usize, errs: &mut Vec<Diagnostic>) -> (P
     // invariant: the grammar requires two names: `ptask NAME = TEMPLATE(`
     let name = names.next().unwrap_or_default();
     let template = names.next().unwrap_or_default();
-    let _ = args_span;
     (
         PtaskDecl {
             name,

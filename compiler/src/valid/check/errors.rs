@@ -234,10 +234,6 @@ pub enum TypeError {
         text: String,
         span: Span,
     },
-    NotANumber {
-        text: String,
-        span: Span,
-    },
     F32Range {
         text: String,
         what: String,
@@ -906,10 +902,6 @@ impl TypeError {
             )
             .primary(*span, "expected a positive whole number")
             .help("dimensions are whole numbers from 1 up, e.g. `f32[480, 640]`"),
-            E::NotANumber { text, span } => {
-                Diagnostic::new(Code::InvalidValue, format!("`{text}` is not a number"))
-                    .primary(*span, "not a number")
-            }
             E::F32Range { text, what, span } => Diagnostic::new(
                 Code::InvalidValue,
                 format!("`{text}` does not fit in an f32 ({what})"),

@@ -295,7 +295,7 @@ impl Checker<'_> {
             self.base = self.path.to_path_buf();
             return (self.ptask(i, &t.name, t, None), t.body_errors);
         };
-        let Some(bind) = self.bind(t, inst) else {
+        let Some(bind) = self.bind(inst) else {
             // Nothing to check it against: an empty ptask of that name.
             let empty = ast::PtaskDecl {
                 name: t.name.clone(),

@@ -110,7 +110,7 @@ impl Checker<'_> {
 
     /// Resolves an instance's template and binds its parameters; `None`
     /// if the template is unknown or an argument is wrong (reported).
-    pub(super) fn bind(&mut self, t: &ast::PtaskDecl, inst: &ast::Instance) -> Option<Bind> {
+    pub(super) fn bind(&mut self, inst: &ast::Instance) -> Option<Bind> {
         let Some(&ti) = self.template_index.get(&inst.template.name) else {
             let mut known: Vec<String> = self.template_index.keys().cloned().collect();
             known.sort();
@@ -200,7 +200,6 @@ impl Checker<'_> {
                 },
             );
         }
-        let _ = t;
         ok.then_some(Bind {
             template: ti,
             scope,
