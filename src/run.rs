@@ -190,6 +190,12 @@ fn load_plan(
             .plan
             .ok_or_else(|| Fail::input(format!("`{}` produced no plan", file.display())))
     } else {
+        if !sets.is_empty() {
+            eprintln!(
+                "ptc: warning: --set does not apply to `{}`: a plan's consts were fixed when it was compiled (recompile with `ptc compile --set ...`)",
+                file.display()
+            );
+        }
         let text = std::fs::read_to_string(file)
             .map_err(|e| Fail::usage(format!("cannot read `{}`: {e}", file.display())))?;
         Plan::from_yaml(&text).map_err(|e| Fail::input(format!("`{}`: {e}", file.display())))

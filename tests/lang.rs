@@ -346,6 +346,13 @@ graph g {
     let plan = ptc_plan::Plan::from_yaml(&std::fs::read_to_string(&plan_path).expect("plan"))
         .expect("valid plan");
     assert_eq!(plan.ptasks[0].local_size, [32, 1, 1]);
+    // `--set` cannot change a compiled plan: ptc run says so.
+    let (code, err) = ptc(&["run", s(&plan_path), "--set", "N=4", "--frames", "0"]);
+    assert!(
+        err.contains("--set does not apply to")
+            && err.contains("recompile with `ptc compile --set"),
+        "{code}: {err}"
+    );
     assert_eq!(plan.ptasks[0].workgroups, [32, 1, 1]);
     if !common::has_vulkan() {
         return;
