@@ -285,15 +285,20 @@ impl Checker<'_> {
                 }
             };
             let Some(ty) = ty else { continue };
-            if let Some(value) = self.value(&p.value, ty, &what) {
-                params.push(Param {
-                    name: p.name.clone(),
-                    ty,
-                    ty_span: p.ty.span,
-                    value,
-                    span: p.span,
-                });
-            }
+            // A value with an error (reported) keeps the param, with 0, so
+            // that the kernel check does not report it missing as well.
+            let value = self.value(&p.value, ty, &what).unwrap_or(match ty {
+                Scalar::F32 => Value::F32(0.0),
+                Scalar::I32 => Value::I32(0),
+                _ => Value::U32(0),
+            });
+            params.push(Param {
+                name: p.name.clone(),
+                ty,
+                ty_span: p.ty.span,
+                value,
+                span: p.span,
+            });
         }
         params
     }
