@@ -22,7 +22,6 @@ import os
 import sys
 import time
 
-import cv2
 import numpy as np
 
 W, H = 640, 480
@@ -48,6 +47,8 @@ def frame(seed: int) -> np.ndarray:
 
 
 def generate(out_dir: str) -> None:
+    import cv2
+
     os.makedirs(out_dir, exist_ok=True)
     img = frame(seed=5)
     for name, (top, left) in CASES.items():
@@ -60,6 +61,8 @@ def generate(out_dir: str) -> None:
 
 
 def bench(reps: int) -> None:
+    import cv2
+
     img = frame(seed=5).astype(np.float32)
     print(f"OpenCV {cv2.__version__}, threads={cv2.getNumThreads()}, 640x480 float32, {reps} reps")
     for d, sc, ss in [(5, 50.0, 2.0), (9, 30.0, 3.0)]:
