@@ -510,8 +510,10 @@ fn gesture_graph_needs_16bit_storage() {
     let plan = r.plan.expect("plan");
     assert!(plan.requirements.storage_16bit);
     assert!(!plan.requirements.shader_float64);
-    assert_eq!(plan.ptasks[0].local_size, [16, 16, 1]);
-    assert_eq!(plan.ptasks[0].workgroups, [40, 30, 1]);
+    // xform (kernels branch): 8 invocations a workgroup, one invocation a
+    // 16x48 block of the 640x480 image: 40x10 invocations, 5x10 workgroups.
+    assert_eq!(plan.ptasks[0].local_size, [8, 1, 1]);
+    assert_eq!(plan.ptasks[0].workgroups, [5, 10, 1]);
 }
 
 /// The cache key covers included files: editing an included file (the
