@@ -42,7 +42,10 @@ layout(push_constant) uniform Params {
     uint swipe_frames;
 } p;
 
-const uint W = 640u, H = 480u;
+// The image size: specialization constants (graphs/gesture.pt sets them;
+// the defaults are the 640x480 camera's).
+layout(constant_id = 0) const uint W = 640u;
+layout(constant_id = 1) const uint H = 480u;
 const uint HIST = 16u;
 
 shared uint s_cnt[T], s_su[T], s_sv[T], s_u0[T], s_v0[T], s_u1[T], s_v1[T];

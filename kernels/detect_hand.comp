@@ -19,7 +19,10 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 
-const uint W = 640u, H = 480u;
+// The image size: specialization constants (graphs/gesture.pt sets them;
+// the defaults are the 640x480 camera's).
+layout(constant_id = 0) const uint W = 640u;
+layout(constant_id = 1) const uint H = 480u;
 // Invocations per workgroup, all along a row: invocation t reads pixels
 // u = t, t + TX, t + 2 TX, ... (W must be a multiple of TX). On lavapipe a
 // workgroup of 8 is one 8-lane CPU vector that streams through memory, and
@@ -55,14 +58,15 @@ void main() {
     if (pl.w > 0.0) {
         for (uint r = 0u; r < ROWS_PER_WG; ++r) {
             uint v = g * ROWS_PER_WG + r;
-            float qy = (float(v) - 239.5) / 240.0;
+            float hw = 0.5 * float(W), hh = 0.5 * float(H);
+            float qy = (float(v) - (hh - 0.5)) / hh;
             for (uint u = t; u < W; u += TX) {
                 // z and w only: lavapipe fetches every word of a vec4 load one lane
                 // at a time (5% faster this way); a GPU does not care.
                 vec2 c = vec2(cloud[v * W + u].z, cloud[v * W + u].w);
                 // The plane as detect_plane's plane_at (and the CPU
                 // reference's Plane::at) computes it, minus near_mm.
-                float qx = (float(u) - 319.5) / 320.0;
+                float qx = (float(u) - (hw - 0.5)) / hw;
                 float thr = 2000.0 + 1000.0 * (pl.x + pl.y * qx + pl.z * qy) - near_mm;
                 // Branch-free: on lavapipe a `continue` costs more than selects.
                 bool hand = c.y > 0.0 && c.x < thr;

@@ -29,7 +29,10 @@ layout(std430, set = 0, binding = 0) readonly buffer Cloud { vec4 cloud[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer Plane { vec4 plane[]; };
 layout(push_constant) uniform Params { float near_mm; } p;
 
-const uint W = 640u, H = 480u;
+// The image size: specialization constants (graphs/gesture.pt sets them;
+// the defaults are the 640x480 camera's).
+layout(constant_id = 0) const uint W = 640u;
+layout(constant_id = 1) const uint H = 480u;
 const uint SUB = 4u, SW = W / SUB, SH = H / SUB, SN = SW * SH;
 
 // Per-subgroup sums; T slots cover any subgroup size down to 1.
@@ -37,9 +40,11 @@ shared float part[9][T];
 shared float plane_s[3];
 shared bool plane_ok;
 
-// Normalised coordinates of pixel (u, v) used by the plane fit.
+// Normalised coordinates of pixel (u, v) used by the plane fit: -1..1 across
+// the image ((u - 319.5) / 320 at 640 wide).
 vec3 fit_coords(uint u, uint v, float z) {
-    return vec3((float(u) - 319.5) / 320.0, (float(v) - 239.5) / 240.0, (z - 2000.0) / 1000.0);
+    float hw = 0.5 * float(W), hh = 0.5 * float(H);
+    return vec3((float(u) - (hw - 0.5)) / hw, (float(v) - (hh - 0.5)) / hh, (z - 2000.0) / 1000.0);
 }
 
 float plane_at(uint u, uint v) {

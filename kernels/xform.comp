@@ -63,7 +63,13 @@ layout(push_constant) uniform Params {
     uint radius;
 } p;
 
-const int W = 640, H = 480;
+// The image size: specialization constants (graphs/gesture.pt sets them
+// from its consts W and H; these defaults are the 640x480 camera's).
+layout(constant_id = 0) const int W = 640;
+layout(constant_id = 1) const int H = 480;
+// The intrinsics describe the camera at 640 pixels wide; a smaller image of
+// the same view has them scaled by W / 640 (the graph sets K_SCALE).
+layout(constant_id = 2) const float K_SCALE = 1.0;
 const int SPAN = PX + 2 * R;
 // Depth given to dropouts and taps outside the image: (DROPOUT - D)^2 / (2
 // sigma_range^2) is beyond exp2's range for any sigma_range < 10^7 mm.
@@ -90,6 +96,12 @@ float exp2_fast(float x) {
 
 vec4 back_project(int x, int y, float z, vec4 k) {
     return vec4((float(x) - k.z) * z / k.x, (float(y) - k.w) * z / k.y, z, 1.0);
+}
+
+// The intrinsics (fx, fy, cx, cy) of the 640-wide camera for this image:
+// focal lengths scale with the width, and so do pixel centres.
+vec4 scaled_intrinsics(vec4 k) {
+    return K_SCALE == 1.0 ? k : vec4(k.xy * K_SCALE, (k.zw + 0.5) * K_SCALE - 0.5);
 }
 
 // Any radius up to 32: every tap loaded, exp() per tap, in the order of the
@@ -140,7 +152,7 @@ void main() {
     int x0 = int(gl_GlobalInvocationID.x) * PX;
     int y0 = int(gl_GlobalInvocationID.y) * ROWS;
     if (x0 >= W || y0 >= H) return;
-    vec4 k = intrinsics[0];
+    vec4 k = scaled_intrinsics(intrinsics[0]);
     int r = int(min(p.radius, 32u));
     if (r > R) {
         filter_direct(x0, y0, r, k);

@@ -62,6 +62,9 @@ enum Command {
         /// Only check the graph, not the kernels (no GLSL compilation).
         #[arg(long)]
         skip_kernels: bool,
+        /// Override a `const` of the file (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+        sets: Vec<(String, String)>,
     },
     /// Print a picture of a graph.
     Graph {
@@ -73,6 +76,9 @@ enum Command {
         /// Extra directory to resolve `kernel "..."` paths against (repeatable).
         #[arg(long = "kernel-path", value_name = "DIR")]
         kernel_paths: Vec<PathBuf>,
+        /// Override a `const` of the file (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+        sets: Vec<(String, String)>,
     },
     /// Check a .pt file and write its plan (YAML, SPIR-V embedded).
     Compile {
@@ -84,6 +90,9 @@ enum Command {
         /// Extra directory to resolve `kernel "..."` paths against (repeatable).
         #[arg(long = "kernel-path", value_name = "DIR")]
         kernel_paths: Vec<PathBuf>,
+        /// Override a `const` of the file (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+        sets: Vec<(String, String)>,
     },
     /// Run graphs (.pt) or compiled plans (.yaml) on the GPU; several at
     /// once share it by priority.
@@ -150,10 +159,12 @@ fn main() -> ExitCode {
             deny_warnings,
             kernel_paths,
             skip_kernels,
+            sets,
         } => {
             let opts = Options {
                 kernel_paths,
                 skip_kernels,
+                sets,
             };
             check(&files, format, deny_warnings, &opts)
         }
@@ -161,10 +172,12 @@ fn main() -> ExitCode {
             file,
             dot: _,
             kernel_paths,
+            sets,
         } => {
             let opts = Options {
                 kernel_paths,
                 skip_kernels: true,
+                sets,
             };
             graph_dot(&file, &opts)
         }
@@ -172,10 +185,12 @@ fn main() -> ExitCode {
             file,
             output,
             kernel_paths,
+            sets,
         } => {
             let opts = ptc_compiler::Options {
                 kernel_paths,
                 skip_kernels: false,
+                sets,
             };
             compile::run(&file, &output, &opts, plain_render)
         }
@@ -201,6 +216,18 @@ fn main() -> ExitCode {
             }
         },
         Command::Lsp => ExitCode::from(lsp::run()),
+    }
+}
+
+/// `NAME=VALUE` of `--set` (the value is checked against the const later).
+pub fn parse_set(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((n, v)) if !n.trim().is_empty() && !v.trim().is_empty() => {
+            Ok((n.trim().to_string(), v.trim().to_string()))
+        }
+        _ => Err(format!(
+            "expected NAME=VALUE (a const and a number), got `{s}`"
+        )),
     }
 }
 

@@ -125,6 +125,10 @@ pub struct RunArgs {
     /// Extra directory to resolve `kernel "..."` paths against (repeatable).
     #[arg(long = "kernel-path", value_name = "DIR")]
     pub kernel_paths: Vec<PathBuf>,
+    /// Override a `const` of every .pt graph given (repeatable; plans are
+    /// compiled already).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = crate::parse_set)]
+    pub sets: Vec<(String, String)>,
     #[command(flatten)]
     pub sched: SchedArgs,
     /// Hand trajectory for `from camera(...)` inputs (keyframes, see README).
@@ -162,6 +166,7 @@ fn split_assign(s: &str, flag: &str) -> Result<(String, PathBuf), Fail> {
 fn load_plan(
     file: &Path,
     kernel_paths: &[PathBuf],
+    sets: &[(String, String)],
     render: &dyn Fn(&Report) -> String,
 ) -> Result<Plan, Fail> {
     let is_pt = file.extension().is_some_and(|e| e == "pt");
@@ -171,6 +176,7 @@ fn load_plan(
             &Options {
                 kernel_paths: kernel_paths.to_vec(),
                 skip_kernels: false,
+                sets: sets.to_vec(),
             },
         );
         eprint!("{}", render(&report));
@@ -184,6 +190,12 @@ fn load_plan(
             .plan
             .ok_or_else(|| Fail::input(format!("`{}` produced no plan", file.display())))
     } else {
+        if !sets.is_empty() {
+            eprintln!(
+                "ptc: warning: --set does not apply to `{}`: a plan's consts were fixed when it was compiled (recompile with `ptc compile --set ...`)",
+                file.display()
+            );
+        }
         let text = std::fs::read_to_string(file)
             .map_err(|e| Fail::usage(format!("cannot read `{}`: {e}", file.display())))?;
         Plan::from_yaml(&text).map_err(|e| Fail::input(format!("`{}`: {e}", file.display())))
@@ -539,7 +551,7 @@ pub fn prepare(
 ) -> Result<Prepared, Fail> {
     let mut plans = Vec::new();
     for f in &args.files {
-        plans.push(load_plan(f, &args.kernel_paths, render)?);
+        plans.push(load_plan(f, &args.kernel_paths, &args.sets, render)?);
     }
     // --script/--hid apply to the graphs they fit; an error only if none does.
     let mut fitted = 0;

@@ -12,9 +12,14 @@ fn scratch(name: &str) -> PathBuf {
     common::scratch("ptc-compile-it", name)
 }
 
+/// Every graph under `dir` (libraries of templates, `graphs/lib`, hold no
+/// graph: see `the_template_library_checks_clean`).
 fn graphs(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).expect("graphs dir") {
         let p = e.expect("entry").path();
+        if p.is_dir() && p.file_name().is_some_and(|n| n == "lib") {
+            continue;
+        }
         if p.is_dir() {
             graphs(&p, out);
         } else if p.extension().is_some_and(|e| e == "pt") {
@@ -25,6 +30,33 @@ fn graphs(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn count(d: &Path) -> usize {
     std::fs::read_dir(d).expect("dir").count()
+}
+
+/// `graphs/lib/*.pt` are libraries: no graph, nothing to compile, and
+/// `ptc check` finds them clean (their templates are checked where the
+/// example graphs instantiate them).
+#[test]
+fn the_template_library_checks_clean() {
+    let mut libs: Vec<String> = std::fs::read_dir(root().join("graphs/lib"))
+        .expect("graphs/lib")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "pt"))
+        .map(|p| {
+            p.strip_prefix(root())
+                .expect("under root")
+                .display()
+                .to_string()
+        })
+        .collect();
+    libs.sort();
+    assert!(libs.len() >= 3, "{libs:?}");
+    let mut args = vec!["check".to_string(), "--deny-warnings".to_string()];
+    args.extend(libs);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, err) = ptc(&args);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = ptc(&["compile", "graphs/lib/vec.pt", "-o", "-"]);
+    assert_eq!(code, 1, "a library has no graph to compile: {err}");
 }
 
 #[test]

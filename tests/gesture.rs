@@ -15,8 +15,14 @@ use serde_json::Value;
 
 /// Runs `ptc run graphs/gesture.pt --validate [--script]`; returns the JSON lines.
 fn run_gesture(script: Option<&str>, name: &str) -> Vec<Value> {
+    run_gesture_with(script, name, &[])
+}
+
+/// [`run_gesture`] with more arguments (e.g. `--set W=320`).
+fn run_gesture_with(script: Option<&str>, name: &str, extra: &[&str]) -> Vec<Value> {
     let mut cmd = common::command();
     cmd.args(["run", "graphs/gesture.pt", "--validate"]);
+    cmd.args(extra);
     if let Some(text) = script {
         let path =
             std::env::temp_dir().join(format!("ptc-gesture-{}-{name}.txt", std::process::id()));
@@ -59,6 +65,38 @@ fn default_script_gives_the_scripted_gestures() {
         assert!((0.0..=1.0).contains(&x) && (0.0..=1.0).contains(&y), "{e}");
         assert_eq!(e["t"].as_u64(), e["frame"].as_u64(), "{e}");
     }
+}
+
+/// The same graph at 320 x 240 (`--set W=320 --set H=240`: the camera
+/// renders the smaller frames, the kernels are specialized for them, the
+/// grids and buffers shrink): the default script gives the same gestures, a
+/// move on the same frames, and each gesture within a frame or two of
+/// where the 640 x 480 run finds it (frames 124, 145, 174, 215).
+#[test]
+fn default_script_at_320x240_gives_the_same_gestures() {
+    let ev = run_gesture_with(None, "small", &["--set", "W=320", "--set", "H=240"]);
+    assert_eq!(
+        kinds(&ev),
+        ["press", "release", "swipe_right", "swipe_left"]
+    );
+    let moves: Vec<u64> = ev
+        .iter()
+        .filter(|e| e["kind"] == "move")
+        .map(|e| e["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(moves, (15..=239).collect::<Vec<u64>>());
+    let frames: Vec<u64> = ev
+        .iter()
+        .filter(|e| e["kind"] != "move")
+        .map(|e| e["frame"].as_u64().unwrap())
+        .collect();
+    for (got, want) in frames.iter().zip([124u64, 145, 174, 215]) {
+        assert!(got.abs_diff(want) <= 2, "{frames:?}");
+    }
+    // The hand's centroid is where the script puts it (x, y in [0, 1]).
+    let press = ev.iter().find(|e| e["kind"] == "press").unwrap();
+    assert!((press["x"].as_f64().unwrap() - 0.5).abs() < 0.01, "{press}");
+    assert!((press["y"].as_f64().unwrap() - 0.5).abs() < 0.01, "{press}");
 }
 
 #[test]

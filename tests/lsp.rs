@@ -553,3 +553,95 @@ fn broken_framing_ends_the_server_without_a_panic() {
     c.stdin = None;
     assert_eq!(c.exit_code(), 1);
 }
+
+/// The language's new names: hover on a `spec` shows the kernel constant it
+/// sets (id, type, default); go to definition works on a const, an import
+/// (to the file) and a template (into the imported file).
+#[test]
+fn spec_hover_and_definitions_of_consts_imports_and_templates() {
+    let mut c = Client::start();
+    c.initialize();
+    let uri = doc_uri("lsp_lang.pt");
+    let text = "import \"lib/vec.pt\";
+const N = 256 * 4;
+graph g {
+    input x: f32[N];
+    output y: f32[N];
+    output z: f32[N];
+    ptask s {
+        kernel \"lib/kernels/scale.comp\";
+        spec WG: u32 = 128;
+        in a: f32[N];
+        param k: f32 = 2.0;
+        out b: f32[N];
+    }
+    ptask t = scale(n: N, k: 3.0);
+    x -> s.a;
+    s.b -> y;
+    x -> t.a;
+    t.b -> z;
+}
+";
+    open(&mut c, &uri, text);
+    assert_eq!(c.diagnostics(&uri), Vec::<Value>::new());
+    let doc = json!({"uri": uri});
+    let hover = |c: &mut Client, p: Value| -> String {
+        let r = c.request(
+            "textDocument/hover",
+            json!({"textDocument": doc, "position": p}),
+        );
+        r["result"]["contents"]["value"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no hover: {r}"))
+            .to_string()
+    };
+    // The spec: its value, and the kernel constant (WG, id 0, default 256)
+    // with the workgroup size on the same id.
+    let h = hover(&mut c, at(text, 8, "WG", 1, 0));
+    assert!(h.contains("spec WG: u32 = 128"), "{h}");
+    assert!(
+        h.contains(
+            "sets `WG` (constant_id 0, u32, default 256) of kernel `lib/kernels/scale.comp`"
+        ),
+        "{h}"
+    );
+    assert!(
+        h.contains("also an unnamed constant (constant_id 0, u32, default 1)"),
+        "{h}"
+    );
+    // A const: its value.
+    let h = hover(&mut c, at(text, 3, "N", 1, 0));
+    assert!(h.contains("const N = 1024"), "{h}");
+    // A template: its signature.
+    let h = hover(&mut c, at(text, 13, "scale", 1, 1));
+    assert!(
+        h.contains("ptask scale(n: u32, k: f32 = 1.0, wg: u32 = 256)"),
+        "{h}"
+    );
+
+    let def = |c: &mut Client, p: Value| -> Value {
+        c.request(
+            "textDocument/definition",
+            json!({"textDocument": doc, "position": p}),
+        )["result"]
+            .clone()
+    };
+    // `N` in a shape → `const N` on line 1.
+    let r = def(&mut c, at(text, 4, "N", 1, 0));
+    assert_eq!(r["uri"], uri);
+    assert_eq!(r["range"], range(1, 6, 1, 7));
+    // The import's path → the file.
+    let r = def(&mut c, at(text, 0, "lib/vec.pt", 1, 2));
+    let lib = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("graphs/lib/vec.pt");
+    assert_eq!(r["uri"], format!("file://{}", lib.display()));
+    // The template → its name in graphs/lib/vec.pt.
+    let r = def(&mut c, at(text, 13, "scale", 1, 2));
+    assert_eq!(r["uri"], format!("file://{}", lib.display()));
+    let lib_text = std::fs::read_to_string(&lib).expect("lib");
+    let line = lib_text
+        .lines()
+        .position(|l| l.starts_with("ptask scale("))
+        .expect("template line") as u32;
+    assert_eq!(r["range"], range(line, 6, line, 11));
+    assert_eq!(c.finish(), 0);
+}

@@ -57,9 +57,21 @@ fn render_case(rel: &Path) -> String {
         .ok()
         .and_then(|s| s.lines().next().map(str::to_string))
         .unwrap_or_default();
+    // `ptc-test: set NAME=VALUE ...` on the first line: `--set` overrides.
+    let sets = first_line
+        .split("ptc-test:")
+        .nth(1)
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|w| w.split_once('='))
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     let opts = Options {
         kernel_paths: Vec::new(),
         skip_kernels: !first_line.contains("ptc-test: kernels"),
+        sets,
     };
     let report = check_file(rel, &opts);
     let style = HumanStyle {
@@ -120,7 +132,8 @@ fn ui_corpus() {
 
 #[test]
 fn every_emitted_front_end_code_has_a_case() {
-    // Each code the front end and checker emit appears in some snapshot.
+    // Each code the front end, the checker and the kernel checks emit
+    // appears in some snapshot.
     let mut all = Vec::new();
     cases(Path::new("tests/ui"), &mut all);
     let snaps: String = all
@@ -151,6 +164,15 @@ fn every_emitted_front_end_code_has_a_case() {
         UnreadOutput,
         UnusedInput,
         NeverFires,
+        ConstEval,
+        InvalidSet,
+        InvalidInstance,
+        ImportNotFound,
+        ImportCycle,
+        SpecMismatch,
+        IncludeNotFound,
+        DeviceLimit,
+        KernelCompile,
     ] {
         assert!(
             snaps.contains(code.as_str()),

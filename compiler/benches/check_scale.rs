@@ -25,6 +25,7 @@ fn time(n: usize, skip_kernels: bool, runs: usize) -> Duration {
     let opts = Options {
         kernel_paths: Vec::new(),
         skip_kernels,
+        ..Options::default()
     };
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {

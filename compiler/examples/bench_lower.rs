@@ -7,6 +7,7 @@
 //!     cargo run --release -p ptc-compiler --example bench_lower
 
 use ptc_compiler::valid::kernel::{check_kernels, KernelCache};
+use ptc_compiler::valid::ModuleInfo;
 use ptc_compiler::{back::lower::lower, valid::check::check, Options};
 use ptc_plan::Plan;
 use std::path::{Path, PathBuf};
@@ -49,11 +50,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for n in [1_000usize, 10_000] {
         let src = chain(n, &kernel);
         let path = Path::new("chain.pt");
-        let (t_front, (m, d)) = best(3, || check(path, &src, &opts));
-        if !d.is_empty() {
-            return Err(format!("the generated chain has diagnostics: {d:?}").into());
+        let (t_front, checked) = best(3, || check(path, &src, &opts));
+        if !checked.diagnostics.is_empty() {
+            return Err(format!(
+                "the generated chain has diagnostics: {:?}",
+                checked.diagnostics
+            )
+            .into());
         }
-        let m = m.ok_or("the generated chain produced no module")?;
+        let m = checked
+            .module
+            .ok_or("the generated chain produced no module")?;
         // A fresh cache per run: the first ptask compiles the kernel (the
         // process-wide cache makes later runs skip shaderc, as `ptc check` of
         // many files would).
@@ -61,7 +68,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if !d.is_empty() {
             return Err(format!("kernel check: {d:?}").into());
         }
-        let (t_lower, plan) = best(3, || lower(&m, &k));
+        let info = ModuleInfo::new(k)?;
+        let (t_lower, plan) = best(3, || lower(&m, &info));
         let plan = plan.map_err(|d| format!("lowering: {d:?}"))?;
         let (t_write, text) = best(3, || plan.to_yaml());
         let text = text?;

@@ -27,7 +27,7 @@ impl From<Span> for miette::SourceSpan {
 }
 
 /// A name with the span where it is written.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Ident {
     pub name: String,
     pub span: Span,
@@ -93,6 +93,53 @@ pub struct Param {
     pub span: Span,
 }
 
+/// The type a `spec` declares.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SpecTy {
+    /// `bool` (0 or 1).
+    Bool,
+    /// `u32`, `i32` or `f32`.
+    Scalar(ptc_plan::types::Scalar),
+}
+
+impl std::fmt::Display for SpecTy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpecTy::Bool => f.write_str("bool"),
+            SpecTy::Scalar(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// `spec NAME: TYPE = EXPR;`: a value for the kernel's specialization
+/// constant NAME.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    pub name: Ident,
+    pub ty: SpecTy,
+    pub ty_span: Span,
+    /// Its value (a bool is `U32(0 | 1)`).
+    pub value: Value,
+    pub span: Span,
+}
+
+/// `define NAME = "VALUE";`: a macro for the kernel's preprocessor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Define {
+    pub name: Ident,
+    pub value: String,
+    pub span: Span,
+}
+
+/// Where a ptask instantiated from a template comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    /// The template's name.
+    pub template: String,
+    /// `ptask b = T(...);` in the graph.
+    pub call: Span,
+}
+
 /// A ptask: a kernel with typed ports.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ptask {
@@ -100,10 +147,18 @@ pub struct Ptask {
     /// The kernel path as written.
     pub kernel: String,
     pub kernel_span: Span,
-    /// The kernel file, resolved (see design.md: graph dir, then ancestors,
-    /// then `--kernel-path` roots). `None` if it could not be found (an
-    /// error has been reported).
+    /// The kernel file, resolved (the declaring file's directory, then its
+    /// ancestors, then `--kernel-path` roots). `None` if it could not be
+    /// found (an error has been reported).
     pub kernel_path: Option<PathBuf>,
+    /// Specialization constant values, in declaration order.
+    pub specs: Vec<Spec>,
+    /// Preprocessor macros, in declaration order.
+    pub defines: Vec<Define>,
+    /// `entry "name";` (HLSL and SPIR-V kernels), if written.
+    pub entry: Option<(String, Span)>,
+    /// The template it was instantiated from, if any.
+    pub instance: Option<Instance>,
     /// `in`/`sticky`/`out` ports in declaration order (= binding order).
     pub ports: Vec<Port>,
     /// Params in declaration order (= push-constant order).
@@ -146,6 +201,66 @@ pub struct Graph {
     pub span: Span,
 }
 
+/// The value of a constant expression.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum ConstVal {
+    /// A whole number (arithmetic stays within i64; a literal may be wider).
+    Int(i128),
+    /// A number with a fraction or an exponent.
+    Float(f64),
+}
+
+impl ConstVal {
+    /// As a float.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            ConstVal::Int(i) => i as f64,
+            ConstVal::Float(f) => f,
+        }
+    }
+}
+
+impl std::fmt::Display for ConstVal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConstVal::Int(i) => write!(f, "{i}"),
+            // `{:?}` keeps a `.` (or an exponent): `3.0`, `1e-7`.
+            ConstVal::Float(x) => write!(f, "{x:?}"),
+        }
+    }
+}
+
+/// A `const`, evaluated (for tools: hover, go to definition).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstInfo {
+    pub name: Ident,
+    /// `None` if it has an error.
+    pub value: Option<ConstVal>,
+    /// Its value came from `--set`.
+    pub overridden: bool,
+    pub span: Span,
+}
+
+/// A ptask template (for tools).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TemplateInfo {
+    pub name: Ident,
+    /// Each parameter: name, type as written, default as written.
+    pub params: Vec<(Ident, String, Option<String>)>,
+    pub span: Span,
+}
+
+/// An `import` (for tools).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportInfo {
+    /// The path as written, and the span of the string.
+    pub path: String,
+    pub path_span: Span,
+    /// The file it names, if found.
+    pub resolved: Option<PathBuf>,
+    pub span: Span,
+}
+
 /// A checked `.pt` file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Module {
@@ -153,4 +268,10 @@ pub struct Module {
     pub path: PathBuf,
     pub structs: Vec<StructLayout>,
     pub graph: Graph,
+    /// Every const of the file and its imports.
+    pub consts: Vec<ConstInfo>,
+    /// Every ptask template of the file and its imports.
+    pub templates: Vec<TemplateInfo>,
+    /// Every import of the file and its imports.
+    pub imports: Vec<ImportInfo>,
 }

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod dot;
 pub mod front;
 pub mod ir;
+pub mod scc;
 pub mod valid;
 
 use diag::{Diagnostic, Severity};
@@ -32,6 +33,8 @@ pub struct Options {
     /// Skip compiling/reflecting kernels (syntax and graph checks only;
     /// used by the language server while typing).
     pub skip_kernels: bool,
+    /// `--set NAME=VALUE` overrides of consts, in order (a later one wins).
+    pub sets: Vec<(String, String)>,
 }
 
 /// Everything known about one checked file.
@@ -47,6 +50,12 @@ pub struct Report {
     pub module: Option<ir::Module>,
     /// The plan, if there were no errors.
     pub plan: Option<Plan>,
+    /// The file and the files it imports (spans of the module that are not
+    /// in the file lie in these).
+    pub sources: front::Sources,
+    /// What was reflected of each ptask's kernel (empty if kernels were
+    /// not checked).
+    pub kernel_facts: Vec<valid::kernel::KernelFacts>,
 }
 
 impl Report {
@@ -68,31 +77,38 @@ pub fn check_file(path: &Path, opts: &Options) -> Report {
             diagnostics: vec![*d],
             module: None,
             plan: None,
+            sources: front::Sources::default(),
+            kernel_facts: Vec::new(),
         },
     }
 }
 
 /// Checks source text as if read from `path` (kernel paths resolve relative to it).
 pub fn check_source(path: &Path, source: String, opts: &Options) -> Report {
-    let (module, mut diagnostics) = valid::check::check(path, &source, opts);
+    let checked = valid::check::check(path, &source, opts);
+    let (module, mut diagnostics, sources) = (checked.module, checked.diagnostics, checked.sources);
     let mut plan = None;
+    let mut kernel_facts = Vec::new();
     if let Some(m) = &module {
         let kernels = if opts.skip_kernels {
             None
         } else {
-            let (k, d) =
-                valid::kernel::check_kernels(m, &mut valid::kernel::KernelCache::default());
+            let roots = valid::check::search_roots(path, &opts.kernel_paths);
+            let mut cache = valid::kernel::KernelCache::with_include_roots(roots);
+            let (k, d, facts) = valid::kernel::check_kernels_with_facts(m, &mut cache);
             diagnostics.extend(d);
+            kernel_facts = facts;
             Some(k)
         };
         let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
         if let (true, Some(k)) = (clean, kernels) {
-            match back::lower::lower(m, &k) {
+            match valid::ModuleInfo::new(k).and_then(|info| back::lower::lower(m, &info)) {
                 Ok(p) => plan = Some(p),
-                Err(d) => diagnostics.extend(d),
+                Err(e) => diagnostics.push(e.to_diagnostic()),
             }
         }
     }
+    let mut diagnostics = diag::externalize(diagnostics, &sources);
     diagnostics.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));
     Report {
         path: path.to_path_buf(),
@@ -100,5 +116,7 @@ pub fn check_source(path: &Path, source: String, opts: &Options) -> Report {
         diagnostics,
         module,
         plan,
+        sources,
+        kernel_facts,
     }
 }

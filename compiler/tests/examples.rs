@@ -34,7 +34,15 @@ fn every_shipped_graph_checks_clean() {
             path.display(),
             r.diagnostics
         );
-        let m = r.module.expect("a module");
+        // A library (graphs/lib) declares templates and consts, no graph.
+        let Some(m) = r.module else {
+            assert!(
+                path.parent().is_some_and(|d| d.ends_with("lib")),
+                "{}: no module",
+                path.display()
+            );
+            continue;
+        };
         for t in &m.graph.ptasks {
             let k = t.kernel_path.as_ref().expect("kernel resolved");
             assert!(k.is_file(), "{}", k.display());
@@ -49,7 +57,7 @@ fn every_shipped_graph_checks_clean() {
 
 #[test]
 fn gesture_module_is_complete() {
-    // design.md's sketch of the gesture graph, verbatim (graphs/gesture.pt
+    // The first, shorter sketch of the gesture graph (graphs/gesture.pt
     // extends it with intrinsics and a state cycle).
     let r = check_file(
         &graphs_dir().join("../tests/fixtures/design_gesture.pt"),

@@ -10,6 +10,7 @@ fn check(text: String) -> ptc_compiler::Report {
     let opts = Options {
         kernel_paths: Vec::new(),
         skip_kernels: true,
+        ..Options::default()
     };
     check_source(Path::new("robust.pt"), text, &opts)
 }
@@ -166,4 +167,93 @@ fn items_and_comments_longer_than_the_parse_window() {
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     let m = r.module.unwrap();
     assert_eq!(m.graph.ports[0].ty.shape, vec![4]);
+}
+
+/// A legal chain of 20,000 ptasks (and the same chain closed into an
+/// unseeded cycle) checks, kernels included, and lowers on a 512 KiB
+/// stack: no stage recurses once per ptask. (The strongly connected
+/// components used to, and overflowed at a few thousand ptasks; the
+/// 100,000-ptask versions of these graphs are unit tests of the checker's
+/// flow rules and of lowering.)
+#[test]
+fn a_long_chain_checks_and_lowers_on_a_small_stack() {
+    let run = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(long_chain)
+        .expect("spawn");
+    run.join().expect("no stack overflow, no panic");
+}
+
+fn long_chain() {
+    let n = 20_000;
+    let kernel = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kernels/scale.comp");
+    let k = kernel.display();
+    let mut s = String::from("graph chain {\n    input x: f32[256];\n    output y: f32[256];\n");
+    for i in 0..n {
+        s.push_str(&format!(
+            "    ptask p{i} {{ kernel \"{k}\"; in a: f32[256]; param k: f32 = 2.0; out b: f32[256]; }}\n"
+        ));
+    }
+    s.push_str("    x -> p0.a;\n");
+    for i in 1..n {
+        s.push_str(&format!("    p{}.b -> p{i}.a;\n", i - 1));
+    }
+    s.push_str(&format!("    p{}.b -> y;\n}}\n", n - 1));
+    let r = check_source(Path::new("chain.pt"), s, &Options::default());
+    let d = &r.diagnostics;
+    assert!(d.is_empty(), "{:#?}", &d[..3.min(d.len())]);
+    let plan = r.plan.expect("the chain lowers");
+    assert_eq!(plan.ptasks.len(), n);
+    assert_eq!(plan.schedule[0].ptask, 0);
+    assert_eq!(plan.schedule[n - 1].ptask, n - 1);
+
+    // The same chain closed into an unseeded cycle is one cycle, reported once.
+    let mut s = String::from("graph ring {\n");
+    for i in 0..n {
+        s.push_str(&format!(
+            "    ptask p{i} {{ kernel \"{k}\"; in a: f32[4]; out b: f32[4]; }}\n"
+        ));
+    }
+    for i in 0..n {
+        s.push_str(&format!("    p{i}.b -> p{}.a;\n", (i + 1) % n));
+    }
+    s.push_str("}\n");
+    let r = check(s);
+    let c = codes(&r);
+    assert!(c == [Code::UnseededCycle], "{:?}", &c[..c.len().min(5)]);
+    assert_eq!(r.diagnostics[0].labels.len(), n);
+}
+
+/// Deep parentheses in an expression and a long chain of consts, each
+/// depending on the one before (declared in reverse, so each is evaluated
+/// through all the others): neither recurses, on a 512 KiB stack.
+#[test]
+fn deep_expressions_and_long_const_chains_do_not_recurse() {
+    let run = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(|| {
+            let n = 50_000;
+            let mut s = format!("const P = {}7{};\n", "(".repeat(n), ")".repeat(n));
+            for i in (1..n).rev() {
+                s.push_str(&format!("const C{i} = C{} + 1;\n", i - 1));
+            }
+            s.push_str("const C0 = P - 7;\n");
+            s.push_str(&format!(
+                "graph g {{ input x: f32[C{}]; output y: f32[{}]; x -> y; }}\n",
+                n - 1,
+                n - 1
+            ));
+            let r = check(s);
+            assert!(r.diagnostics.is_empty(), "{:#?}", &r.diagnostics[..1]);
+            let m = r.module.expect("module");
+            assert_eq!(m.consts.len(), n + 1);
+            // Unbalanced: one error, not one per level.
+            let r = check(format!(
+                "const P = {}7;\ngraph g {{ input x: f32[1]; output y: f32[1]; x -> y; }}\n",
+                "(".repeat(n)
+            ));
+            assert_eq!(codes(&r), vec![Code::Syntax]);
+        })
+        .expect("spawn");
+    run.join().expect("no stack overflow, no panic");
 }

@@ -67,7 +67,7 @@ impl Plan {
                 }
             }
             let slots_ok = match b.role {
-                BufferRole::Internal => b.slots == 1,
+                BufferRole::Internal | BufferRole::Constant => b.slots == 1,
                 BufferRole::State => b.slots == 2,
                 BufferRole::Input | BufferRole::Output => true,
             };
@@ -223,6 +223,13 @@ impl Plan {
             let what = format!("buffer #{i} `{}`", b.name);
             match (b.role, writer[i], input_of[i]) {
                 (BufferRole::Input, None, 1) => {}
+                (BufferRole::Constant, None, 0) if b.init.is_some() => {}
+                (BufferRole::Constant, ..) => {
+                    return Err(invalid(
+                        what,
+                        "a constant buffer has an `init` value and is written by no ptask and no graph input",
+                    ))
+                }
                 (BufferRole::Input, _, n) => {
                     return Err(invalid(
                         what,
@@ -270,8 +277,10 @@ impl Plan {
                 let buf = &self.buffers[b.buffer];
                 match b.access {
                     Access::In | Access::Sticky => {
-                        let needs_writer =
-                            !matches!(buf.role, BufferRole::Input | BufferRole::State);
+                        let needs_writer = !matches!(
+                            buf.role,
+                            BufferRole::Input | BufferRole::State | BufferRole::Constant
+                        );
                         if needs_writer && !written[b.buffer] {
                             return Err(invalid(
                                 what,

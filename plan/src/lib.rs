@@ -17,6 +17,8 @@
 
 #![warn(missing_docs)]
 
+pub mod limits;
+mod spec;
 pub mod spirv;
 pub mod types;
 
@@ -32,25 +34,33 @@ use std::path::PathBuf;
 /// Largest buffer a port (and so a plan buffer) may need: lavapipe's
 /// `maxStorageBufferRange` (128 MiB), the smallest limit among the devices
 /// ptc targets. The checker, lowering and plan validation all hold to it.
-pub const MAX_BUFFER_BYTES: u64 = 128 * 1024 * 1024;
+pub const MAX_BUFFER_BYTES: u64 = limits::DeviceLimits::BASELINE.max_storage_buffer_range;
 /// Largest push-constant block a plan may carry (bytes).
 pub const MAX_PUSH_CONSTANT_BYTES: u32 = 256;
-/// Largest workgroup (invocations) ptc accepts: the Vulkan guaranteed minimum
-/// of `maxComputeWorkGroupInvocations`.
-pub const MAX_INVOCATIONS: u64 = 1024;
-/// Largest `local_size_{x,y,z}` (Vulkan's guaranteed `maxComputeWorkGroupSize`).
-pub const MAX_LOCAL_SIZE: [u32; 3] = [1024, 1024, 64];
+/// Largest workgroup (invocations) ptc accepts
+/// ([`limits::DeviceLimits::BASELINE`]'s `maxComputeWorkGroupInvocations`).
+pub const MAX_INVOCATIONS: u64 =
+    limits::DeviceLimits::BASELINE.max_compute_work_group_invocations as u64;
+/// Largest `local_size_{x,y,z}` ([`limits::DeviceLimits::BASELINE`]'s
+/// `maxComputeWorkGroupSize`).
+pub const MAX_LOCAL_SIZE: [u32; 3] = limits::DeviceLimits::BASELINE.max_compute_work_group_size;
 
-/// The plan format version this build writes and reads.
+/// The plan format version this build writes.
 /// Version 2: SPIR-V lives once per kernel in [`Plan::modules`] (version 1
-/// embedded a copy in every ptask).
-pub const PLAN_VERSION: u32 = 2;
+/// embedded a copy in every ptask). Version 3 adds, without changing
+/// anything of version 2: the [`BufferRole::Constant`] role,
+/// `requirements.shared_memory_bytes` / `uniform_buffer_bytes`, and a
+/// ptask's `specialization` and `uniform_params`.
+pub const PLAN_VERSION: u32 = 3;
+/// The oldest plan format version this build reads: a version-2 plan is a
+/// version-3 plan that uses none of the additions.
+pub const MIN_PLAN_VERSION: u32 = 2;
 
 /// A compiled graph, ready to run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
-    /// Must equal [`PLAN_VERSION`].
+    /// [`MIN_PLAN_VERSION`]..=[`PLAN_VERSION`].
     pub version: u32,
     /// Graph name.
     pub graph: String,
@@ -113,6 +123,19 @@ pub struct Requirements {
     /// `shaderFloat64`.
     #[serde(default)]
     pub shader_float64: bool,
+    /// Largest `shared` (workgroup) memory of any kernel, in bytes, as
+    /// specialized (checked against `maxComputeSharedMemorySize`; plan
+    /// version 3).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shared_memory_bytes: u32,
+    /// Largest uniform-buffer parameter block, in bytes (checked against
+    /// `maxUniformBufferRange`; plan version 3).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub uniform_buffer_bytes: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn one3() -> [u32; 3] {
@@ -132,6 +155,8 @@ impl Default for Requirements {
             shader_int64: false,
             shader_float16: false,
             shader_float64: false,
+            shared_memory_bytes: 0,
+            uniform_buffer_bytes: 0,
         }
     }
 }
@@ -150,6 +175,9 @@ pub enum BufferRole {
     /// The back edge of a seeded cycle: `slots` = 2, the consumer reads one
     /// slot while the producer writes the other; starts at `init`.
     State,
+    /// A seeded `sticky` input no channel feeds: 1 slot, filled with `init`
+    /// when the graph is opened, never written (plan version 3).
+    Constant,
 }
 
 /// One GPU buffer.
@@ -250,6 +278,39 @@ pub struct PtaskPlan {
     /// Per-ptask priority override (else the graph's).
     #[serde(default)]
     pub priority: Option<u32>,
+    /// Values of the kernel's specialization constants (the others keep
+    /// their defaults; plan version 3). `local_size` is as specialized.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub specialization: Vec<SpecValue>,
+    /// The params in a uniform buffer instead of push constants (then
+    /// `push_constants` is empty; plan version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uniform_params: Option<UniformParams>,
+}
+
+/// The value of one specialization constant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecValue {
+    /// Its `constant_id` (SpecId).
+    pub id: u32,
+    /// Its name in the kernel (informational).
+    pub name: String,
+    /// Its value (a bool is `!u32 0` or `!u32 1`).
+    pub value: Value,
+}
+
+/// A ptask's params in a uniform buffer: set 0, `binding` (the number of
+/// storage bindings), std140 members, allocated and filled once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UniformParams {
+    /// Its binding in set 0 (= the number of ports).
+    pub binding: u32,
+    /// The buffer's size in bytes (a multiple of 16).
+    pub size: u32,
+    /// The params, with std140 offsets.
+    pub members: Vec<PushConstant>,
 }
 
 /// A graph input: a buffer the host (or a source) fills.
@@ -387,7 +448,7 @@ pub enum PlanError {
     #[error("plan is not valid YAML for a ptc plan: {0}")]
     Syntax(String),
     /// A plan format version this build does not read.
-    #[error("plan version {found} is not supported (this ptc reads version {expected}); recompile the graph with `ptc compile`")]
+    #[error("plan version {found} is not supported (this ptc reads versions {MIN_PLAN_VERSION} to {expected}); recompile the graph with `ptc compile`")]
     Version {
         /// The plan's version.
         found: u32,
@@ -464,7 +525,7 @@ impl Plan {
     /// capabilities, bindings, push-constant size) is returned as a
     /// [`PlanInfo`] for whoever runs the plan, so nothing parses it again.
     pub fn validate(&self) -> Result<PlanInfo, PlanError> {
-        if self.version != PLAN_VERSION {
+        if !(MIN_PLAN_VERSION..=PLAN_VERSION).contains(&self.version) {
             return Err(PlanError::Version {
                 found: self.version,
                 expected: PLAN_VERSION,
@@ -524,6 +585,9 @@ impl Plan {
                         MAX_BUFFER_BYTES >> 20
                     ),
                 ));
+            }
+            if b.role == BufferRole::Constant && self.version < 3 {
+                return Err(invalid(what, "the constant role needs plan version 3"));
             }
             if b.slots == 0 || b.slots > 8 {
                 return Err(invalid(

@@ -11,7 +11,10 @@
 //! after it was loaded, so whoever is about to trust a plan validates it
 //! and uses the facts of that validation (`Runtime::open_graph` does).
 
-use crate::spirv::{self, Access as KAccess, BindingInfo, BindingKind, Interface, KernelFeatures};
+use crate::spirv::{
+    self, Access as KAccess, BindingInfo, BindingKind, Interface, KernelFeatures, SpecType,
+};
+use crate::types::{Scalar, Value};
 use crate::{invalid, Access, Plan, PlanError};
 
 /// Facts about one SPIR-V module of a validated plan, from its one
@@ -34,6 +37,8 @@ pub struct ModuleInfo {
     pub bindings: Vec<BindingInfo>,
     /// Size in bytes of its push-constant block (0 if none).
     pub push_constant_bytes: u32,
+    /// Bytes of `shared` memory it declares (spec constants at their defaults).
+    pub shared_memory_bytes: u64,
 }
 
 /// What [`Plan::validate`] learnt about a plan's modules.
@@ -82,6 +87,139 @@ fn uncovered(f: KernelFeatures, r: &crate::Requirements) -> Option<(&'static str
 }
 
 impl Plan {
+    /// The ptask's specialization values as (id, bits), checked against
+    /// the kernel's constants: each id exists once, values fit its type.
+    fn check_specialization(
+        &self,
+        p: &crate::PtaskPlan,
+        iface: &Interface,
+        what: &str,
+    ) -> Result<Vec<(u32, u32)>, PlanError> {
+        let mut out: Vec<(u32, u32)> = Vec::with_capacity(p.specialization.len());
+        for v in &p.specialization {
+            if out.iter().any(|(id, _)| *id == v.id) {
+                return Err(invalid(
+                    what,
+                    format!("specialization constant {} is given twice", v.id),
+                ));
+            }
+            let consts: Vec<_> = iface
+                .spec_constants
+                .iter()
+                .filter(|c| c.id == v.id)
+                .collect();
+            if consts.is_empty() {
+                return Err(invalid(
+                    what,
+                    format!(
+                        "specialization constant {} (`{}`) does not exist in the kernel",
+                        v.id, v.name
+                    ),
+                ));
+            }
+            for c in consts {
+                let fits = matches!(
+                    (&c.ty, v.value),
+                    (SpecType::Bool, Value::U32(0 | 1))
+                        | (SpecType::Scalar(Scalar::U32), Value::U32(_))
+                        | (SpecType::Scalar(Scalar::I32), Value::I32(_))
+                        | (SpecType::Scalar(Scalar::F32), Value::F32(_))
+                );
+                if !fits {
+                    return Err(invalid(
+                        what,
+                        format!(
+                            "specialization constant {} is {} in the kernel; {:?} does not fit",
+                            v.id, c.ty, v.value
+                        ),
+                    ));
+                }
+            }
+            out.push((v.id, u32::from_le_bytes(v.value.to_le_bytes())));
+        }
+        Ok(out)
+    }
+
+    /// The ptask's uniform-buffer params against the kernel's uniform block
+    /// at their binding (and no push constants then).
+    fn check_uniform_params(
+        &self,
+        p: &crate::PtaskPlan,
+        iface: &Interface,
+        what: &str,
+    ) -> Result<(), PlanError> {
+        let Some(u) = &p.uniform_params else {
+            return Ok(());
+        };
+        if u.binding as usize != p.bindings.len() {
+            return Err(invalid(
+                what,
+                format!(
+                    "uniform_params.binding is {}, but the params block follows the {} storage bindings",
+                    u.binding,
+                    p.bindings.len()
+                ),
+            ));
+        }
+        if !p.push_constants.is_empty() || p.push_constant_size != 0 || iface.push.is_some() {
+            return Err(invalid(
+                what,
+                "params are in a uniform buffer, but push constants are declared too",
+            ));
+        }
+        let Some(block) = iface
+            .uniforms
+            .iter()
+            .find(|b| b.set == 0 && b.binding == u.binding)
+        else {
+            return Err(invalid(
+                what,
+                format!(
+                    "the kernel has no uniform block at set 0, binding {}",
+                    u.binding
+                ),
+            ));
+        };
+        let same =
+            block.members.len() == u.members.len()
+                && block.members.iter().zip(&u.members).all(|(m, c)| {
+                    m.offset == c.offset as usize && m.ty.as_ref().ok() == Some(&c.ty)
+                });
+        if !same {
+            return Err(invalid(
+                what,
+                "the kernel's uniform block does not match uniform_params.members",
+            ));
+        }
+        if u.size < block.bytes || u.size % 16 != 0 || u.size > 65536 {
+            return Err(invalid(
+                what,
+                format!(
+                    "uniform_params.size {} must be a multiple of 16 covering the block ({} bytes), at most 65536",
+                    u.size, block.bytes
+                ),
+            ));
+        }
+        if u.size > self.requirements.uniform_buffer_bytes {
+            return Err(invalid(
+                what,
+                "requirements.uniform_buffer_bytes does not cover uniform_params.size",
+            ));
+        }
+        for c in &u.members {
+            if c.offset % c.ty.size() != 0 || c.offset + c.ty.size() > u.size {
+                return Err(invalid(
+                    what,
+                    format!(
+                        "uniform param `{}` is misaligned or outside the buffer",
+                        c.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Reflects each module a ptask uses (`words`: the decoded modules, by
     /// index, from the per-item checks) and checks it against every ptask
     /// using it: entry point, local size, storage-buffer bindings (set 0,
@@ -92,22 +230,56 @@ impl Plan {
         words: Vec<Option<Vec<u32>>>,
     ) -> Result<PlanInfo, PlanError> {
         let mut reflected: Vec<Option<Result<Interface, String>>> = vec![None; words.len()];
+        // Other entry points of a module, reflected at their first user.
+        let mut by_entry: std::collections::HashMap<(usize, String), Result<Interface, String>> =
+            std::collections::HashMap::new();
         for p in &self.ptasks {
             let what = format!("ptask `{}`: spirv", p.name);
+            let module_words = match words.get(p.module) {
+                Some(Some(w)) => Some(w.as_slice()),
+                _ => None,
+            };
             let slot = reflected.get_mut(p.module).ok_or_else(|| {
                 invalid(
                     format!("ptask `{}`", p.name),
                     format!("module {} does not exist", p.module),
                 )
             })?;
-            // Reflect each module once, at its first user.
-            let iface = slot.get_or_insert_with(|| match words.get(p.module) {
-                Some(Some(w)) => spirv::reflect(w),
-                _ => Err("the module was not decoded".into()),
+            // Reflect each module once, at its first user (its first
+            // compute entry point; others on demand).
+            let first = slot.get_or_insert_with(|| match module_words {
+                Some(w) => spirv::reflect(w),
+                None => Err("the module was not decoded".into()),
             });
-            let iface = iface
+            let first = first
                 .as_ref()
                 .map_err(|e| invalid(what.clone(), e.clone()))?;
+            let iface = if first.entry == p.entry {
+                first
+            } else {
+                by_entry
+                    .entry((p.module, p.entry.clone()))
+                    .or_insert_with(|| match module_words {
+                        Some(w) => spirv::reflect_entry(w, Some(&p.entry)),
+                        None => Err("the module was not decoded".into()),
+                    })
+                    .as_ref()
+                    .map_err(|_| {
+                        invalid(
+                            what.clone(),
+                            format!(
+                                "entry point is `{}`, the plan says `{}`",
+                                first.entry, p.entry
+                            ),
+                        )
+                    })?
+            };
+            if self.version < 3 && (!p.specialization.is_empty() || p.uniform_params.is_some()) {
+                return Err(invalid(
+                    what,
+                    "specialization and uniform_params need plan version 3",
+                ));
+            }
             if iface.entry != p.entry {
                 return Err(invalid(
                     what,
@@ -117,19 +289,41 @@ impl Plan {
                     ),
                 ));
             }
-            match &iface.local_size {
+            let values = self.check_specialization(p, iface, &what)?;
+            let spec = match module_words {
+                Some(w) if !values.is_empty() => {
+                    spirv::specialize_entry(w, Some(&p.entry), &values)
+                        .map_err(|e| invalid(what.clone(), e))?
+                }
+                _ => spirv::Specialized {
+                    local_size: iface.local_size.clone(),
+                    local_size_ids: iface.local_size_ids,
+                    shared_memory_bytes: iface.shared_memory_bytes,
+                },
+            };
+            match &spec.local_size {
                 Ok(ls) if *ls == p.local_size => {}
                 Ok(ls) => {
                     return Err(invalid(
                         what,
-                        format!("local size is {ls:?}, the plan says {:?}", p.local_size),
+                        format!(
+                            "local size is {ls:?}{}, the plan says {:?}",
+                            if values.is_empty() {
+                                ""
+                            } else {
+                                " as specialized"
+                            },
+                            p.local_size
+                        ),
                     ))
                 }
                 Err(e) => return Err(invalid(what, e.clone())),
             }
             let n = p.bindings.len();
+            let uniform_binding = p.uniform_params.as_ref().map(|u| u.binding as usize);
             for b in &iface.bindings {
-                if b.set != 0 || b.binding as usize >= n {
+                let is_params = b.set == 0 && Some(b.binding as usize) == uniform_binding;
+                if !is_params && (b.set != 0 || b.binding as usize >= n) {
                     return Err(invalid(
                         what,
                         format!(
@@ -186,6 +380,18 @@ impl Plan {
                     "the kernel's push-constant block does not match push_constants",
                 ));
             }
+            self.check_uniform_params(p, iface, &what)?;
+            if self.version >= 3
+                && spec.shared_memory_bytes > u64::from(self.requirements.shared_memory_bytes)
+            {
+                return Err(invalid(
+                    what,
+                    format!(
+                        "the kernel declares {} bytes of shared memory as specialized but requirements.shared_memory_bytes is {}",
+                        spec.shared_memory_bytes, self.requirements.shared_memory_bytes
+                    ),
+                ));
+            }
             if let Some((cap, field)) = uncovered(iface.features, &self.requirements) {
                 return Err(invalid(
                     what,
@@ -209,6 +415,7 @@ impl Plan {
                     features: i.features,
                     bindings: i.bindings,
                     push_constant_bytes: i.push_constant_bytes,
+                    shared_memory_bytes: i.shared_memory_bytes,
                 })),
                 _ => Ok(None),
             })

@@ -7,6 +7,9 @@
 //! validation both use it; the runtime uses what validation learnt
 //! ([`ModuleInfo`](crate::ModuleInfo)) and never parses SPIR-V itself.
 
+pub use crate::spec::{
+    spec_constants, specialize, specialize_entry, SpecConstant, SpecType, Specialized,
+};
 use crate::types::Scalar;
 use spirq::spirv::{BuiltIn, Capability, Decoration, Op};
 use spirq::ty::{AccessType, DescriptorType, ScalarType, Type};
@@ -118,6 +121,28 @@ pub struct Interface {
     /// NumWorkgroups`): a dispatch split into slices would see each
     /// slice's size there, so the runtime never slices such a kernel.
     pub reads_num_workgroups: bool,
+    /// Its specialization constants, by id.
+    pub spec_constants: Vec<SpecConstant>,
+    /// The spec constant id that sets each workgroup dimension
+    /// (`local_size_x_id`...), if any; `local_size` holds the defaults.
+    pub local_size_ids: [Option<u32>; 3],
+    /// Bytes of `shared` (Workgroup) memory with the spec constants' defaults.
+    pub shared_memory_bytes: u64,
+    /// Its uniform-buffer blocks (also listed in `bindings`), with members.
+    pub uniforms: Vec<UniformBlock>,
+}
+
+/// A uniform-buffer block of a kernel (a ptask's params may fill one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UniformBlock {
+    /// Descriptor set.
+    pub set: u32,
+    /// Binding in the set.
+    pub binding: u32,
+    /// Its members, with std140 offsets as the kernel declares them.
+    pub members: Vec<PushMember>,
+    /// Size in bytes: the end of its last member.
+    pub bytes: u32,
 }
 
 /// Reflects SPIR-V words. Errors are messages for a diagnostic.
@@ -127,22 +152,53 @@ pub struct Interface {
 /// not define (spirq's reflection would panic on one); spirq's reflection
 /// then reads the entry point and its resources.
 pub fn reflect(words: &[u32]) -> Result<Interface, String> {
+    reflect_entry(words, None)
+}
+
+/// [`reflect`] for the GLCompute entry point named `entry` (the first if
+/// `None`).
+pub fn reflect_entry(words: &[u32], entry: Option<&str>) -> Result<Interface, String> {
     if words.len() < 5 || words[0] != MAGIC {
         return Err("not a SPIR-V module (no SPIR-V header)".into());
     }
     let scan = scan(words)?;
     let eps = spirq::ReflectConfig::new()
-        .spv(words)
+        .spv(crate::spec::without_spec_ops(words)?)
         .ref_all_rscs(true)
         .reflect()
         .map_err(|e| format!("cannot reflect the compiled SPIR-V: {e}"))?;
-    let ep = eps
-        .iter()
-        .find(|e| e.exec_model == spirq::spirv::ExecutionModel::GLCompute)
-        .ok_or("the kernel has no compute entry point")?;
+    let compute = |e: &&spirq::entry_point::EntryPoint| {
+        e.exec_model == spirq::spirv::ExecutionModel::GLCompute
+    };
+    let ep = match entry {
+        None => eps
+            .iter()
+            .find(compute)
+            .ok_or("the kernel has no compute entry point")?,
+        Some(name) => eps
+            .iter()
+            .filter(compute)
+            .find(|e| e.name == name)
+            .ok_or_else(|| {
+                let names: Vec<String> = eps
+                    .iter()
+                    .filter(compute)
+                    .map(|e| format!("`{}`", e.name))
+                    .collect();
+                if names.is_empty() {
+                    "the kernel has no compute entry point".to_string()
+                } else {
+                    format!(
+                        "the kernel has no compute entry point `{name}` (it has {})",
+                        names.join(", ")
+                    )
+                }
+            })?,
+    };
     let mut bindings = Vec::new();
     let mut push = None;
     let mut push_constant_bytes = 0;
+    let mut uniforms = Vec::new();
     for var in &ep.vars {
         match var {
             Variable::Descriptor {
@@ -164,6 +220,14 @@ pub fn reflect(words: &[u32]) -> Result<Interface, String> {
                     Type::Struct(s) => s.name.clone(),
                     _ => None,
                 };
+                if let DescriptorType::UniformBuffer() = desc_ty {
+                    uniforms.push(UniformBlock {
+                        set: desc_bind.set(),
+                        binding: desc_bind.bind(),
+                        members: members_of(ty),
+                        bytes: block_bytes(ty),
+                    });
+                }
                 bindings.push(BindingInfo {
                     set: desc_bind.set(),
                     binding: desc_bind.bind(),
@@ -177,35 +241,44 @@ pub fn reflect(words: &[u32]) -> Result<Interface, String> {
             }
             Variable::PushConstant { ty, .. } => {
                 push_constant_bytes = block_bytes(ty);
-                let mut members = Vec::new();
-                if let Type::Struct(s) = ty {
-                    for (i, m) in s.members.iter().enumerate() {
-                        members.push(PushMember {
-                            name: m.name.clone().unwrap_or_else(|| format!("member {i}")),
-                            offset: m.offset.unwrap_or(0),
-                            ty: match &m.ty {
-                                Type::Scalar(s) => scalar_of(s).ok_or_else(|| glsl_name(&m.ty)),
-                                other => Err(glsl_name(other)),
-                            },
-                        });
-                    }
-                }
-                push = Some(members);
+                push = Some(members_of(ty));
             }
             _ => {}
         }
     }
     bindings.sort_by_key(|b| (b.set, b.binding));
-    let local_size = local_size(ep);
+    let spec = crate::spec::specialize_entry(words, Some(&ep.name), &[])?;
     Ok(Interface {
         entry: ep.name.clone(),
         bindings,
         push,
         push_constant_bytes,
-        local_size,
+        local_size: spec.local_size,
         features: scan.features,
         reads_num_workgroups: scan.reads_num_workgroups,
+        spec_constants: crate::spec::spec_constants(words)?,
+        local_size_ids: spec.local_size_ids,
+        shared_memory_bytes: spec.shared_memory_bytes,
+        uniforms,
     })
+}
+
+/// The members of a block (push constants, uniform buffer).
+fn members_of(ty: &Type) -> Vec<PushMember> {
+    let mut members = Vec::new();
+    if let Type::Struct(s) = ty {
+        for (i, m) in s.members.iter().enumerate() {
+            members.push(PushMember {
+                name: m.name.clone().unwrap_or_else(|| format!("member {i}")),
+                offset: m.offset.unwrap_or(0),
+                ty: match &m.ty {
+                    Type::Scalar(s) => scalar_of(s).ok_or_else(|| glsl_name(&m.ty)),
+                    other => Err(glsl_name(other)),
+                },
+            });
+        }
+    }
+    members
 }
 
 /// Size in bytes of a push-constant block: the end of its last member.
@@ -220,40 +293,6 @@ fn block_bytes(ty: &Type) -> u32 {
         other => other.nbyte().unwrap_or(0),
     };
     u32::try_from(end).unwrap_or(u32::MAX)
-}
-
-fn local_size(ep: &spirq::entry_point::EntryPoint) -> Result<[u32; 3], String> {
-    use spirq::spirv::ExecutionMode as M;
-    let mode = ep
-        .exec_modes
-        .iter()
-        .find(|m| matches!(m.exec_mode, M::LocalSize | M::LocalSizeId))
-        .ok_or("the kernel declares no `layout(local_size_x = ...) in;`")?;
-    let mut out = [0u32; 3];
-    if mode.operands.len() != 3 {
-        return Err("the kernel's local size does not have 3 components".into());
-    }
-    for (o, c) in out.iter_mut().zip(&mode.operands) {
-        if c.spec_id.is_some() {
-            return Err(
-                "the kernel's local size uses specialization constants (`local_size_x_id`), \
-                 which ptc does not set; use literal sizes"
-                    .into(),
-            );
-        }
-        *o = const_u32(&c.value).ok_or("the kernel's local size is not an integer constant")?;
-    }
-    Ok(out)
-}
-
-fn const_u32(v: &spirq::constant::ConstantValue) -> Option<u32> {
-    use spirq::constant::ConstantValue as C;
-    match v {
-        C::U32(x) => Some(*x),
-        C::S32(x) => u32::try_from(*x).ok(),
-        C::Typeless(b) if b.len() == 4 => Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-        _ => None,
-    }
 }
 
 /// What one pass over a module's instructions finds.

@@ -30,7 +30,7 @@ fn lowered_plans_round_trip() {
     for p in [saxpy_plan(), gesture_plan()] {
         let text = p.to_yaml().unwrap();
         assert_eq!(Plan::from_yaml(&text), Ok(p));
-        assert!(text.starts_with("version: 2\n"), "{text}");
+        assert!(text.starts_with("version: 3\n"), "{text}");
     }
 }
 
@@ -64,7 +64,7 @@ fn bad_version() {
     p.version = 7;
     assert_eq!(
         err(&p),
-        "plan version 7 is not supported (this ptc reads version 2); recompile the graph with `ptc compile`"
+        "plan version 7 is not supported (this ptc reads versions 2 to 3); recompile the graph with `ptc compile`"
     );
 }
 

@@ -38,6 +38,7 @@ fn compile(name: &str, text: &str) -> Result<Plan, String> {
         &Options {
             kernel_paths: vec![root()],
             skip_kernels: false,
+            ..Options::default()
         },
     );
     let msgs: Vec<String> = r.diagnostics.iter().map(|d| d.message.clone()).collect();

@@ -121,6 +121,8 @@ pub(crate) struct PtaskRt {
     pub(crate) stats: PtaskStats,
     /// The kernel may be dispatched in slices (see [`slice_count`]).
     sliceable: bool,
+    /// The params' uniform buffer, if the plan puts them in one.
+    uniform: Option<BufferMem>,
     /// Slices of this ptask's dispatch, per phase (empty: not sliceable).
     /// Slice `k` dispatches its share of the workgroups along the largest
     /// dimension; slices after the first begin with a barrier against the
@@ -265,7 +267,9 @@ impl GraphRt {
         let staging = gpu.staging;
         // Buffer topology.
         for b in &plan.buffers {
-            let init_versions = u64::from(b.role == BufferRole::State);
+            // State and constant buffers start with one version, their `init`.
+            let init_versions =
+                u64::from(matches!(b.role, BufferRole::State | BufferRole::Constant));
             self.bufs.push(BufRt {
                 name: b.name.clone(),
                 slots: b.slots,
@@ -395,7 +399,13 @@ impl GraphRt {
             .map(|p| p.bindings.len() as u64)
             .sum::<u64>()
             * phases;
-        self.desc_pool = gpu.create_descriptor_pool(nsets as u32, nbind as u32)?;
+        let nuniform = plan
+            .ptasks
+            .iter()
+            .filter(|p| p.uniform_params.is_some())
+            .count() as u64
+            * phases;
+        self.desc_pool = gpu.create_descriptor_pool(nsets as u32, nbind as u32, nuniform as u32)?;
         self.init_sem = gpu.create_timeline()?;
         self.frame_sem = gpu.create_timeline()?;
         // Pipelines, sets, semaphores.
@@ -406,7 +416,7 @@ impl GraphRt {
             let module = info.ptask(t).ok_or_else(|| {
                 RuntimeError::InvalidPlan(format!("ptask `{}`: module not validated", p.name))
             })?;
-            let set_layout = gpu.create_set_layout(p.bindings.len())?;
+            let set_layout = gpu.create_set_layout(p.bindings.len(), p.uniform_params.is_some())?;
             let pt = PtaskRt {
                 name: p.name.clone(),
                 pipeline: vk::Pipeline::null(),
@@ -423,6 +433,7 @@ impl GraphRt {
                 solo: 0,
                 stats: PtaskStats::default(),
                 sliceable: false,
+                uniform: None,
                 slice_cbs: Vec::new(),
                 slice_next: 0,
                 slice_step: 0,
@@ -433,11 +444,32 @@ impl GraphRt {
             let layout = gpu.create_pipeline_layout(set_layout, p.push_constant_size)?;
             self.ptasks[t].layout = layout;
             let sliceable = sliceable(p.workgroups, module);
+            let spec: Vec<(u32, u32)> = p
+                .specialization
+                .iter()
+                .map(|s| (s.id, u32::from_le_bytes(s.value.to_le_bytes())))
+                .collect();
             let pipeline =
-                gpu.create_compute_pipeline(&module.words, &p.entry, layout, sliceable)?;
+                gpu.create_compute_pipeline(&module.words, &p.entry, layout, sliceable, &spec)?;
             self.ptasks[t].pipeline = pipeline;
             self.ptasks[t].sliceable = sliceable;
             self.ptasks[t].sem = gpu.create_timeline()?;
+            // Params in a uniform buffer: filled once, shared by every phase.
+            let uniform = match &p.uniform_params {
+                Some(u) => {
+                    let mut bytes = vec![0u8; u.size as usize];
+                    for c in &u.members {
+                        let enc = c.value.encode_as(c.ty);
+                        let o = c.offset as usize;
+                        bytes[o..o + enc.len()].copy_from_slice(&enc);
+                    }
+                    let b = gpu.create_uniform_buffer(&format!("{} params", p.name), &bytes)?;
+                    let handle = b.buffer;
+                    self.ptasks[t].uniform = Some(b);
+                    Some(handle)
+                }
+                None => None,
+            };
             let mut sets = Vec::new();
             for ph in 0..phases {
                 let bufs: Vec<vk::Buffer> = p
@@ -448,7 +480,7 @@ impl GraphRt {
                         self.bufs[bd.buffer].dev[s].buffer
                     })
                     .collect();
-                sets.push(gpu.allocate_set(self.desc_pool, set_layout, &bufs)?);
+                sets.push(gpu.allocate_set(self.desc_pool, set_layout, &bufs, uniform)?);
             }
             sets_per_ptask.push(sets);
         }
@@ -586,7 +618,7 @@ impl GraphRt {
         let mut fills = Vec::new();
         let mut filled = Vec::new();
         for (i, pb) in plan.buffers.iter().enumerate() {
-            if pb.role == BufferRole::State {
+            if matches!(pb.role, BufferRole::State | BufferRole::Constant) {
                 let word = match pb.init {
                     Some(v) => fill_word(&pb.ty, v)?,
                     None => 0,
@@ -1448,11 +1480,14 @@ impl Drop for GraphRt {
         if self.ts_pool != vk::QueryPool::null() {
             gpu.destroy_query_pool(self.ts_pool);
         }
-        for p in &self.ptasks {
+        for p in &mut self.ptasks {
             if p.sem != vk::Semaphore::null() {
                 gpu.destroy_semaphore(p.sem);
             }
             gpu.destroy_pipeline(p.pipeline, p.layout, p.set_layout);
+            if let Some(mut u) = p.uniform.take() {
+                gpu.destroy_buffer(&mut u);
+            }
         }
         for b in &mut self.bufs {
             if b.upload_sem != vk::Semaphore::null() {
@@ -1561,61 +1596,10 @@ fn check_requirements(gpu: &Gpu, plan: &Plan) -> Result<()> {
             return Err(missing(format!("{name} (a kernel of the plan uses it)")));
         }
     }
-    for (i, (&need, &have)) in r
-        .max_workgroups
-        .iter()
-        .zip(&info.max_workgroup_count)
-        .enumerate()
-    {
-        if need > have {
-            return Err(missing(format!(
-                "{need} workgroups in dimension {i} (maxComputeWorkGroupCount is {have})"
-            )));
-        }
-    }
-    if r.max_buffer_bytes > info.max_storage_buffer_range {
-        return Err(missing(format!(
-            "a storage buffer range of {} bytes (maxStorageBufferRange is {})",
-            r.max_buffer_bytes, info.max_storage_buffer_range
-        )));
-    }
-    let push = plan
-        .ptasks
-        .iter()
-        .map(|p| p.push_constant_size)
-        .max()
-        .unwrap_or(0)
-        .max(r.push_constant_bytes);
-    if push > info.max_push_constants_size {
-        return Err(missing(format!(
-            "{push} bytes of push constants (maxPushConstantsSize is {})",
-            info.max_push_constants_size
-        )));
-    }
-    for p in &plan.ptasks {
-        let inv =
-            u64::from(p.local_size[0]) * u64::from(p.local_size[1]) * u64::from(p.local_size[2]);
-        if inv > u64::from(info.max_workgroup_invocations) {
-            return Err(missing(format!(
-                "{inv} invocations per workgroup for ptask `{}` (maxComputeWorkGroupInvocations is {})",
-                p.name, info.max_workgroup_invocations
-            )));
-        }
-        for (i, (&g, &m)) in p
-            .workgroups
-            .iter()
-            .zip(&info.max_workgroup_count)
-            .enumerate()
-        {
-            if g > m {
-                return Err(missing(format!(
-                    "{g} workgroups in dimension {i} for ptask `{}` (maxComputeWorkGroupCount is {m})",
-                    p.name
-                )));
-            }
-        }
-    }
-    Ok(())
+    // Sizes and counts: one table with `ptc check` (ptc_plan::limits).
+    info.limits()
+        .check(r, &plan.ptasks)
+        .map_err(|e| missing(e.to_string()))
 }
 
 #[cfg(test)]

@@ -141,6 +141,21 @@ pub struct QueueFamilyInfo {
     pub timestamp_valid_bits: u32,
 }
 
+impl DeviceInfo {
+    /// Its limits, as plans are checked against them.
+    pub fn limits(&self) -> ptc_plan::limits::DeviceLimits {
+        ptc_plan::limits::DeviceLimits {
+            max_storage_buffer_range: self.max_storage_buffer_range,
+            max_uniform_buffer_range: self.max_uniform_buffer_range,
+            max_push_constants_size: self.max_push_constants_size,
+            max_compute_shared_memory_size: self.max_shared_memory,
+            max_compute_work_group_count: self.max_workgroup_count,
+            max_compute_work_group_invocations: self.max_workgroup_invocations,
+            max_compute_work_group_size: self.max_workgroup_size,
+        }
+    }
+}
+
 /// What `ptc devices` prints about one device.
 #[derive(Clone, Debug)]
 pub struct DeviceInfo {
@@ -166,6 +181,10 @@ pub struct DeviceInfo {
     pub max_workgroup_count: [u32; 3],
     /// `maxComputeSharedMemorySize` in bytes.
     pub max_shared_memory: u32,
+    /// `maxUniformBufferRange` in bytes.
+    pub max_uniform_buffer_range: u64,
+    /// `maxComputeWorkGroupSize`.
+    pub max_workgroup_size: [u32; 3],
     /// Timeline semaphores supported.
     pub timeline_semaphore: bool,
     /// `storageBuffer8BitAccess` supported.
@@ -472,6 +491,8 @@ impl Context {
             max_workgroup_invocations: lim.max_compute_work_group_invocations,
             max_workgroup_count: lim.max_compute_work_group_count,
             max_shared_memory: lim.max_compute_shared_memory_size,
+            max_uniform_buffer_range: u64::from(lim.max_uniform_buffer_range),
+            max_workgroup_size: lim.max_compute_work_group_size,
             timeline_semaphore: f12.timeline_semaphore == vk::TRUE,
             storage_8bit: f12.storage_buffer8_bit_access == vk::TRUE,
             storage_16bit: f11.storage_buffer16_bit_access == vk::TRUE,
@@ -885,14 +906,54 @@ impl Gpu {
         size: u64,
         location: MemoryLocation,
     ) -> Result<BufferMem, RuntimeError> {
+        self.create_buffer_usage(
+            name,
+            size,
+            location,
+            vk::BufferUsageFlags::STORAGE_BUFFER
+                | vk::BufferUsageFlags::TRANSFER_SRC
+                | vk::BufferUsageFlags::TRANSFER_DST,
+        )
+    }
+
+    /// Creates a host-visible uniform buffer holding `bytes` (a ptask's
+    /// params, written once).
+    pub(crate) fn create_uniform_buffer(
+        &self,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<BufferMem, RuntimeError> {
+        let mut b = self.create_buffer_usage(
+            name,
+            bytes.len() as u64,
+            MemoryLocation::CpuToGpu,
+            vk::BufferUsageFlags::UNIFORM_BUFFER,
+        )?;
+        match b.mapped_mut() {
+            Some(dst) if dst.len() >= bytes.len() => {
+                dst[..bytes.len()].copy_from_slice(bytes);
+                Ok(b)
+            }
+            _ => {
+                self.destroy_buffer(&mut b);
+                Err(RuntimeError::OutOfMemory(format!(
+                    "uniform buffer `{name}` is not host-visible"
+                )))
+            }
+        }
+    }
+
+    fn create_buffer_usage(
+        &self,
+        name: &str,
+        size: u64,
+        location: MemoryLocation,
+        usage: vk::BufferUsageFlags,
+    ) -> Result<BufferMem, RuntimeError> {
         let alloc_size = size.div_ceil(4) * 4;
         let info = vk::BufferCreateInfo::default()
             .size(alloc_size)
-            .usage(
-                vk::BufferUsageFlags::STORAGE_BUFFER
-                    | vk::BufferUsageFlags::TRANSFER_SRC
-                    | vk::BufferUsageFlags::TRANSFER_DST,
-            )
+            .usage(usage)
             .sharing_mode(vk::SharingMode::EXCLUSIVE);
         // SAFETY: valid create info on a live device.
         let buffer = unsafe { self.device.create_buffer(&info, None) }
@@ -1024,12 +1085,14 @@ impl Gpu {
         }
     }
 
-    /// Creates a descriptor-set layout of `n` storage buffers (bindings 0..n).
+    /// Creates a descriptor-set layout of `n` storage buffers (bindings
+    /// 0..n) and, with `uniform`, a uniform buffer at binding `n`.
     pub(crate) fn create_set_layout(
         &self,
         n: usize,
+        uniform: bool,
     ) -> Result<vk::DescriptorSetLayout, RuntimeError> {
-        let bindings: Vec<vk::DescriptorSetLayoutBinding> = (0..n as u32)
+        let mut bindings: Vec<vk::DescriptorSetLayoutBinding> = (0..n as u32)
             .map(|i| {
                 vk::DescriptorSetLayoutBinding::default()
                     .binding(i)
@@ -1038,6 +1101,15 @@ impl Gpu {
                     .stage_flags(vk::ShaderStageFlags::COMPUTE)
             })
             .collect();
+        if uniform {
+            bindings.push(
+                vk::DescriptorSetLayoutBinding::default()
+                    .binding(n as u32)
+                    .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+                    .descriptor_count(1)
+                    .stage_flags(vk::ShaderStageFlags::COMPUTE),
+            );
+        }
         let info = vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings);
         // SAFETY: valid create info.
         let l = unsafe { self.device.create_descriptor_set_layout(&info, None) }
@@ -1073,12 +1145,15 @@ impl Gpu {
     /// validated plan's `ModuleInfo`).
     /// `dispatch_base`: the pipeline may be dispatched with a non-zero base
     /// workgroup (sliced dispatches; Vulkan 1.1 core).
+    /// `spec`: specialization constant values (id, 32 bits), passed as
+    /// `VkSpecializationInfo` (4 bytes each).
     pub(crate) fn create_compute_pipeline(
         &self,
         words: &[u32],
         entry: &str,
         layout: vk::PipelineLayout,
         dispatch_base: bool,
+        spec: &[(u32, u32)],
     ) -> Result<vk::Pipeline, RuntimeError> {
         let entry = CString::new(entry)
             .map_err(|_| RuntimeError::InvalidPlan("entry point name contains NUL".into()))?;
@@ -1087,10 +1162,27 @@ impl Gpu {
         // and whose compute entry point `entry` exists.
         let module = unsafe { self.device.create_shader_module(&sinfo, None) }
             .map_err(vk_err("creating a shader module"))?;
-        let stage = vk::PipelineShaderStageCreateInfo::default()
+        let entries: Vec<vk::SpecializationMapEntry> = spec
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| {
+                vk::SpecializationMapEntry::default()
+                    .constant_id(*id)
+                    .offset(4 * i as u32)
+                    .size(4)
+            })
+            .collect();
+        let data: Vec<u8> = spec.iter().flat_map(|(_, v)| v.to_le_bytes()).collect();
+        let spec_info = vk::SpecializationInfo::default()
+            .map_entries(&entries)
+            .data(&data);
+        let mut stage = vk::PipelineShaderStageCreateInfo::default()
             .stage(vk::ShaderStageFlags::COMPUTE)
             .module(module)
             .name(&entry);
+        if !spec.is_empty() {
+            stage = stage.specialization_info(&spec_info);
+        }
         let flags = if dispatch_base {
             vk::PipelineCreateFlags::DISPATCH_BASE
         } else {
@@ -1119,15 +1211,22 @@ impl Gpu {
         }
     }
 
-    /// Creates a descriptor pool for `sets` sets of up to `buffers` storage buffers in total.
+    /// Creates a descriptor pool for `sets` sets of up to `buffers` storage
+    /// buffers and `uniforms` uniform buffers in total.
     pub(crate) fn create_descriptor_pool(
         &self,
         sets: u32,
         buffers: u32,
+        uniforms: u32,
     ) -> Result<vk::DescriptorPool, RuntimeError> {
-        let sizes = [vk::DescriptorPoolSize::default()
-            .ty(vk::DescriptorType::STORAGE_BUFFER)
-            .descriptor_count(buffers.max(1))];
+        let sizes = [
+            vk::DescriptorPoolSize::default()
+                .ty(vk::DescriptorType::STORAGE_BUFFER)
+                .descriptor_count(buffers.max(1)),
+            vk::DescriptorPoolSize::default()
+                .ty(vk::DescriptorType::UNIFORM_BUFFER)
+                .descriptor_count(uniforms.max(1)),
+        ];
         let info = vk::DescriptorPoolCreateInfo::default()
             .max_sets(sets.max(1))
             .pool_sizes(&sizes);
@@ -1138,12 +1237,14 @@ impl Gpu {
         Ok(p)
     }
 
-    /// Allocates one set from `pool` and points binding i at `buffers[i]`.
+    /// Allocates one set from `pool` and points binding i at `buffers[i]`
+    /// (and binding `buffers.len()` at the `uniform` buffer, if any).
     pub(crate) fn allocate_set(
         &self,
         pool: vk::DescriptorPool,
         layout: vk::DescriptorSetLayout,
         buffers: &[vk::Buffer],
+        uniform: Option<vk::Buffer>,
     ) -> Result<vk::DescriptorSet, RuntimeError> {
         let layouts = [layout];
         let info = vk::DescriptorSetAllocateInfo::default()
@@ -1165,7 +1266,16 @@ impl Gpu {
                     .range(vk::WHOLE_SIZE)]
             })
             .collect();
-        let writes: Vec<vk::WriteDescriptorSet> = infos
+        let uinfo: Vec<[vk::DescriptorBufferInfo; 1]> = uniform
+            .iter()
+            .map(|b| {
+                [vk::DescriptorBufferInfo::default()
+                    .buffer(*b)
+                    .offset(0)
+                    .range(vk::WHOLE_SIZE)]
+            })
+            .collect();
+        let mut writes: Vec<vk::WriteDescriptorSet> = infos
             .iter()
             .enumerate()
             .map(|(i, bi)| {
@@ -1176,6 +1286,15 @@ impl Gpu {
                     .buffer_info(bi)
             })
             .collect();
+        for bi in &uinfo {
+            writes.push(
+                vk::WriteDescriptorSet::default()
+                    .dst_set(set)
+                    .dst_binding(buffers.len() as u32)
+                    .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+                    .buffer_info(bi),
+            );
+        }
         // SAFETY: the set is not in use by any command buffer yet.
         unsafe { self.device.update_descriptor_sets(&writes, &[]) };
         Ok(set)

@@ -24,6 +24,7 @@ fn compile(name: &str, text: &str) -> Plan {
         &Options {
             kernel_paths: vec![root()],
             skip_kernels: false,
+            ..Options::default()
         },
     );
     let msgs: Vec<String> = report

@@ -3,7 +3,9 @@
 //! the document outline. Pure functions, unit-tested without a client.
 
 use ptc_compiler::ir::{Endpoint, GraphPortDir, Module, PortKind, Span};
-use ptc_plan::types::{round_up, Value};
+use ptc_compiler::valid::kernel::{KernelFacts, SpecConstant};
+use ptc_plan::spirv::SpecType;
+use ptc_plan::types::{round_up, Scalar, Value};
 use ptc_plan::{Sink, Source};
 
 /// A named thing in a graph.
@@ -19,6 +21,22 @@ pub enum Target {
     Ptask(usize),
     /// A struct type, by index into [`Module::structs`].
     Struct(usize),
+    /// A `const`, by index into [`Module::consts`].
+    Const(usize),
+    /// A ptask template, by index into [`Module::templates`].
+    Template(usize),
+    /// An `import`, by index into [`Module::imports`].
+    Import(usize),
+    /// A `spec` of a ptask: (ptask index, spec index).
+    Spec(usize, usize),
+}
+
+/// Where a definition is: a span (in the check's span space: possibly in
+/// an imported file) or a whole file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Def {
+    Span(Span),
+    File(std::path::PathBuf),
 }
 
 fn contains(span: Span, offset: usize) -> bool {
@@ -77,14 +95,28 @@ pub fn target_at(m: &Module, text: &str, offset: usize) -> Option<(Target, Span)
                 return Some((Target::Param(p, i), param.name.span));
             }
         }
+        for (i, spec) in t.specs.iter().enumerate() {
+            if contains(spec.name.span, offset) {
+                return Some((Target::Spec(p, i), spec.name.span));
+            }
+        }
     }
-    // A struct name (in a type or its declaration): matched by the word.
+    for (i, imp) in m.imports.iter().enumerate() {
+        if contains(imp.path_span, offset) && imp.path_span.end <= text.len() {
+            return Some((Target::Import(i), imp.path_span));
+        }
+    }
+    // A struct, template or const name: matched by the word.
     let word = word_at(text, offset)?;
-    let i = m
-        .structs
-        .iter()
-        .position(|st| st.name == text[word.start..word.end])?;
-    Some((Target::Struct(i), word))
+    let name = &text[word.start..word.end];
+    if let Some(i) = m.structs.iter().position(|st| st.name == name) {
+        return Some((Target::Struct(i), word));
+    }
+    if let Some(i) = m.templates.iter().position(|t| t.name.name == name) {
+        return Some((Target::Template(i), word));
+    }
+    let i = m.consts.iter().position(|c| c.name.name == name)?;
+    Some((Target::Const(i), word))
 }
 
 /// The identifier around byte `offset`, if any.
@@ -135,7 +167,19 @@ pub fn definition(m: &Module, text: &str, target: Target) -> Option<Span> {
         Target::PtaskPort(p, i) => g.ptasks.get(p)?.ports.get(i)?.name.span,
         Target::Param(p, i) => g.ptasks.get(p)?.params.get(i)?.name.span,
         Target::Ptask(p) => g.ptasks.get(p)?.name.span,
+        Target::Spec(p, i) => g.ptasks.get(p)?.specs.get(i)?.name.span,
+        Target::Const(i) => m.consts.get(i)?.name.span,
+        Target::Template(i) => m.templates.get(i)?.name.span,
+        Target::Import(_) => return None,
     })
+}
+
+/// Where `target` is defined: [`definition`], or the file an import names.
+pub fn definition_of(m: &Module, text: &str, target: Target) -> Option<Def> {
+    match target {
+        Target::Import(i) => m.imports.get(i)?.resolved.clone().map(Def::File),
+        _ => definition(m, text, target).map(Def::Span),
+    }
 }
 
 /// Every place `target` is named: its declaration (if `declaration`) and
@@ -292,15 +336,122 @@ pub fn signature(m: &Module, target: Target) -> Option<String> {
                 .collect();
             format!("struct {} {{ {} }}", st.name, fields.join(", "))
         }
+        Target::Spec(p, i) => {
+            let spec = g.ptasks.get(p)?.specs.get(i)?;
+            format!(
+                "spec {}: {} = {}",
+                spec.name.name,
+                spec.ty,
+                value_str(spec.value)
+            )
+        }
+        Target::Const(i) => {
+            let c = m.consts.get(i)?;
+            match c.value {
+                Some(v) => format!("const {} = {v}", c.name.name),
+                None => format!("const {}", c.name.name),
+            }
+        }
+        Target::Template(i) => {
+            let t = m.templates.get(i)?;
+            let params: Vec<String> = t
+                .params
+                .iter()
+                .map(|(n, ty, d)| match d {
+                    Some(d) => format!("{}: {ty} = {d}", n.name),
+                    None => format!("{}: {ty}", n.name),
+                })
+                .collect();
+            format!("ptask {}({})", t.name.name, params.join(", "))
+        }
+        Target::Import(i) => format!("import {:?}", m.imports.get(i)?.path),
     })
 }
 
 /// Markdown hover text for a target: its declaration, then what it is
 /// (kind, owner, binding or push-constant offset, size in bytes).
+#[cfg(test)]
 pub fn hover(m: &Module, target: Target) -> Option<String> {
+    hover_with(m, &[], target)
+}
+
+/// A kernel constant in words: `` `WG` (constant_id 0, u32, default 64) ``.
+fn spec_constant_str(c: &SpecConstant) -> String {
+    let default = match &c.ty {
+        SpecType::Scalar(Scalar::F32) => format!("{:?}", f32::from_bits(c.default)),
+        SpecType::Scalar(Scalar::I32) => (c.default as i32).to_string(),
+        SpecType::Bool => (c.default != 0).to_string(),
+        _ => c.default.to_string(),
+    };
+    let name = match &c.name {
+        Some(n) => format!("`{n}`"),
+        None => "an unnamed constant".to_string(),
+    };
+    format!("{name} (constant_id {}, {}, default {default})", c.id, c.ty)
+}
+
+/// [`hover`] with what was reflected of each ptask's kernel (by ptask
+/// index; a `spec`'s hover shows the kernel constant it sets).
+pub fn hover_with(m: &Module, facts: &[KernelFacts], target: Target) -> Option<String> {
     let g = &m.graph;
     let sig = signature(m, target)?;
     let detail = match target {
+        Target::Spec(p, i) => {
+            let t = g.ptasks.get(p)?;
+            let spec = t.specs.get(i)?;
+            let consts = facts.get(p).map(|f| &f.spec_constants);
+            let named = consts.and_then(|cs| {
+                cs.iter()
+                    .find(|c| c.name.as_deref() == Some(spec.name.name.as_str()))
+            });
+            match (consts, named) {
+                (None, _) => format!(
+                    "specialization constant of kernel `{}` (not reflected: check with kernels)",
+                    t.kernel
+                ),
+                (Some(_), None) => format!("kernel `{}` has no constant of this name", t.kernel),
+                (Some(cs), Some(c)) => {
+                    let mut s = format!("sets {} of kernel `{}`", spec_constant_str(c), t.kernel);
+                    let others: Vec<String> = cs
+                        .iter()
+                        .filter(|o| o.id == c.id && o.name != c.name)
+                        .map(spec_constant_str)
+                        .collect();
+                    if !others.is_empty() {
+                        s.push_str(&format!(" · also {}", others.join(", ")));
+                    }
+                    s
+                }
+            }
+        }
+        Target::Const(i) => {
+            let c = m.consts.get(i)?;
+            let value = match c.value {
+                Some(v) => format!("= {v}"),
+                None => "has an error".to_string(),
+            };
+            if c.overridden {
+                format!("const {value} (set with `--set`)")
+            } else {
+                format!("const {value}")
+            }
+        }
+        Target::Template(i) => {
+            let t = m.templates.get(i)?;
+            format!(
+                "ptask template with {} parameter{}; instantiate with `ptask NAME = {}(...);`",
+                t.params.len(),
+                if t.params.len() == 1 { "" } else { "s" },
+                t.name.name
+            )
+        }
+        Target::Import(i) => {
+            let imp = m.imports.get(i)?;
+            match &imp.resolved {
+                Some(p) => format!("imports `{}`", p.display()),
+                None => "not found".to_string(),
+            }
+        }
         Target::GraphPort(i) => {
             let gp = g.ports.get(i)?;
             let what = match gp.dir {

@@ -154,6 +154,10 @@ struct Doc {
     last_module: Option<Module>,
     /// Changed since the last check.
     dirty: bool,
+    /// The files of the last check (the document and what it imports).
+    sources: ptc_compiler::front::Sources,
+    /// What the last check reflected of each ptask's kernel.
+    facts: Vec<ptc_compiler::valid::kernel::KernelFacts>,
 }
 
 /// The server state.
@@ -367,6 +371,8 @@ impl<W: Write> Server<W> {
                         module: None,
                         last_module: None,
                         dirty: true,
+                        sources: Default::default(),
+                        facts: Vec::new(),
                     },
                 );
                 self.check(&doc.uri)
@@ -461,6 +467,10 @@ impl<W: Write> Server<W> {
             doc.last_module.clone_from(&report.module);
         }
         doc.module = report.module;
+        doc.sources = report.sources;
+        if !report.kernel_facts.is_empty() || self.opts.skip_kernels {
+            doc.facts = report.kernel_facts;
+        }
         doc.dirty = false;
         let version = doc.version;
         self.publish(uri.clone(), diagnostics, Some(version))
@@ -514,7 +524,7 @@ impl<W: Write> Server<W> {
         else {
             return Value::Null;
         };
-        let Some(text) = analysis::hover(m, target) else {
+        let Some(text) = analysis::hover_with(m, &doc.facts, target) else {
             return Value::Null;
         };
         to_value(Hover {
@@ -532,11 +542,36 @@ impl<W: Write> Server<W> {
         let Some((doc, m, target, _)) = self.target_at(&uri, tdp.position) else {
             return Value::Null;
         };
-        let Some(span) = analysis::definition(m, &doc.text, target) else {
-            return Value::Null;
+        let location = match analysis::definition_of(m, &doc.text, target) {
+            None => return Value::Null,
+            Some(analysis::Def::File(path)) => {
+                let Some(uri) = path_to_uri(&path) else {
+                    return Value::Null;
+                };
+                Location {
+                    uri,
+                    range: Range::default(),
+                }
+            }
+            // In the document, or in a file it imports.
+            Some(analysis::Def::Span(span)) => match doc.sources.locate(span) {
+                Some((f, local)) if f.origin > 0 => {
+                    let Some(other) = path_to_uri(&f.path) else {
+                        return Value::Null;
+                    };
+                    let index = LineIndex::new(&f.text);
+                    Location {
+                        uri: other,
+                        range: index.range(&f.text, local),
+                    }
+                }
+                _ => Location {
+                    uri,
+                    range: doc.index.range(&doc.text, span),
+                },
+            },
         };
-        let range = doc.index.range(&doc.text, span);
-        to_value(GotoDefinitionResponse::Scalar(Location { uri, range }))
+        to_value(GotoDefinitionResponse::Scalar(location))
     }
 
     fn references(&mut self, p: lsp_types::ReferenceParams) -> Value {

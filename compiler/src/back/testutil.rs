@@ -2,6 +2,7 @@
 
 use crate::ir::*;
 use crate::valid::kernel::{KernelFeatures, KernelInfo};
+use crate::valid::ModuleInfo;
 use ptc_plan::types::{ElemType, PortType, Scalar, StructLayout, Value};
 use ptc_plan::{Sink, Source};
 use std::path::PathBuf;
@@ -65,6 +66,9 @@ impl Mb {
                     channels: Vec::new(),
                     span,
                 },
+                consts: Vec::new(),
+                templates: Vec::new(),
+                imports: Vec::new(),
             },
         }
     }
@@ -143,6 +147,10 @@ impl Mb {
             kernel: kernel.to_string(),
             kernel_span,
             kernel_path: Some(PathBuf::from(kernel)),
+            specs: Vec::new(),
+            defines: Vec::new(),
+            entry: None,
+            instance: None,
             ports,
             params,
             grid: None,
@@ -180,14 +188,31 @@ impl Mb {
 
 pub use crate::ir::PortKind::{In, Out, Sticky};
 
-/// A kernel stand-in: a SPIR-V header (enough for the plan's checks) and a local size.
-pub fn fake_kernel(local: [u32; 3]) -> Option<KernelInfo> {
-    Some(KernelInfo {
+/// A kernel stand-in: a SPIR-V header (enough for the plan's checks) and a
+/// local size; one workgroup.
+pub fn fake_kernel(local: [u32; 3]) -> KernelInfo {
+    KernelInfo {
         spirv: Arc::from(vec![0x0723_0203u32, 0x0001_0500, 0, 8, 0]),
         entry: "main".into(),
         local_size: local,
         features: KernelFeatures::default(),
-    })
+        workgroups: [1, 1, 1],
+        shared_memory_bytes: 0,
+        specialization: Vec::new(),
+        params: crate::valid::kernel::ParamsBlock::PushConstants,
+    }
+}
+
+/// The workgroup counts of `pt` with local size `local` (its grid, or its
+/// first `out` port, over the local size).
+pub fn workgroups(pt: &Ptask, local: [u32; 3]) -> [u32; 3] {
+    let (grid, _) = crate::valid::kernel::grid_of(pt).unwrap_or(([1; 3], Span::default()));
+    let mut out = [1u32; 3];
+    for i in 0..3 {
+        let n = grid[i].div_ceil(u64::from(local[i].max(1)));
+        out[i] = u32::try_from(n).expect("test grids fit a dispatch");
+    }
+    out
 }
 
 pub fn saxpy2() -> Mb {
@@ -281,7 +306,7 @@ pub fn gesture() -> Mb {
 
 /// A kernel with exactly the ptask's interface (bindings, readonly inputs,
 /// push constants) and the given local size, compiled for real.
-pub fn kernel_for(pt: &Ptask, local: [u32; 3]) -> Option<KernelInfo> {
+pub fn kernel_for(pt: &Ptask, local: [u32; 3]) -> KernelInfo {
     let mut src = format!(
         "#version 450\nlayout(local_size_x = {}, local_size_y = {}, local_size_z = {}) in;\n",
         local[0], local[1], local[2]
@@ -318,22 +343,30 @@ pub fn kernel_for(pt: &Ptask, local: [u32; 3]) -> Option<KernelInfo> {
     src.push_str("void main() {}\n");
     let c = crate::valid::kernel::compile::cached(std::path::Path::new("gen.comp"), src);
     match &*c {
-        Ok(c) => Some(KernelInfo {
+        Ok(c) => KernelInfo {
             spirv: c.spirv.clone(),
             entry: c.iface.entry.clone(),
             local_size: local,
             features: c.iface.features,
-        }),
+            workgroups: workgroups(pt, local),
+            shared_memory_bytes: c.iface.shared_memory_bytes as u32,
+            specialization: Vec::new(),
+            params: crate::valid::kernel::ParamsBlock::PushConstants,
+        },
         Err(e) => panic!("generated kernel does not compile: {e:?}"),
     }
 }
 
-/// [`kernel_for`] each ptask of `mb`.
-pub fn kernels(mb: &Mb, locals: &[[u32; 3]]) -> Vec<Option<KernelInfo>> {
-    mb.m.graph
-        .ptasks
-        .iter()
-        .zip(locals)
-        .map(|(p, l)| kernel_for(p, *l))
-        .collect()
+/// [`kernel_for`] each ptask of `mb`, as validation would hand them to lowering.
+pub fn kernels(mb: &Mb, locals: &[[u32; 3]]) -> ModuleInfo {
+    ModuleInfo {
+        kernels: mb
+            .m
+            .graph
+            .ptasks
+            .iter()
+            .zip(locals)
+            .map(|(p, l)| kernel_for(p, *l))
+            .collect(),
+    }
 }

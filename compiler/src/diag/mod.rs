@@ -80,6 +80,16 @@ codes! {
     InvalidPriority = "ptc::invalid_priority", Error;
     /// A `from`/`to` clause names an unknown source or sink, or has bad arguments.
     InvalidEndpoint = "ptc::invalid_endpoint", Error;
+    /// A constant expression overflows, divides by zero, or a const depends on itself.
+    ConstEval = "ptc::const_eval", Error;
+    /// A `--set NAME=VALUE` names no const of the file, or its value is not a number.
+    InvalidSet = "ptc::invalid_set", Error;
+    /// An instance of a ptask template lacks an argument, repeats one, or a parameter type is invalid.
+    InvalidInstance = "ptc::invalid_instance", Error;
+    /// An imported file was not found in any search root.
+    ImportNotFound = "ptc::import_not_found", Error;
+    /// Files import each other.
+    ImportCycle = "ptc::import_cycle", Error;
     /// A ptask has no `kernel`, or more than one, or a bad `grid`.
     InvalidPtask = "ptc::invalid_ptask", Error;
     /// A channel joins ports of different element types.
@@ -104,12 +114,21 @@ codes! {
     WritableInput = "ptc::writable_input", Error;
     /// The kernel's array element stride differs from the port's element type.
     ElementMismatch = "ptc::element_mismatch", Error;
+    /// A `spec` names no specialization constant of the kernel, has another type, or shares its id.
+    SpecMismatch = "ptc::spec_mismatch", Error;
+    /// A kernel's `#include` was not found.
+    IncludeNotFound = "ptc::include_not_found", Error;
     /// The kernel's push-constant block does not match the ptask's params.
     PushConstantMismatch = "ptc::push_constant_mismatch", Error;
     /// The kernel's workgroup size is invalid or exceeds device limits.
     LocalSize = "ptc::local_size", Error;
+    /// A kernel or dispatch needs more of the device than ptc's baseline
+    /// limits allow (shared memory, workgroup count, push-constant bytes).
+    DeviceLimit = "ptc::device_limit", Error;
     /// A buffer is larger than a Vulkan storage buffer may be.
     BufferTooLarge = "ptc::buffer_too_large", Error;
+    /// An inconsistency inside ptc (a bug, not a problem with the input).
+    Internal = "ptc::internal", Error;
     /// A graph output or ptask output that nobody reads.
     UnreadOutput = "ptc::unread_output", Warning;
     /// A graph input that feeds nothing.
@@ -204,4 +223,58 @@ impl Diagnostic {
             .or_else(|| self.labels.first())
             .map(|l| l.span)
     }
+}
+
+/// Places every diagnostic in the file given: a label in an imported file
+/// becomes a related location (file, line, column) there, and a diagnostic
+/// left without a label in the file given gets one at the `import` that
+/// brought the other file in (or keeps a label it had there, such as a
+/// template instance, as its primary one).
+pub fn externalize(diags: Vec<Diagnostic>, sources: &crate::front::Sources) -> Vec<Diagnostic> {
+    if sources.files.len() < 2 {
+        return diags;
+    }
+    diags
+        .into_iter()
+        .map(|mut d| {
+            let mut kept = Vec::with_capacity(d.labels.len());
+            let mut moved = Vec::new();
+            let mut anchor = None;
+            let mut lost_primary = false;
+            for l in d.labels.drain(..) {
+                match sources.locate(l.span) {
+                    Some((f, local)) if f.origin > 0 => {
+                        let (line, column) = render::LineIndex::new(&f.text).line_col(local.start);
+                        moved.push(Related {
+                            file: f.path.clone(),
+                            line,
+                            column,
+                            message: l.message,
+                        });
+                        anchor = anchor.or(f.anchor);
+                        lost_primary |= l.primary;
+                    }
+                    _ => kept.push(l),
+                }
+            }
+            if lost_primary && !kept.iter().any(|l| l.primary) {
+                match kept.first_mut() {
+                    Some(first) => first.primary = true,
+                    None => {
+                        if let Some(a) = anchor {
+                            kept.push(Label {
+                                span: a,
+                                message: "in the file imported here".into(),
+                                primary: true,
+                            });
+                        }
+                    }
+                }
+            }
+            d.labels = kept;
+            moved.append(&mut d.related);
+            d.related = moved;
+            d
+        })
+        .collect()
 }

@@ -64,3 +64,42 @@ pub fn read_source(path: &Path) -> Result<String, Box<Diagnostic>> {
         )
     })
 }
+
+/// One file of a check: the file given, or one it imports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    pub path: std::path::PathBuf,
+    pub text: String,
+    /// Where its offsets start in the check's one span space (0 for the
+    /// file given; an imported file's spans are `origin + its own offset`).
+    pub origin: usize,
+    /// The `import` in the file given that brought it in (directly or
+    /// through other imports); `None` for the file given.
+    pub anchor: Option<crate::ir::Span>,
+}
+
+/// The files of one check, with their places in the span space.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sources {
+    pub files: Vec<SourceFile>,
+}
+
+impl Sources {
+    /// The file a span starts in, and the span in that file's own offsets.
+    pub fn locate(&self, span: crate::ir::Span) -> Option<(&SourceFile, crate::ir::Span)> {
+        let i = self
+            .files
+            .partition_point(|f| f.origin <= span.start)
+            .checked_sub(1)?;
+        let f = &self.files[i];
+        let start = span.start - f.origin;
+        let end = span.end.saturating_sub(f.origin).max(start);
+        (start <= f.text.len()).then(|| (f, crate::ir::Span::new(start, end.min(f.text.len()))))
+    }
+
+    /// Where the next file goes: past the end of the last one (with a gap,
+    /// so that an end-of-file position is not the next file's start).
+    pub fn next_origin(&self) -> usize {
+        self.files.last().map_or(0, |f| f.origin + f.text.len() + 1)
+    }
+}

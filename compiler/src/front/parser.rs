@@ -120,7 +120,232 @@ fn string(pair: Pair<'_, Rule>, base: usize) -> Str {
     Str { value, span }
 }
 
-fn type_expr(pair: Pair<'_, Rule>, base: usize) -> TypeExpr {
+/// An expression token before ordering.
+enum Tok {
+    Num(String),
+    Name(String),
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Open,
+    Close,
+}
+
+/// An operator waiting on the stack: (op, precedence, span) or an open
+/// parenthesis.
+enum Pending {
+    Op(ExprOp, u8, Span),
+    Open(Span),
+}
+
+/// Builds an expression from its flat token run (shunting-yard, with an
+/// explicit operator stack: no recursion, however deep the parentheses).
+/// `list_end`: the expression is the last one in a `( ... )` list, whose
+/// closing `)` the grammar let it take: an unmatched `)` at its end is
+/// given back (the second value says whether it was there).
+fn expr(
+    pair: Pair<'_, Rule>,
+    base: usize,
+    list_end: bool,
+    errs: &mut Vec<Diagnostic>,
+) -> (Expr, bool) {
+    let whole = pair.as_str();
+    let origin = base + pair.as_span().start();
+    let mut toks: Vec<(Tok, Span)> = Vec::new();
+    for t in pair.into_inner() {
+        let span = sp(&t, base);
+        let tok = match t.as_rule() {
+            Rule::unsigned => Tok::Num(t.as_str().to_string()),
+            Rule::ident => Tok::Name(t.as_str().to_string()),
+            Rule::op_add => Tok::Add,
+            Rule::op_sub => Tok::Sub,
+            Rule::op_mul => Tok::Mul,
+            Rule::op_div => Tok::Div,
+            Rule::op_rem => Tok::Rem,
+            Rule::lparen => Tok::Open,
+            Rule::rparen => Tok::Close,
+            _ => continue,
+        };
+        toks.push((tok, span));
+    }
+    // Give back the list's closing `)`: the last `)` when the parentheses
+    // before it balance.
+    let mut gave_back = false;
+    if list_end && matches!(toks.last(), Some((Tok::Close, _))) {
+        let depth: i64 = toks[..toks.len() - 1]
+            .iter()
+            .map(|(t, _)| match t {
+                Tok::Open => 1,
+                Tok::Close => -1,
+                _ => 0,
+            })
+            .sum();
+        if depth == 0 {
+            toks.pop();
+            gave_back = true;
+        }
+    }
+    let span = match (toks.first(), toks.last()) {
+        (Some((_, a)), Some((_, b))) => Span::new(a.start, b.end),
+        _ => Span::new(base, base),
+    };
+    let text = whole
+        .get(span.start.saturating_sub(origin)..span.end.saturating_sub(origin))
+        .unwrap_or(whole)
+        .to_string();
+    let mut e = Expr {
+        postfix: Vec::with_capacity(toks.len()),
+        text,
+        span,
+    };
+    match order(toks, &mut e.postfix) {
+        Ok(()) => {}
+        Err(d) => {
+            errs.push(d);
+            e.postfix.clear();
+        }
+    }
+    (e, gave_back)
+}
+
+fn describe(t: &Tok) -> &'static str {
+    match t {
+        Tok::Num(_) => "a number",
+        Tok::Name(_) => "a name",
+        Tok::Add => "`+`",
+        Tok::Sub => "`-`",
+        Tok::Mul => "`*`",
+        Tok::Div => "`/`",
+        Tok::Rem => "`%`",
+        Tok::Open => "`(`",
+        Tok::Close => "`)`",
+    }
+}
+
+/// Orders expression tokens into postfix form.
+fn order(toks: Vec<(Tok, Span)>, out: &mut Vec<ExprTok>) -> Result<(), Diagnostic> {
+    let bad = |msg: String, span: Span, label: &str| {
+        Diagnostic::new(Code::Syntax, msg)
+            .primary(span, label.to_string())
+            .help("an expression is numbers and consts joined by `+ - * / %`, with parentheses, e.g. `W * 2 + 1`")
+    };
+    let mut ops: Vec<Pending> = Vec::new();
+    // True when the next token must be a value (start, after an operator or `(`).
+    let mut want_value = true;
+    let mut last: Option<Span> = None;
+    fn pop_op(p: Pending, out: &mut Vec<ExprTok>) {
+        if let Pending::Op(op, _, span) = p {
+            out.push(ExprTok { op, span });
+        }
+    }
+    for (t, span) in toks {
+        match t {
+            Tok::Num(_) | Tok::Name(_) => {
+                if !want_value {
+                    return Err(bad(
+                        format!("expected an operator before {}", describe(&t)),
+                        span,
+                        "expected `+`, `-`, `*`, `/` or `%` before this",
+                    ));
+                }
+                let op = match t {
+                    Tok::Num(n) => ExprOp::Num(n),
+                    Tok::Name(n) => ExprOp::Name(n),
+                    _ => ExprOp::Neg, // invariant: matched above
+                };
+                out.push(ExprTok { op, span });
+                want_value = false;
+            }
+            Tok::Open => {
+                if !want_value {
+                    return Err(bad(
+                        "expected an operator before `(`".into(),
+                        span,
+                        "expected `+`, `-`, `*`, `/` or `%` before this",
+                    ));
+                }
+                ops.push(Pending::Open(span));
+            }
+            Tok::Close => {
+                if want_value {
+                    return Err(bad(
+                        "expected a value before `)`".into(),
+                        span,
+                        "expected a number or a name before this",
+                    ));
+                }
+                loop {
+                    match ops.pop() {
+                        Some(Pending::Open(_)) => break,
+                        Some(p) => pop_op(p, out),
+                        None => {
+                            return Err(bad(
+                                "this `)` closes nothing".into(),
+                                span,
+                                "unmatched `)`",
+                            ))
+                        }
+                    }
+                }
+            }
+            Tok::Sub if want_value => ops.push(Pending::Op(ExprOp::Neg, 3, span)),
+            Tok::Add | Tok::Sub | Tok::Mul | Tok::Div | Tok::Rem => {
+                if want_value {
+                    return Err(bad(
+                        format!("expected a value before {}", describe(&t)),
+                        span,
+                        "expected a number or a name before this",
+                    ));
+                }
+                let (op, prec) = match t {
+                    Tok::Add => (ExprOp::Add, 1),
+                    Tok::Sub => (ExprOp::Sub, 1),
+                    Tok::Mul => (ExprOp::Mul, 2),
+                    Tok::Div => (ExprOp::Div, 2),
+                    _ => (ExprOp::Rem, 2),
+                };
+                while let Some(Pending::Op(_, p, _)) = ops.last() {
+                    if *p < prec {
+                        break;
+                    }
+                    if let Some(p) = ops.pop() {
+                        pop_op(p, out);
+                    }
+                }
+                ops.push(Pending::Op(op, prec, span));
+                want_value = true;
+            }
+        }
+        last = Some(span);
+    }
+    if want_value {
+        let at = last.map_or(Span::default(), |l| Span::new(l.end, l.end));
+        return Err(bad(
+            "the expression ends without a value".into(),
+            at,
+            "expected a number or a name here",
+        ));
+    }
+    while let Some(p) = ops.pop() {
+        if let Pending::Open(span) = p {
+            return Err(bad("this `(` is never closed".into(), span, "unclosed `(`"));
+        }
+        pop_op(p, out);
+    }
+    Ok(())
+}
+
+/// All the expressions in `pair`'s children (shapes, grids), in order.
+fn exprs(pair: Pair<'_, Rule>, base: usize, errs: &mut Vec<Diagnostic>) -> Vec<Expr> {
+    pair.into_inner()
+        .filter(|d| d.as_rule() == Rule::expr)
+        .map(|d| expr(d, base, false, errs).0)
+        .collect()
+}
+
+fn type_expr(pair: Pair<'_, Rule>, base: usize, errs: &mut Vec<Diagnostic>) -> TypeExpr {
     let span = sp(&pair, base);
     let mut elem = None;
     let mut shape = None;
@@ -161,12 +386,7 @@ fn type_expr(pair: Pair<'_, Rule>, base: usize) -> TypeExpr {
             }
             Rule::shape => {
                 let sspan = sp(&p, base);
-                let dims = p
-                    .into_inner()
-                    .filter(|d| d.as_rule() == Rule::number)
-                    .map(|d| num(d, base))
-                    .collect();
-                shape = Some((dims, sspan));
+                shape = Some((exprs(p, base, errs), sspan));
             }
             _ => {}
         }
@@ -249,6 +469,21 @@ fn friendly(rule: Rule) -> &'static str {
         Rule::kw_out => "`out`",
         Rule::kw_param => "`param`",
         Rule::kw_grid => "`grid`",
+        Rule::kw_const => "`const`",
+        Rule::kw_import => "`import`",
+        Rule::kw_spec => "`spec`",
+        Rule::kw_define => "`define`",
+        Rule::kw_entry => "`entry`",
+        Rule::expr | Rule::expr_token | Rule::unsigned => "a value such as `16` or `W * 2`",
+        Rule::op_add | Rule::op_sub | Rule::op_mul | Rule::op_div | Rule::op_rem => "an operator",
+        Rule::tparam => "a template parameter such as `n: u32 = 16`",
+        Rule::tparams => "`(`",
+        Rule::inst_arg => "an argument such as `n: 16`",
+        Rule::inst_args => "`(`",
+        Rule::instance => "`ptask NAME = TEMPLATE(...)`",
+        Rule::const_decl => "`const`",
+        Rule::import_decl => "`import`",
+        Rule::template_head => "`ptask`",
         Rule::clause => "`from` or `to`",
         Rule::endpoint => "a source or sink such as `file(\"x.npy\")`",
         Rule::literal => "a number or a string",
@@ -262,6 +497,9 @@ fn friendly(rule: Rule) -> &'static str {
         Rule::struct_decl => "`struct`",
         Rule::graph_head => "`graph`",
         Rule::kernel_stmt
+        | Rule::spec_stmt
+        | Rule::define_stmt
+        | Rule::entry_stmt
         | Rule::param_stmt
         | Rule::grid_stmt
         | Rule::prio_stmt
@@ -287,7 +525,7 @@ fn one_of(items: &[&str]) -> String {
 
 const KEYWORDS: &[&str] = &[
     "struct", "graph", "priority", "input", "output", "from", "to", "ptask", "kernel", "in",
-    "sticky", "out", "param", "grid",
+    "sticky", "out", "param", "grid", "const", "import", "spec", "define", "entry",
 ];
 
 /// What the item starting with `word` is called in messages.
@@ -297,11 +535,17 @@ fn item_context(word: &str, level: Level) -> &'static str {
         "graph" => "the graph header",
         "input" => "the `input` declaration",
         "output" => "the `output` declaration",
+        "ptask" if level == Level::Top => "the template header",
         "ptask" => "the ptask header",
         "kernel" => "the `kernel` statement",
         "in" | "sticky" | "out" => "the port declaration",
         "param" => "the `param` declaration",
         "grid" => "the `grid` statement",
+        "const" => "the `const` declaration",
+        "import" => "the `import` declaration",
+        "spec" => "the `spec` declaration",
+        "define" => "the `define` statement",
+        "entry" => "the `entry` statement",
         "priority" if level == Level::Ptask => "the `priority` statement",
         "priority" => "the graph header",
         _ => "the channel",
@@ -470,14 +714,20 @@ impl<'s> Driver<'s> {
         if at == item_start {
             // Nothing of the item matched: say what may stand here.
             let (what, options): (&str, &[&str]) = match level {
-                Level::Top => ("`struct` or `graph`", &["struct", "graph"]),
+                Level::Top => (
+                    "`struct`, `const`, `import`, a ptask template or `graph`",
+                    &["struct", "const", "import", "graph"],
+                ),
                 Level::Graph => (
                     "`input`, `output`, `ptask`, a channel such as `a -> b.port;`, or `}`",
                     &["input", "output", "ptask"],
                 ),
                 Level::Ptask => (
-                    "`kernel`, `in`, `sticky`, `out`, `param`, `grid`, `priority` or `}`",
-                    &["kernel", "in", "sticky", "out", "param", "grid", "priority"],
+                    "`kernel`, `in`, `sticky`, `out`, `param`, `spec`, `define`, `entry`, `grid`, `priority` or `}`",
+                    &[
+                        "kernel", "in", "sticky", "out", "param", "spec", "define", "entry", "grid",
+                        "priority",
+                    ],
                 ),
             };
             message = format!("expected {what}, found {found}");
@@ -485,7 +735,7 @@ impl<'s> Driver<'s> {
             let word = found.trim_matches('`');
             if let Some(s) = crate::valid::suggest(word, options.iter().copied()) {
                 help = Some(format!("did you mean `{s}`?"));
-            } else if level == Level::Top && ["input", "output", "ptask"].contains(&word) {
+            } else if level == Level::Top && ["input", "output"].contains(&word) {
                 help = Some(
                     "ports, ptasks and channels go inside a `graph NAME { ... }` block".into(),
                 );
@@ -641,35 +891,82 @@ impl<'s> Driver<'s> {
                     let Some(inner) = pair.into_inner().next() else {
                         continue;
                     };
+                    let mut errs = Vec::new();
                     match inner.as_rule() {
-                        Rule::struct_decl => file.structs.push(struct_decl(inner, base)),
+                        Rule::struct_decl => file.structs.push(struct_decl(inner, base, &mut errs)),
+                        Rule::const_decl => {
+                            if let Some(c) = const_decl(inner, base, &mut errs) {
+                                file.consts.push(c);
+                            }
+                        }
+                        Rule::import_decl => {
+                            let span = sp(&inner, base);
+                            if let Some(s) =
+                                inner.into_inner().find(|p| p.as_rule() == Rule::string)
+                            {
+                                file.imports.push(ImportDecl {
+                                    path: string(s, base),
+                                    span,
+                                });
+                            }
+                        }
                         Rule::graph_head => {
-                            let (name, priority) = graph_head(inner, base);
+                            let (name, priority) = graph_head(inner, base, &mut errs);
+                            self.push_all(errs);
                             let g = self.graph_body(name, priority, start);
                             file.graphs.push(g);
+                            continue;
+                        }
+                        Rule::template_head => {
+                            let head = sp(&inner, base);
+                            let (name, params) = template_head(inner, base, &mut errs);
+                            self.push_all(errs);
+                            let body = self.ptask_body(name.clone(), start);
+                            file.templates.push(TemplateDecl {
+                                name,
+                                params,
+                                span: body.span,
+                                body,
+                                head,
+                            });
+                            continue;
                         }
                         _ => {}
                     }
+                    self.push_all(errs);
                 }
                 Err(e) => {
-                    let is_graph = first_word(self.src, start).0 == "graph";
+                    let word = first_word(self.src, start).0;
+                    let (is_graph, is_ptask) = (word == "graph", word == "ptask");
                     let at = self.fail(e, start, Level::Top);
-                    // A broken graph header: still parse (and check) the body.
-                    if is_graph {
+                    // A broken graph or template header: still parse (and
+                    // check) the body.
+                    if is_graph || is_ptask {
                         if let Some(open) = open_brace_after(self.src, at) {
                             let name = second_word(self.src, start).unwrap_or(Ident {
                                 name: String::new(),
                                 span: Span::new(start, start + 5),
                             });
                             self.pos = open + 1;
-                            let g = self.graph_body(name, None, start);
-                            file.graphs.push(g);
+                            if is_graph {
+                                let g = self.graph_body(name, None, start);
+                                file.graphs.push(g);
+                            } else {
+                                let _ = self.ptask_body(name, start);
+                            }
                         }
                     }
                 }
             }
         }
         file
+    }
+
+    /// Reports the syntax errors found inside an item (its expressions).
+    fn push_all(&mut self, errs: Vec<Diagnostic>) {
+        for d in errs {
+            self.push(d);
+        }
     }
 
     /// Steps over trivia inside a `{ ... }` body and says what comes next:
@@ -701,7 +998,7 @@ impl<'s> Driver<'s> {
         BodyAt::Item
     }
 
-    fn graph_body(&mut self, name: Ident, priority: Option<Num>, start: usize) -> GraphDecl {
+    fn graph_body(&mut self, name: Ident, priority: Option<Expr>, start: usize) -> GraphDecl {
         let mut g = GraphDecl {
             name,
             priority,
@@ -727,9 +1024,30 @@ impl<'s> Driver<'s> {
                     let Some(inner) = pair.into_inner().next() else {
                         continue;
                     };
+                    let mut errs = Vec::new();
                     match inner.as_rule() {
-                        Rule::graph_port => g.ports.push(graph_port(inner, istart)),
+                        Rule::graph_port => g.ports.push(graph_port(inner, istart, &mut errs)),
                         Rule::channel => g.channels.push(channel(inner, istart)),
+                        Rule::instance => {
+                            let (t, closed) = instance(inner, istart, &mut errs);
+                            if !closed {
+                                errs.push(
+                                    Diagnostic::new(
+                                        Code::Syntax,
+                                        format!(
+                                            "the arguments of ptask `{}` are never closed",
+                                            t.name.name
+                                        ),
+                                    )
+                                    .primary(
+                                        Span::new(t.span.end, t.span.end),
+                                        "expected `)` before the `;`",
+                                    ),
+                                );
+                                g.body_errors = true;
+                            }
+                            g.ptasks.push(t);
+                        }
                         Rule::ptask_head => {
                             let name = inner
                                 .into_inner()
@@ -741,6 +1059,10 @@ impl<'s> Driver<'s> {
                         }
                         _ => {}
                     }
+                    if !errs.is_empty() {
+                        g.body_errors = true;
+                    }
+                    self.push_all(errs);
                 }
                 Err(e) => {
                     g.body_errors = true;
@@ -773,13 +1095,7 @@ impl<'s> Driver<'s> {
     fn ptask_body(&mut self, name: Ident, start: usize) -> PtaskDecl {
         let mut t = PtaskDecl {
             name,
-            kernels: Vec::new(),
-            ports: Vec::new(),
-            params: Vec::new(),
-            grids: Vec::new(),
-            priorities: Vec::new(),
-            body_errors: false,
-            span: Span::default(),
+            ..PtaskDecl::default()
         };
         loop {
             match self.body_at("ptask", &t.name) {
@@ -796,7 +1112,12 @@ impl<'s> Driver<'s> {
                     let Some(inner) = pair.into_inner().next() else {
                         continue;
                     };
-                    ptask_stmt(&mut t, inner, istart);
+                    let mut errs = Vec::new();
+                    ptask_stmt(&mut t, inner, istart, &mut errs);
+                    if !errs.is_empty() {
+                        t.body_errors = true;
+                    }
+                    self.push_all(errs);
                 }
                 Err(e) => {
                     t.body_errors = true;
@@ -852,7 +1173,7 @@ fn open_brace_after(src: &str, from: usize) -> Option<usize> {
     None
 }
 
-fn struct_decl(pair: Pair<'_, Rule>, base: usize) -> StructDecl {
+fn struct_decl(pair: Pair<'_, Rule>, base: usize, errs: &mut Vec<Diagnostic>) -> StructDecl {
     let span = sp(&pair, base);
     let mut name = None;
     let mut fields = Vec::new();
@@ -866,7 +1187,7 @@ fn struct_decl(pair: Pair<'_, Rule>, base: usize) -> StructDecl {
                 for f in p.into_inner() {
                     match f.as_rule() {
                         Rule::ident => fname = Some(ident(f, base)),
-                        Rule::type_expr => ty = Some(type_expr(f, base)),
+                        Rule::type_expr => ty = Some(type_expr(f, base, errs)),
                         _ => {}
                     }
                 }
@@ -892,14 +1213,18 @@ fn struct_decl(pair: Pair<'_, Rule>, base: usize) -> StructDecl {
     }
 }
 
-fn graph_head(pair: Pair<'_, Rule>, base: usize) -> (Ident, Option<Num>) {
+fn graph_head(
+    pair: Pair<'_, Rule>,
+    base: usize,
+    errs: &mut Vec<Diagnostic>,
+) -> (Ident, Option<Expr>) {
     let span = sp(&pair, base);
     let mut name = None;
     let mut prio = None;
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::ident => name = Some(ident(p, base)),
-            Rule::number => prio = Some(num(p, base)),
+            Rule::expr => prio = Some(expr(p, base, false, errs).0),
             _ => {}
         }
     }
@@ -913,7 +1238,7 @@ fn graph_head(pair: Pair<'_, Rule>, base: usize) -> (Ident, Option<Num>) {
     )
 }
 
-fn graph_port(pair: Pair<'_, Rule>, base: usize) -> GraphPortDecl {
+fn graph_port(pair: Pair<'_, Rule>, base: usize, errs: &mut Vec<Diagnostic>) -> GraphPortDecl {
     let span = sp(&pair, base);
     let mut dir = (GraphPortDir::Input, span);
     let mut name = None;
@@ -924,7 +1249,7 @@ fn graph_port(pair: Pair<'_, Rule>, base: usize) -> GraphPortDecl {
             Rule::kw_input => dir = (GraphPortDir::Input, sp(&p, base)),
             Rule::kw_output => dir = (GraphPortDir::Output, sp(&p, base)),
             Rule::ident => name = Some(ident(p, base)),
-            Rule::type_expr => ty = Some(type_expr(p, base)),
+            Rule::type_expr => ty = Some(type_expr(p, base, errs)),
             Rule::clause => clause = clause_of(p, base),
             _ => {}
         }
@@ -1045,12 +1370,17 @@ fn channel(pair: Pair<'_, Rule>, base: usize) -> ChannelDecl {
     ChannelDecl { from, to, span }
 }
 
-fn ptask_stmt(t: &mut PtaskDecl, pair: Pair<'_, Rule>, base: usize) {
+fn ptask_stmt(t: &mut PtaskDecl, pair: Pair<'_, Rule>, base: usize, errs: &mut Vec<Diagnostic>) {
     let span = sp(&pair, base);
     match pair.as_rule() {
         Rule::kernel_stmt => {
             if let Some(s) = pair.into_inner().find(|p| p.as_rule() == Rule::string) {
                 t.kernels.push((string(s, base), span));
+            }
+        }
+        Rule::entry_stmt => {
+            if let Some(s) = pair.into_inner().find(|p| p.as_rule() == Rule::string) {
+                t.entries.push((string(s, base), span));
             }
         }
         Rule::port_stmt => {
@@ -1064,8 +1394,8 @@ fn ptask_stmt(t: &mut PtaskDecl, pair: Pair<'_, Rule>, base: usize) {
                     Rule::kw_sticky => kind = (PortKind::Sticky, sp(&p, base)),
                     Rule::kw_out => kind = (PortKind::Out, sp(&p, base)),
                     Rule::ident => name = Some(ident(p, base)),
-                    Rule::type_expr => ty = Some(type_expr(p, base)),
-                    Rule::number => init = Some(num(p, base)),
+                    Rule::type_expr => ty = Some(type_expr(p, base, errs)),
+                    Rule::expr => init = Some(expr(p, base, false, errs).0),
                     _ => {}
                 }
             }
@@ -1080,42 +1410,226 @@ fn ptask_stmt(t: &mut PtaskDecl, pair: Pair<'_, Rule>, base: usize) {
                 });
             }
         }
-        Rule::param_stmt => {
+        Rule::param_stmt | Rule::spec_stmt => {
+            let is_spec = pair.as_rule() == Rule::spec_stmt;
             let mut name = None;
             let mut ty = None;
             let mut value = None;
             for p in pair.into_inner() {
                 match p.as_rule() {
                     Rule::ident => name = Some(ident(p, base)),
-                    Rule::type_expr => ty = Some(type_expr(p, base)),
-                    Rule::number => value = Some(num(p, base)),
+                    Rule::type_expr => ty = Some(type_expr(p, base, errs)),
+                    Rule::expr => value = Some(expr(p, base, false, errs).0),
                     _ => {}
                 }
             }
             if let (Some(name), Some(ty), Some(value)) = (name, ty, value) {
-                t.params.push(ParamDecl {
-                    name,
-                    ty,
-                    value,
-                    span,
-                });
+                if is_spec {
+                    t.specs.push(SpecDecl {
+                        name,
+                        ty,
+                        value,
+                        span,
+                    });
+                } else {
+                    t.params.push(ParamDecl {
+                        name,
+                        ty,
+                        value,
+                        span,
+                    });
+                }
+            }
+        }
+        Rule::define_stmt => {
+            let mut name = None;
+            let mut value = None;
+            for p in pair.into_inner() {
+                match p.as_rule() {
+                    Rule::ident => name = Some(ident(p, base)),
+                    Rule::string => value = Some(DefineValue::Str(string(p, base))),
+                    Rule::expr => value = Some(DefineValue::Expr(expr(p, base, false, errs).0)),
+                    _ => {}
+                }
+            }
+            if let (Some(name), Some(value)) = (name, value) {
+                t.defines.push(DefineDecl { name, value, span });
             }
         }
         Rule::grid_stmt => {
-            let dims = pair
-                .into_inner()
-                .filter(|p| p.as_rule() == Rule::number)
-                .map(|p| num(p, base))
-                .collect();
-            t.grids.push((dims, span));
+            t.grids.push((exprs(pair, base, errs), span));
         }
         Rule::prio_stmt => {
-            if let Some(n) = pair.into_inner().find(|p| p.as_rule() == Rule::number) {
-                t.priorities.push((num(n, base), span));
+            if let Some(n) = pair.into_inner().find(|p| p.as_rule() == Rule::expr) {
+                t.priorities.push((expr(n, base, false, errs).0, span));
             }
         }
         _ => {}
     }
+}
+
+fn const_decl(pair: Pair<'_, Rule>, base: usize, errs: &mut Vec<Diagnostic>) -> Option<ConstDecl> {
+    let span = sp(&pair, base);
+    let mut name = None;
+    let mut value = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::ident => name = Some(ident(p, base)),
+            Rule::expr => value = Some(expr(p, base, false, errs).0),
+            _ => {}
+        }
+    }
+    Some(ConstDecl {
+        name: name?,
+        value: value?,
+        span,
+    })
+}
+
+/// Whether a `( ... )` list was closed: by its own `)` or by one its last
+/// expression gave back.
+fn list_closed(rparen: bool, gave_back: bool) -> bool {
+    rparen || gave_back
+}
+
+/// `ptask NAME(P: TYPE [= DEFAULT], ...)`: the name and parameters.
+fn template_head(
+    pair: Pair<'_, Rule>,
+    base: usize,
+    errs: &mut Vec<Diagnostic>,
+) -> (Ident, Vec<TemplateParam>) {
+    let span = sp(&pair, base);
+    let mut name = None;
+    let mut params = Vec::new();
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::ident => name = Some(ident(p, base)),
+            Rule::tparams => {
+                let lspan = sp(&p, base);
+                let items: Vec<Pair<'_, Rule>> = p.into_inner().collect();
+                let rparen = items.iter().any(|i| i.as_rule() == Rule::rparen);
+                let n = items.iter().filter(|i| i.as_rule() == Rule::tparam).count();
+                let mut gave_back = false;
+                for (k, item) in items
+                    .into_iter()
+                    .filter(|i| i.as_rule() == Rule::tparam)
+                    .enumerate()
+                {
+                    let pspan = sp(&item, base);
+                    let mut pname = None;
+                    let mut ty = None;
+                    let mut default = None;
+                    for q in item.into_inner() {
+                        match q.as_rule() {
+                            Rule::ident => pname = Some(ident(q, base)),
+                            Rule::type_expr => ty = Some(type_expr(q, base, errs)),
+                            Rule::expr => {
+                                let (e, g) = expr(q, base, k + 1 == n && !rparen, errs);
+                                gave_back |= g;
+                                default = Some(e);
+                            }
+                            _ => {}
+                        }
+                    }
+                    if let (Some(name), Some(ty)) = (pname, ty) {
+                        params.push(TemplateParam {
+                            name,
+                            ty,
+                            default,
+                            span: pspan,
+                        });
+                    }
+                }
+                if !list_closed(rparen, gave_back) {
+                    errs.push(
+                        Diagnostic::new(
+                            Code::Syntax,
+                            "the template's parameter list is never closed",
+                        )
+                        .primary(Span::new(lspan.end, lspan.end), "expected `)` here"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    (
+        // invariant: the grammar requires a name after `ptask`
+        name.unwrap_or(Ident {
+            name: String::new(),
+            span,
+        }),
+        params,
+    )
+}
+
+/// `ptask NAME = TEMPLATE(ARG: EXPR, ...);`: a ptask declaration with its
+/// instance, and whether the argument list was closed.
+fn instance(pair: Pair<'_, Rule>, base: usize, errs: &mut Vec<Diagnostic>) -> (PtaskDecl, bool) {
+    let span = sp(&pair, base);
+    let mut names = Vec::new();
+    let mut args = Vec::new();
+    let mut closed = false;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::ident => names.push(ident(p, base)),
+            Rule::inst_args => {
+                let items: Vec<Pair<'_, Rule>> = p.into_inner().collect();
+                let rparen = items.iter().any(|i| i.as_rule() == Rule::rparen);
+                let n = items
+                    .iter()
+                    .filter(|i| i.as_rule() == Rule::inst_arg)
+                    .count();
+                let mut gave_back = false;
+                for (k, item) in items
+                    .into_iter()
+                    .filter(|i| i.as_rule() == Rule::inst_arg)
+                    .enumerate()
+                {
+                    let aspan = sp(&item, base);
+                    let mut aname = None;
+                    let mut value = None;
+                    for q in item.into_inner() {
+                        match q.as_rule() {
+                            Rule::ident => aname = Some(ident(q, base)),
+                            Rule::expr => {
+                                let (e, g) = expr(q, base, k + 1 == n && !rparen, errs);
+                                gave_back |= g;
+                                value = Some(e);
+                            }
+                            _ => {}
+                        }
+                    }
+                    if let (Some(name), Some(value)) = (aname, value) {
+                        args.push(InstArg {
+                            name,
+                            value,
+                            span: aspan,
+                        });
+                    }
+                }
+                closed = list_closed(rparen, gave_back);
+            }
+            _ => {}
+        }
+    }
+    let mut names = names.into_iter();
+    // invariant: the grammar requires two names: `ptask NAME = TEMPLATE(`
+    let name = names.next().unwrap_or_default();
+    let template = names.next().unwrap_or_default();
+    (
+        PtaskDecl {
+            name,
+            instance: Some(Instance {
+                template,
+                args,
+                span,
+            }),
+            span,
+            ..PtaskDecl::default()
+        },
+        closed,
+    )
 }
 
 /// What follows inside a `{ ... }` body (see `Parser::body_at`).

@@ -20,6 +20,11 @@ function graphs() {
   return fs.readdirSync(dir).filter((f) => f.endsWith(".pt")).map((f) => path.join(dir, f));
 }
 
+function libraries() {
+  const dir = path.join(repo, "graphs", "lib");
+  return fs.readdirSync(dir).filter((f) => f.endsWith(".pt")).map((f) => path.join(dir, f));
+}
+
 test("the language does not claim every .pt file (PyTorch uses .pt too)", () => {
   assert.equal(lang.extensions, undefined);
   assert.equal(lang.filenamePatterns, undefined);
@@ -33,7 +38,15 @@ test("firstLine recognises graph files and rejects PyTorch checkpoints", () => {
     const line = fs.readFileSync(f, "utf8").split("\n")[0];
     assert.match(line, firstLine, f);
   }
-  for (const ok of ["graph g {", "struct Event { kind: u32 }", "/* header */", "  // comment"]) {
+  for (const ok of [
+    "graph g {",
+    "struct Event { kind: u32 }",
+    "/* header */",
+    "  // comment",
+    'import "lib/vec.pt";',
+    "const W = 640;",
+    "ptask scale(n: u32) {",
+  ]) {
     assert.match(ok, firstLine);
   }
   // A zip-format checkpoint (torch.save since 1.6) and a legacy pickle one.
@@ -105,5 +118,34 @@ test("the example graphs tokenize with every channel, port and ptask scoped", as
     // The file's whole text sits inside the graph once `graph` starts.
     const closing = toks.filter((t) => t.text === "}" && t.scopes.includes("meta.graph.ptask"));
     assert.ok(closing.length >= 1, f);
+  }
+});
+
+test("the template library tokenizes: every template and instance named, nothing invalid", async () => {
+  const g = await grammar();
+  const libs = libraries();
+  assert.ok(libs.length >= 3, "graphs/lib ships templates");
+  for (const f of [...libs, ...graphs()]) {
+    const text = fs.readFileSync(f, "utf8");
+    const toks = tokenize(g, text);
+    assert.ok(!toks.some((t) => t.scopes.some((s) => s.startsWith("invalid"))), f);
+    for (const m of text.matchAll(/^ptask\s+(\w+)\s*\(/gm)) {
+      assert.ok(
+        toks.some((t) => t.text === m[1] && t.scopes.includes("entity.name.function.template.ptask")),
+        `${f}: template ${m[1]}`
+      );
+    }
+    for (const m of text.matchAll(/ptask\s+\w+\s*=\s*(\w+)\(/g)) {
+      assert.ok(
+        toks.some((t) => t.text === m[1] && t.scopes.includes("entity.name.function.template.ptask")),
+        `${f}: instance of ${m[1]}`
+      );
+    }
+    for (const m of text.matchAll(/^const\s+(\w+)/gm)) {
+      assert.ok(
+        toks.some((t) => t.text === m[1] && t.scopes.includes("variable.other.constant.declaration.ptask")),
+        `${f}: const ${m[1]}`
+      );
+    }
   }
 });

@@ -1,6 +1,8 @@
 //! The synthetic depth camera behind `from camera(fps: N, script: "path")`.
 //!
-//! Frames are 640×480 `u16` depth in millimetres: a background wall with a
+//! Frames are `u16` depth in millimetres, 640×480 by default or the shape of
+//! the port the camera feeds (`u16[H, W]`, the field of view kept: the focal
+//! length scales with the width): a background wall with a
 //! gentle gradient (2100 mm top-left to 2450 mm bottom-right), Gaussian
 //! sensor noise, dropout pixels (value 0, as real depth sensors produce), and
 //! a hand-sized blob following a scripted trajectory. Everything is
@@ -28,9 +30,9 @@
 use std::fmt;
 use std::path::Path;
 
-/// Frame width, pixels.
+/// Default frame width, pixels.
 pub const WIDTH: usize = 640;
-/// Frame height, pixels.
+/// Default frame height, pixels.
 pub const HEIGHT: usize = 480;
 
 /// Hand pose at one moment: centre in [0,1]² image coordinates, depth in mm.
@@ -229,8 +231,20 @@ pub struct CameraConfig {
     pub noise_mm: f32,
     /// Probability that a pixel drops out (reads 0).
     pub dropout: f32,
-    /// Focal length used to size the hand, pixels.
+    /// Focal length used to size the hand, pixels, at [`WIDTH`] pixels
+    /// wide (scaled with `width`).
     pub focal_px: f32,
+    /// Frame width, pixels.
+    pub width: usize,
+    /// Frame height, pixels.
+    pub height: usize,
+}
+
+impl CameraConfig {
+    /// Pixels per frame.
+    pub fn pixels(&self) -> usize {
+        self.width * self.height
+    }
 }
 
 impl Default for CameraConfig {
@@ -241,6 +255,8 @@ impl Default for CameraConfig {
             noise_mm: 8.0,
             dropout: 0.01,
             focal_px: 525.0,
+            width: WIDTH,
+            height: HEIGHT,
         }
     }
 }
@@ -256,7 +272,7 @@ pub struct DepthFrame {
 }
 
 impl DepthFrame {
-    /// The pixels as little-endian bytes (the `u16[480, 640]` port layout).
+    /// The pixels as little-endian bytes (the `u16[H, W]` port layout).
     pub fn to_bytes(&self) -> Vec<u8> {
         self.depth.iter().flat_map(|d| d.to_le_bytes()).collect()
     }
@@ -269,8 +285,10 @@ pub enum CameraError {
     Script(#[from] ScriptError),
     #[error("camera fps must be a positive number, got {0}")]
     Fps(f32),
-    #[error("the camera produces u16[480, 640] depth frames, but the port is {0}")]
+    #[error("the camera produces u16[H, W] depth frames (an image of H rows of W pixels), but the port is {0}")]
     PortType(String),
+    #[error("camera frames must be at least 1 x 1 pixels, got {0} x {1}")]
+    Size(usize, usize),
 }
 
 /// A deterministic synthetic depth camera following a [`Script`].
@@ -321,6 +339,9 @@ impl SyntheticCamera {
         if !(cfg.fps.is_finite() && cfg.fps > 0.0) {
             return Err(CameraError::Fps(cfg.fps));
         }
+        if cfg.width == 0 || cfg.height == 0 {
+            return Err(CameraError::Size(cfg.width, cfg.height));
+        }
         // Bounded: durations are at most MAX_SCRIPT_SECONDS (from_keyframes
         // does not check that, hence the saturation).
         let frames = ((script.duration() * f64::from(cfg.fps)).floor() as u64).saturating_add(1);
@@ -367,7 +388,7 @@ impl SyntheticCamera {
     /// Renders frame `n` (any n; frames past the script show its last pose).
     pub fn render(&self, n: u64) -> DepthFrame {
         let t = n as f64 / f64::from(self.cfg.fps);
-        let mut depth = vec![0u16; WIDTH * HEIGHT];
+        let mut depth = vec![0u16; self.cfg.pixels()];
         render_into(&self.cfg, self.script.pose_at(t), n, &mut depth);
         DepthFrame {
             index: n,
@@ -394,9 +415,16 @@ impl Iterator for SyntheticCamera {
     }
 }
 
-/// Depth of the empty scene at pixel (u, v): a wall 2100..2450 mm.
+/// Depth of the empty scene at pixel (u, v) of a 640×480 frame: a wall
+/// 2100..2450 mm.
 pub fn wall_depth(u: usize, v: usize) -> f32 {
-    2100.0 + 250.0 * u as f32 / (WIDTH - 1) as f32 + 100.0 * v as f32 / (HEIGHT - 1) as f32
+    wall_depth_in(u, v, WIDTH, HEIGHT)
+}
+
+/// [`wall_depth`] in a `width` × `height` frame.
+pub fn wall_depth_in(u: usize, v: usize, width: usize, height: usize) -> f32 {
+    let (w, h) = ((width.max(2) - 1) as f32, (height.max(2) - 1) as f32);
+    2100.0 + 250.0 * u as f32 / w + 100.0 * v as f32 / h
 }
 
 /// Draws one frame: wall, hand (if any), noise and dropouts.
@@ -407,21 +435,24 @@ pub fn render_into(cfg: &CameraConfig, hand: Option<HandPose>, n: u64, out: &mut
             .wrapping_add(n.wrapping_mul(0x9E37_79B9)),
     );
     // A hand is about 160 mm wide and 200 mm tall (palm with fingers);
-    // its surface bulges 25 mm toward the camera at the centre.
+    // its surface bulges 25 mm toward the camera at the centre. The focal
+    // length scales with the width: the same field of view at any size.
+    let (width, height) = (cfg.width.max(1), cfg.height.max(1));
+    let focal = cfg.focal_px * width as f32 / WIDTH as f32;
     let hand_px = hand.map(|h| {
-        let rx = cfg.focal_px * 80.0 / h.depth;
-        let ry = cfg.focal_px * 100.0 / h.depth;
+        let rx = focal * 80.0 / h.depth;
+        let ry = focal * 100.0 / h.depth;
         (
             h,
-            h.x * WIDTH as f32 - 0.5,
-            h.y * HEIGHT as f32 - 0.5,
+            h.x * width as f32 - 0.5,
+            h.y * height as f32 - 0.5,
             rx,
             ry,
         )
     });
-    for (i, px) in out.iter_mut().enumerate().take(WIDTH * HEIGHT) {
-        let (u, v) = (i % WIDTH, i / WIDTH);
-        let mut z = wall_depth(u, v);
+    for (i, px) in out.iter_mut().enumerate().take(width * height) {
+        let (u, v) = (i % width, i / width);
+        let mut z = wall_depth_in(u, v, width, height);
         if let Some((h, cx, cy, rx, ry)) = hand_px {
             let (dx, dy) = ((u as f32 - cx) / rx, (v as f32 - cy) / ry);
             let rho2 = dx * dx + dy * dy;
@@ -451,8 +482,8 @@ pub struct CameraSource {
 }
 
 impl CameraSource {
-    /// The camera for input `port` (must be `u16[480, 640]`), scripted by
-    /// `script` (its text and where it came from; see
+    /// The camera for input `port` (`u16[H, W]`: frames of that size),
+    /// scripted by `script` (its text and where it came from; see
     /// [`super::PortFiles::open`]) or by the default script.
     pub fn open(
         fps: Option<f32>,
@@ -460,12 +491,18 @@ impl CameraSource {
         port: &crate::PortInfo,
     ) -> crate::Result<CameraSource> {
         use ptc_plan::types::{ElemType, Scalar};
-        if port.ty.elem != ElemType::Scalar(Scalar::U16) || port.ty.shape != [480, 640] {
+        let size = match port.ty.shape.as_slice() {
+            [h, w] if port.ty.elem == ElemType::Scalar(Scalar::U16) => {
+                usize::try_from(*h).ok().zip(usize::try_from(*w).ok())
+            }
+            _ => None,
+        };
+        let Some((height, width)) = size else {
             return Err(crate::RuntimeError::WrongType {
                 port: port.name.clone(),
                 why: CameraError::PortType(port.ty.to_string()).to_string(),
             });
-        }
+        };
         let bad = |e: &dyn std::fmt::Display| {
             crate::RuntimeError::Io(format!("input `{}`: {e}", port.name))
         };
@@ -477,13 +514,15 @@ impl CameraSource {
         };
         let cfg = CameraConfig {
             fps: fps.unwrap_or(CameraConfig::default().fps),
+            width,
+            height,
             ..CameraConfig::default()
         };
         let cam = SyntheticCamera::new(cfg, script).map_err(|e| bad(&e))?;
         Ok(CameraSource {
+            scratch: vec![0; cam.cfg.pixels()],
             cam,
             next: 0,
-            scratch: vec![0; WIDTH * HEIGHT],
         })
     }
 
@@ -495,19 +534,20 @@ impl CameraSource {
 
 impl super::FrameSource for CameraSource {
     fn frame_size(&self) -> u64 {
-        (WIDTH * HEIGHT * 2) as u64
+        (self.cam.cfg.pixels() * 2) as u64
     }
 
     fn next_frame(&mut self, dst: &mut [u8]) -> crate::Result<bool> {
         if self.next >= self.cam.frame_count() {
             return Ok(false);
         }
-        if dst.len() != WIDTH * HEIGHT * 2 {
+        let (w, h) = (self.cam.cfg.width, self.cam.cfg.height);
+        if dst.len() != w * h * 2 {
             return Err(crate::RuntimeError::WrongSize {
                 port: "camera".into(),
-                expected: (WIDTH * HEIGHT * 2) as u64,
+                expected: (w * h * 2) as u64,
                 got: dst.len() as u64,
-                ty: "u16[480, 640]".into(),
+                ty: format!("u16[{h}, {w}]"),
             });
         }
         let t = self.next as f64 / f64::from(self.cam.cfg.fps);
@@ -600,6 +640,39 @@ mod tests {
         assert_eq!(at(160, 240), 775); // centre bulges 25 mm
         assert!(at(160 + 60, 240) > 2000); // rx = 525*80/800 = 52.5 px
         assert!(at(160 + 50, 240) < 900);
+    }
+
+    /// At another size the scene keeps its geometry: the same hand pose
+    /// covers the same fraction of the image (the focal length scales).
+    #[test]
+    fn frames_take_the_configured_size_and_keep_the_field_of_view() {
+        let s = Script::parse("0 0.25 0.5 800\n", "t").unwrap();
+        let cfg = CameraConfig {
+            noise_mm: 0.0,
+            dropout: 0.0,
+            width: 320,
+            height: 240,
+            ..CameraConfig::default()
+        };
+        let cam = SyntheticCamera::new(cfg, s).unwrap();
+        let f = cam.render(0);
+        assert_eq!(f.depth.len(), 320 * 240);
+        let at = |u: usize, v: usize| f.depth[v * 320 + u];
+        assert_eq!(at(80, 120), 775); // centre at (0.25, 0.5) of 320 x 240
+        assert!(at(80 + 30, 120) > 2000); // rx = 262.5*80/800 = 26.25 px
+        assert!(at(80 + 25, 120) < 900);
+        // The wall spans the same depths corner to corner.
+        assert_eq!(at(0, 0), 2100);
+        assert_eq!(at(319, 239), 2450);
+        let e = SyntheticCamera::new(
+            CameraConfig {
+                width: 0,
+                ..CameraConfig::default()
+            },
+            Script::default_script(),
+        )
+        .unwrap_err();
+        assert_eq!(e, CameraError::Size(0, 480));
     }
 
     #[test]

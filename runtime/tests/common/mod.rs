@@ -225,6 +225,8 @@ impl PlanBuilder {
             local_size: local,
             workgroups: groups,
             priority: None,
+            specialization: Vec::new(),
+            uniform_params: None,
         });
         self.ptasks.len() - 1
     }

@@ -4,6 +4,7 @@
 use super::*;
 use crate::back::testutil::*;
 use crate::ir::Endpoint;
+use crate::valid::ModuleInfo;
 use ptc_plan::types::{ElemType, Scalar, Value};
 use ptc_plan::{Sink, Source};
 
@@ -325,7 +326,7 @@ fn self_loop_is_a_state_buffer() {
 }
 
 #[test]
-fn unseeded_cycle_is_reported() {
+fn an_unseeded_cycle_past_the_checker_is_an_internal_error() {
     let mut mb = Mb::new("bad");
     mb.ptask(
         "p",
@@ -347,14 +348,20 @@ fn unseeded_cycle_is_reported() {
     );
     mb.connect(pb, qa);
     mb.connect(qb, pa);
-    let k = vec![fake_kernel([1, 1, 1]), fake_kernel([1, 1, 1])];
-    let d = lower(&mb.m, &k).expect_err("cycle without seed");
-    assert_eq!(d.len(), 1);
-    assert_eq!(d[0].code, Code::UnseededCycle);
+    let info = ModuleInfo {
+        kernels: vec![fake_kernel([1, 1, 1]), fake_kernel([1, 1, 1])],
+    };
+    let e = lower(&mb.m, &info).expect_err("cycle without seed");
     assert!(
-        d[0].message.ends_with("is on a cycle with no seeded port"),
+        e.what.ends_with("is on an unseeded cycle after checking"),
+        "{e}"
+    );
+    let d = e.to_diagnostic();
+    assert_eq!(d.code, crate::diag::Code::Internal);
+    assert!(
+        d.message.starts_with("internal error: ptask `"),
         "{}",
-        d[0].message
+        d.message
     );
 }
 
@@ -394,8 +401,20 @@ fn grid_override_and_high_rank_shapes() {
 }
 
 #[test]
-fn unconnected_input_and_oversized_buffer_are_errors() {
+fn what_the_checker_rules_out_is_an_internal_error() {
+    // An input no channel feeds.
     let mut mb = Mb::new("g");
+    mb.ptask(
+        "p",
+        "k",
+        &[(In, "a", f32s(&[8]), None), (Out, "b", f32s(&[8]), None)],
+        &[],
+    );
+    let e = lower(&mb.m, &kernels(&mb, &[[8, 1, 1]])).expect_err("unfed input");
+    assert_eq!(e.what, "port `p.a` has no buffer after checking");
+    // A buffer larger than a storage buffer: plan validation refuses it.
+    let mut mb = Mb::new("g");
+    let x = mb.input("x", f32s(&[8]));
     mb.ptask(
         "p",
         "k",
@@ -405,19 +424,53 @@ fn unconnected_input_and_oversized_buffer_are_errors() {
         ],
         &[],
     );
-    let k = vec![fake_kernel([1, 1, 1])];
-    let d = lower(&mb.m, &k).expect_err("two errors");
-    let got: Vec<_> = d.iter().map(|d| (d.code, d.message.clone())).collect();
-    assert_eq!(
-        got,
-        vec![
-            (
-                Code::BufferTooLarge,
-                "`p.b` needs a 8589934592-byte buffer; a Vulkan storage buffer holds at most 134217728 bytes".to_string()
-            ),
-            (Code::UnconnectedInput, "input `a` of ptask `p` has no incoming channel".to_string()),
-        ]
+    let pa = mb.ep("p", "a");
+    mb.connect(Endpoint::Graph(x), pa);
+    let info = ModuleInfo {
+        kernels: vec![fake_kernel([1, 1, 1])],
+    };
+    let e = lower(&mb.m, &info).expect_err("oversized buffer");
+    assert!(
+        e.what
+            .starts_with("the lowered plan is invalid: buffer #1 `p.b`: size is 8589934592 bytes"),
+        "{e}"
     );
+    // Fewer kernels than ptasks.
+    let e = lower(&mb.m, &ModuleInfo { kernels: vec![] }).expect_err("no kernels");
+    assert_eq!(e.what, "0 kernels for 1 ptasks");
+}
+
+#[test]
+fn a_seeded_sticky_input_without_a_channel_is_a_constant_buffer() {
+    let mut mb = Mb::new("g");
+    let x = mb.input("x", f32s(&[4]));
+    let y = mb.output("y", f32s(&[4]));
+    mb.ptask(
+        "add",
+        "k",
+        &[
+            (In, "a", f32s(&[4]), None),
+            (Sticky, "bias", f32s(&[4]), Some(Value::F32(1.5))),
+            (Out, "c", f32s(&[4]), None),
+        ],
+        &[],
+    );
+    let (a, c) = (mb.ep("add", "a"), mb.ep("add", "c"));
+    mb.connect(Endpoint::Graph(x), a);
+    mb.connect(c, Endpoint::Graph(y));
+    let p = lower_ok(&mb, &[[4, 1, 1]]);
+    let (bi, b) = buf(&p, "add.bias");
+    assert_eq!(
+        (b.role, b.slots, b.init, b.aliases.clone()),
+        (
+            BufferRole::Constant,
+            1,
+            Some(Value::F32(1.5)),
+            vec!["add.bias".to_string()]
+        )
+    );
+    assert_eq!(p.ptasks[0].bindings[1].buffer, bi);
+    assert_eq!(p.ptasks[0].bindings[1].access, Access::Sticky);
 }
 
 #[test]
@@ -441,11 +494,9 @@ fn u8_struct_fields_and_kernel_features_set_requirements() {
     );
     let pa = mb.ep("p", "a");
     mb.connect(Endpoint::Graph(x), pa);
-    let mut k = kernels(&mb, &[[4, 1, 1]]).remove(0);
-    if let Some(k) = &mut k {
-        k.features.int16 = true;
-    }
-    let p = lower(&mb.m, &[k]).expect("lowers");
+    let mut info = kernels(&mb, &[[4, 1, 1]]);
+    info.kernels[0].features.int16 = true;
+    let p = lower(&mb.m, &info).expect("lowers");
     assert!(p.requirements.storage_8bit);
     assert!(!p.requirements.storage_16bit);
     assert!(p.requirements.shader_int16);
@@ -479,4 +530,50 @@ fn passthrough_and_unused_inputs_keep_their_buffers() {
     assert_eq!((ub.role, ub.aliases.len()), (BufferRole::Input, 1));
     assert_eq!(p.inputs[1].buffer, ui);
     assert_eq!(p.schedule[0].barriers, vec![]);
+}
+
+/// A chain of 100,000 ptasks closed by one seeded channel lowers: the
+/// strongly connected components and the order are found without
+/// recursing once per ptask (petgraph's recursive Tarjan overflowed the
+/// test's 2 MiB stack).
+#[test]
+fn a_100k_ptask_seeded_ring_lowers() {
+    let n = 100_000;
+    let mut mb = Mb::new("ring");
+    let x = mb.input("x", f32s(&[4]));
+    for i in 0..n {
+        let init = (i == 0).then_some(Value::F32(0.0));
+        mb.ptask(
+            &format!("p{i}"),
+            "k",
+            &[
+                (In, "a", f32s(&[4]), None),
+                (In, "s", f32s(&[4]), init),
+                (Out, "b", f32s(&[4]), None),
+            ],
+            &[],
+        );
+    }
+    mb.connect(Endpoint::Graph(x), Endpoint::Ptask(0, 0));
+    for i in 0..n {
+        let to = (i + 1) % n;
+        mb.connect(
+            Endpoint::Ptask(i, 2),
+            Endpoint::Ptask(to, if to == 0 { 1 } else { 0 }),
+        );
+    }
+    // Every ptask but p0 reads its predecessor on `a`; p0's `s` closes the ring.
+    for i in 1..n {
+        mb.connect(Endpoint::Graph(x), Endpoint::Ptask(i, 1));
+    }
+    // All ptasks have one interface: one real kernel serves them all.
+    let k = kernel_for(&mb.m.graph.ptasks[0], [4, 1, 1]);
+    let info = ModuleInfo {
+        kernels: vec![k; n],
+    };
+    let p = lower(&mb.m, &info).expect("lowers");
+    let order: Vec<usize> = p.schedule.iter().map(|d| d.ptask).collect();
+    assert_eq!(order, (0..n).collect::<Vec<_>>());
+    let (_, state) = buf(&p, &format!("p{}.b", n - 1));
+    assert_eq!(state.role, BufferRole::State);
 }

@@ -367,7 +367,9 @@ fn too_many_invocations_is_a_local_size_error() {
         "local_size_x = 32, local_size_y = 32, local_size_z = 2",
     );
     let (mb, d) = check(&src, &ab(), &["k"]);
-    let d = one(&d);
+    assert!(d.is_empty(), "the interface matches: {d:#?}");
+    let ls = iface(&src).local_size.expect("literal local size");
+    let d = local_size_error(&mb.m.graph.ptasks[0], ls).expect("too many invocations");
     assert_eq!(d.code, Code::LocalSize);
     assert_eq!(
         d.message,
@@ -487,7 +489,8 @@ fn repository_kernels_check_and_lower_for_saxpy2() {
     assert!(d.is_empty(), "{d:#?}");
     let got: Vec<_> = k.iter().map(|k| k.as_ref().map(|k| k.local_size)).collect();
     assert_eq!(got, vec![Some([256, 1, 1]); 2]);
-    let plan = crate::back::lower::lower(&mb.m, &k).expect("lowers");
+    let info = crate::valid::ModuleInfo::new(k.clone()).expect("every kernel checked");
+    let plan = crate::back::lower::lower(&mb.m, &info).expect("lowers");
     let info = plan.validate().expect("the lowered plan validates");
     let words = &info.ptask(0).expect("scale's module").words;
     assert_eq!(&words[..], &k[0].as_ref().expect("kernel").spirv[..]);
@@ -507,6 +510,53 @@ fn gesture_graph_needs_16bit_storage() {
     let plan = r.plan.expect("plan");
     assert!(plan.requirements.storage_16bit);
     assert!(!plan.requirements.shader_float64);
-    assert_eq!(plan.ptasks[0].local_size, [16, 16, 1]);
-    assert_eq!(plan.ptasks[0].workgroups, [40, 30, 1]);
+    // xform (kernels branch): 8 invocations a workgroup, one invocation a
+    // 16x48 block of the 640x480 image: 40x10 invocations, 5x10 workgroups.
+    assert_eq!(plan.ptasks[0].local_size, [8, 1, 1]);
+    assert_eq!(plan.ptasks[0].workgroups, [5, 10, 1]);
+}
+
+/// The cache key covers included files: editing an included file (the
+/// kernel's own text unchanged) recompiles it.
+#[test]
+fn editing_an_included_file_recompiles_its_includer() {
+    let dir = std::env::temp_dir().join(format!("ptc-include-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("inc")).expect("temp dir");
+    let kernel = dir.join("k.comp");
+    std::fs::write(
+        &kernel,
+        "#version 450\n#include \"inc/f.glsl\"\nlayout(local_size_x = 64) in;\n\
+         layout(std430, set = 0, binding = 0) buffer B { float b[]; };\n\
+         void main() { b[0] = f(b[1]); }\n",
+    )
+    .expect("kernel");
+    let inc = dir.join("inc/f.glsl");
+    std::fs::write(&inc, "float f(float x) { return x * missing; }\n").expect("include");
+    let req = compile::Request::file(&kernel);
+    match &*compile::load_request(&req) {
+        Err(compile::KernelError::Compile(m)) => {
+            assert_eq!(m[0].file, inc);
+            assert_eq!(m[0].line, 1);
+        }
+        other => panic!("expected an error in the include: {other:?}"),
+    }
+    std::fs::write(&inc, "float f(float x) { return x * 2.0; }\n").expect("fix include");
+    match &*compile::load_request(&req) {
+        Ok(c) => assert_eq!(c.includes, vec![inc.clone()]),
+        Err(e) => panic!("the fixed include still fails: {e:?}"),
+    }
+    // A missing include lists where it was looked for.
+    std::fs::remove_file(&inc).expect("remove include");
+    match &*compile::load_request(&req) {
+        Err(compile::KernelError::Include(m)) => {
+            assert_eq!(m.name, "inc/f.glsl");
+            assert_eq!((m.from.clone(), m.line), (kernel.clone(), 2));
+            assert_eq!(m.looked, vec![inc.clone()]);
+        }
+        other => panic!("expected a missing include: {other:?}"),
+    }
+    // ... and once it is back, the kernel compiles (the miss was not cached).
+    std::fs::write(&inc, "float f(float x) { return x; }\n").expect("restore include");
+    assert!(compile::load_request(&req).is_ok());
 }
