@@ -182,11 +182,7 @@ pub fn plan_params(
     };
     // detect is several ptasks (plane, hand, state machine): take each
     // param from whichever ptask declares it.
-    let any = |name: &str| {
-        plan.ptasks
-            .iter()
-            .find_map(|p| param(&p.name, name))
-    };
+    let any = |name: &str| plan.ptasks.iter().find_map(|p| param(&p.name, name));
     let dp = DetectParams {
         near_mm: f(any("near_mm"), dd.near_mm),
         min_pixels: u(any("min_pixels"), dd.min_pixels),
