@@ -7,9 +7,9 @@
 use crate::exit::{Exit, Fail};
 use crate::run::{print_stats, progress_bar, report_run, write_reports, Prepared, RunArgs};
 use crate::signals;
-use ptc_plan::Sink;
 use ptc_daemon::client::{ClientError, Connection};
 use ptc_daemon::proto::{OpenRun, OutputFd, Reply, Request, RunReport, ServerMsg};
+use ptc_plan::Sink;
 use ptc_runtime::sched::stats::StatsReport;
 use ptc_runtime::{EndReason, GraphId, PortInfo, RunSummary};
 use std::collections::BTreeMap;

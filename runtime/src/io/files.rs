@@ -4,8 +4,8 @@
 
 use super::output::{same_target, OutputFile};
 use crate::error::{Result, RuntimeError};
-use ptc_plan::{Sink, Source};
 use ptc_plan::Plan;
+use ptc_plan::{Sink, Source};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
