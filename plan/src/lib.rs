@@ -568,6 +568,19 @@ impl Plan {
             if words[p.module].is_none() {
                 let w = spirv::from_base64(text)
                     .map_err(|why| invalid(format!("{what}: spirv"), why))?;
+                // Before anything else reads the module (spirq's reflection
+                // here, the driver later): a module the validator refuses
+                // can crash either.
+                spirv::validate(&w).map_err(|why| {
+                    let kernel = self
+                        .modules
+                        .get(p.module)
+                        .map_or("?", |m| m.kernel.as_str());
+                    invalid(
+                        format!("{what}: module {} (`{kernel}`)", p.module),
+                        format!("{why}; recompile the graph with `ptc compile`"),
+                    )
+                })?;
                 words[p.module] = Some(w);
             }
             for b in &p.bindings {
