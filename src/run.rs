@@ -9,8 +9,8 @@
 use crate::exit::{Exit, Fail};
 use crate::signals;
 use ptc_compiler::diag::Code;
-use ptc_plan::{Sink, Source};
 use ptc_compiler::{check_file, Options, Plan, Report};
+use ptc_plan::{Sink, Source};
 use ptc_runtime::io::{check_conflicts, Deferred, OutputFile, PortFiles};
 use ptc_runtime::sched::{SchedConfig, SchedMode};
 use ptc_runtime::{GlobalPriority, RunLimits, RunSummary, Runtime, RuntimeOptions, Session};
@@ -184,7 +184,8 @@ fn load_plan(
             .plan
             .ok_or_else(|| Fail::input(format!("`{}` produced no plan", file.display())))
     } else {
-        let text = std::fs::read_to_string(file)
+        // At most ptc_plan::MAX_PLAN_BYTES + 1 bytes: from_yaml refuses more.
+        let text = ptc_plan::read_plan_file(file)
             .map_err(|e| Fail::usage(format!("cannot read `{}`: {e}", file.display())))?;
         Plan::from_yaml(&text).map_err(|e| Fail::input(format!("`{}`: {e}", file.display())))
     }

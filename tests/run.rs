@@ -374,3 +374,41 @@ fn corrupt_spirv_and_missing_features_are_refused() {
     }
     no_output_left(&d);
 }
+
+#[test]
+fn oversized_and_deeply_nested_plans_are_refused_quickly() {
+    // No device needed: the plan is refused while loading. Before, `ptc run
+    // /dev/zero` read until memory ran out, and a 40 000-deep flow sequence
+    // took 12 s (quadratic in the depth).
+    let d = scratch("bounded-plans");
+    let deep = d.join("deep.yaml");
+    std::fs::write(
+        &deep,
+        format!(
+            "version: 2\ngraph: {}{}\n",
+            "[".repeat(400_000),
+            "]".repeat(400_000)
+        ),
+    )
+    .unwrap();
+    let t = std::time::Instant::now();
+    let (c, e) = ptc(&["run", s(&deep)]);
+    assert_eq!(c, 1, "{e}");
+    assert!(
+        e.contains("deep.yaml`: line 2: YAML nested more than 32 levels deep"),
+        "{e}"
+    );
+    if cfg!(unix) {
+        let (c, e) = ptc(&["run", "/dev/zero"]);
+        assert_eq!(c, 1, "{e}");
+        assert!(
+            e.contains("`/dev/zero`: the plan is larger than 64 MiB"),
+            "{e}"
+        );
+    }
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+}

@@ -22,8 +22,10 @@ pub mod types;
 
 mod consistency;
 mod modules;
+mod yaml;
 
 pub use modules::{ModuleInfo, PlanInfo};
+pub use yaml::read_plan_file;
 
 use crate::types::{ElemType, PortType, Scalar, StructLayout, StructTable, Value};
 use serde::{Deserialize, Serialize};
@@ -40,6 +42,14 @@ pub const MAX_PUSH_CONSTANT_BYTES: u32 = 256;
 pub const MAX_INVOCATIONS: u64 = 1024;
 /// Largest `local_size_{x,y,z}` (Vulkan's guaranteed `maxComputeWorkGroupSize`).
 pub const MAX_LOCAL_SIZE: [u32; 3] = [1024, 1024, 64];
+
+/// Largest plan text [`Plan::from_yaml`] accepts (64 MiB; a 10 000-ptask
+/// plan is about 6 MB).
+pub const MAX_PLAN_BYTES: usize = 64 << 20;
+/// Deepest nesting of YAML collections (sequences, mappings) a plan may
+/// have: ptc writes about 5 levels; deeper text is refused before it is
+/// parsed (see `Plan::from_yaml`).
+pub const MAX_YAML_DEPTH: usize = 32;
 
 /// The plan format version this build writes and reads.
 /// Version 2: SPIR-V lives once per kernel in [`Plan::modules`] (version 1
@@ -386,6 +396,28 @@ pub enum PlanError {
     /// Not YAML, or not the shape of a plan (a missing or unknown field).
     #[error("plan is not valid YAML for a ptc plan: {0}")]
     Syntax(String),
+    /// The plan text is larger than [`MAX_PLAN_BYTES`].
+    #[error("the plan is larger than {} MiB, the most ptc reads; is this a plan written by `ptc compile`?", limit >> 20)]
+    TooLarge {
+        /// Its size (at least; the reader stops one byte past the limit).
+        bytes: usize,
+        /// [`MAX_PLAN_BYTES`].
+        limit: usize,
+    },
+    /// Collections nested deeper than [`MAX_YAML_DEPTH`].
+    #[error("line {line}: YAML nested more than {limit} levels deep (plans written by `ptc compile` nest about 5)")]
+    TooDeep {
+        /// Where the level past the limit starts (1-based).
+        line: usize,
+        /// [`MAX_YAML_DEPTH`].
+        limit: usize,
+    },
+    /// A YAML alias (`*name`): plans may not use anchors and aliases.
+    #[error("line {line}: YAML aliases (`*name`) are not allowed in a plan; write the value out")]
+    Alias {
+        /// The alias's line (1-based).
+        line: usize,
+    },
     /// A plan format version this build does not read.
     #[error("plan version {found} is not supported (this ptc reads version {expected}); recompile the graph with `ptc compile`")]
     Version {
@@ -417,7 +449,13 @@ fn invalid(what: impl Into<String>, why: impl Into<String>) -> PlanError {
 
 impl Plan {
     /// Parses and validates a plan from YAML.
+    ///
+    /// The text is bounded first: at most [`MAX_PLAN_BYTES`], collections
+    /// nested at most [`MAX_YAML_DEPTH`] deep, no aliases (see
+    /// [`PlanError::TooLarge`], [`PlanError::TooDeep`], [`PlanError::Alias`]),
+    /// so that parsing takes time and memory linear in the text.
     pub fn from_yaml(text: &str) -> Result<Plan, PlanError> {
+        yaml::check_bounds(text)?;
         let plan: Plan =
             serde_yaml_ng::from_str(text).map_err(|e| PlanError::Syntax(e.to_string()))?;
         plan.validate()?;
