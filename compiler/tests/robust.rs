@@ -167,3 +167,26 @@ fn items_and_comments_longer_than_the_parse_window() {
     let m = r.module.unwrap();
     assert_eq!(m.graph.ports[0].ty.shape, vec![4]);
 }
+
+#[test]
+fn line_comments_across_the_parse_window_stay_comments() {
+    // The 64 KiB parse window used to cut a line comment in two, and the
+    // rest of its line was parsed as an item ("expected `struct` or
+    // `graph`, found `xxx...`" at line 820 of 80-byte comment lines).
+    let line = format!("// {}\n", "x".repeat(76));
+    let long_line = format!("// {}\n", "y".repeat(300_000));
+    let spaces = " ".repeat(200_000);
+    for pad in [
+        line.repeat(3000),
+        long_line,
+        spaces,
+        format!("{}/* a */ // b\n", line.repeat(819)),
+    ] {
+        let text = format!(
+            "{pad}graph g {{\n    input x: f32[4];\n    output y: f32[4];\n    x -> y;\n}}\n"
+        );
+        let r = check(text);
+        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+        assert!(r.module.is_some());
+    }
+}
