@@ -188,7 +188,7 @@ impl Checker<'_> {
             }
             self.struct_spans.insert(name.clone(), s.name.span);
         }
-        let declared: Vec<String> = self.struct_spans.keys().cloned().collect();
+        let declared: HashSet<String> = self.struct_spans.keys().cloned().collect();
         for s in decls {
             if self
                 .struct_spans
