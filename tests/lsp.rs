@@ -553,3 +553,17 @@ fn broken_framing_ends_the_server_without_a_panic() {
     c.stdin = None;
     assert_eq!(c.exit_code(), 1);
 }
+
+#[test]
+fn a_header_line_without_end_is_refused_not_buffered() {
+    let mut c = Client::start();
+    c.initialize();
+    // 32 KiB of a header line that never ends, stdin kept open: the
+    // server gives up after 1 KiB and exits with 1. (It used to buffer the
+    // line for as long as the client kept sending, and never exit.)
+    let stdin = c.stdin.as_mut().expect("stdin");
+    stdin.write_all(b"Content-Length: 2\r\nX-Pad: ").expect("write");
+    stdin.write_all(&[b'a'; 32 << 10]).expect("write");
+    stdin.flush().expect("flush");
+    assert_eq!(c.exit_code(), 1);
+}
