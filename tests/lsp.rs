@@ -562,7 +562,9 @@ fn a_header_line_without_end_is_refused_not_buffered() {
     // server gives up after 1 KiB and exits with 1. (It used to buffer the
     // line for as long as the client kept sending, and never exit.)
     let stdin = c.stdin.as_mut().expect("stdin");
-    stdin.write_all(b"Content-Length: 2\r\nX-Pad: ").expect("write");
+    stdin
+        .write_all(b"Content-Length: 2\r\nX-Pad: ")
+        .expect("write");
     stdin.write_all(&[b'a'; 32 << 10]).expect("write");
     stdin.flush().expect("flush");
     assert_eq!(c.exit_code(), 1);
