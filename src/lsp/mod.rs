@@ -356,7 +356,27 @@ impl<W: Write> Server<W> {
         if !doc.dirty {
             return Ok(());
         }
-        let report = ptc_compiler::check_source(&doc.path, doc.text.clone(), &self.opts);
+        // As `ptc check` refuses files over 16 MiB, so does the server: a
+        // larger text is not checked (each check would take seconds).
+        let limit = ptc_compiler::front::MAX_SOURCE_BYTES;
+        let report = if doc.text.len() as u64 > limit {
+            ptc_compiler::Report {
+                path: doc.path.clone(),
+                source: String::new(),
+                diagnostics: vec![Diagnostic::new(
+                    ptc_compiler::diag::Code::FileTooLarge,
+                    format!(
+                        "the document is larger than {} MiB; ptc does not check .pt files that large",
+                        limit >> 20
+                    ),
+                )
+                .help("is this really a .pt graph? Split it, or generate a smaller one")],
+                module: None,
+                plan: None,
+            }
+        } else {
+            ptc_compiler::check_source(&doc.path, doc.text.clone(), &self.opts)
+        };
         let diagnostics = report
             .diagnostics
             .iter()
