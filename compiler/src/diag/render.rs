@@ -308,6 +308,8 @@ impl IndexedSource {
         while !self.text.is_char_boundary(b) {
             b -= 1;
         }
+        // (Only for a span that is not on character boundaries.)
+        let a = a.min(b);
         let data = &self.text.as_bytes()[a..b];
         Ok(Box::new(miette::MietteSpanContents::new(
             data,
