@@ -51,12 +51,19 @@ pub(super) fn dtype_for(port: &PortInfo) -> Result<DType> {
 /// Longest `.npy` header text ptc reads (numpy's own reader refuses more
 /// than 10 000 bytes by default; a plain dtype's header is under 200).
 pub const MAX_NPY_HEADER: usize = 64 << 10;
+/// Most brackets (`(`, `[`, `{`, in strings too) a `.npy` header may hold:
+/// a plain dtype's header has two (`{'descr': '<f4', ..., 'shape': (2, 3), }`).
+pub const MAX_NPY_BRACKETS: usize = 6;
+
 /// Reads an `.npy` header (the reader at the start of the file) with npyz,
-/// after checking the header length, which npyz allocates whole before
-/// reading: a 60-byte file claiming a 4 GiB header made ptc allocate
-/// 4 GiB (and abort where that failed). At most [`MAX_NPY_HEADER`] bytes
-/// are read. (Deep nesting in the header text is safe: npyz's parser
-/// stops at about 5 000 levels with a syntax error.)
+/// after checking what npyz trusts:
+///
+/// - the header length, which npyz allocates whole before reading: a
+///   60-byte file claiming a 4 GiB header made ptc allocate 4 GiB (and
+///   abort where that failed). At most [`MAX_NPY_HEADER`] bytes are read.
+/// - nesting: npyz's Python-literal parser backtracks exponentially in the
+///   depth of unclosed brackets (14 `{` took 30 s), so a header with more
+///   than [`MAX_NPY_BRACKETS`] brackets is refused before it is parsed.
 pub(super) fn read_header(r: &mut impl std::io::Read) -> std::io::Result<NpyHeader> {
     use std::io::{Error, ErrorKind, Read};
     let mut pre = [0u8; 12];
@@ -90,6 +97,19 @@ pub(super) fn read_header(r: &mut impl std::io::Read) -> std::io::Result<NpyHead
         return Err(Error::new(
             ErrorKind::UnexpectedEof,
             format!("the file ends inside its {len}-byte header"),
+        ));
+    }
+    let brackets = all[pre_len..]
+        .iter()
+        .filter(|&&c| matches!(c, b'(' | b'[' | b'{'))
+        .count();
+    if brackets > MAX_NPY_BRACKETS {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "its header has {brackets} brackets; ptc reads plain dtypes \
+                 (<f4, <u4, <i4, <u2, |u1), whose headers have two"
+            ),
         ));
     }
     NpyHeader::from_reader(&mut all.as_slice())
