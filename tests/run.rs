@@ -395,7 +395,7 @@ fn oversized_and_deeply_nested_plans_are_refused_quickly() {
     let (c, e) = ptc(&["run", s(&deep)]);
     assert_eq!(c, 1, "{e}");
     assert!(
-        e.contains("deep.yaml`: line 2: YAML nested more than 32 levels deep"),
+        e.contains("deep.yaml`: line 2: YAML flow collections (`[`, `{`) nested more than 32 deep"),
         "{e}"
     );
     if cfg!(unix) {

@@ -46,9 +46,10 @@ pub const MAX_LOCAL_SIZE: [u32; 3] = [1024, 1024, 64];
 /// Largest plan text [`Plan::from_yaml`] accepts (64 MiB; a 10 000-ptask
 /// plan is about 6 MB).
 pub const MAX_PLAN_BYTES: usize = 64 << 20;
-/// Deepest nesting of YAML collections (sequences, mappings) a plan may
-/// have: ptc writes about 5 levels; deeper text is refused before it is
-/// parsed (see `Plan::from_yaml`).
+/// Deepest nesting of YAML flow collections (`[...]`, `{...}`) a plan may
+/// have: ptc writes at most one level (`[]`); deeper text is refused before
+/// it is parsed (see `Plan::from_yaml`). Block nesting (indentation) costs
+/// nothing per level and is left to serde_yaml_ng's limit of 128.
 pub const MAX_YAML_DEPTH: usize = 32;
 
 /// The plan format version this build writes and reads.
@@ -404,8 +405,8 @@ pub enum PlanError {
         /// [`MAX_PLAN_BYTES`].
         limit: usize,
     },
-    /// Collections nested deeper than [`MAX_YAML_DEPTH`].
-    #[error("line {line}: YAML nested more than {limit} levels deep (plans written by `ptc compile` nest about 5)")]
+    /// Flow collections nested deeper than [`MAX_YAML_DEPTH`].
+    #[error("line {line}: YAML flow collections (`[`, `{{`) nested more than {limit} deep (plans written by `ptc compile` use one level)")]
     TooDeep {
         /// Where the level past the limit starts (1-based).
         line: usize,
@@ -450,8 +451,8 @@ fn invalid(what: impl Into<String>, why: impl Into<String>) -> PlanError {
 impl Plan {
     /// Parses and validates a plan from YAML.
     ///
-    /// The text is bounded first: at most [`MAX_PLAN_BYTES`], collections
-    /// nested at most [`MAX_YAML_DEPTH`] deep, no aliases (see
+    /// The text is bounded first: at most [`MAX_PLAN_BYTES`], flow
+    /// collections nested at most [`MAX_YAML_DEPTH`] deep, no aliases (see
     /// [`PlanError::TooLarge`], [`PlanError::TooDeep`], [`PlanError::Alias`]),
     /// so that parsing takes time and memory linear in the text.
     pub fn from_yaml(text: &str) -> Result<Plan, PlanError> {
