@@ -196,7 +196,8 @@ fn load_plan(
                 file.display()
             );
         }
-        let text = std::fs::read_to_string(file)
+        // At most ptc_plan::MAX_PLAN_BYTES + 1 bytes: from_yaml refuses more.
+        let text = ptc_plan::read_plan_file(file)
             .map_err(|e| Fail::usage(format!("cannot read `{}`: {e}", file.display())))?;
         Plan::from_yaml(&text).map_err(|e| Fail::input(format!("`{}`: {e}", file.display())))
     }

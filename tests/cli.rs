@@ -176,3 +176,34 @@ fn a_closed_stdout_is_not_a_panic() {
         assert!(!e.contains("panicked"), "{args:?}: {e}");
     }
 }
+
+#[test]
+fn diagnostics_far_along_a_long_line_render_without_a_panic() {
+    // miette pads a label to its column with a format width, which may not
+    // exceed 65535: a type error after 70 000 spaces made `ptc check` panic
+    // (exit 101) instead of reporting it. Snippets of long lines are
+    // excerpts now: the line and column are right, the output is short.
+    let dir = std::env::temp_dir().join(format!("ptc-cli-col-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("col70k.pt");
+    std::fs::write(
+        &f,
+        format!(
+            "{}graph g {{ input x: f32; output y: u32; x -> y; }}\n",
+            " ".repeat(70_000)
+        ),
+    )
+    .unwrap();
+    let o = ptc(&["check", f.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = stdout(&o);
+    assert!(out.contains("col70k.pt:1:70045]"), "{out}");
+    assert!(out.contains("`x` is `f32[1]`"), "{out}");
+    assert!(out.len() < 2000, "{} bytes", out.len());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

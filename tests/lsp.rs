@@ -645,3 +645,42 @@ graph g {
     assert_eq!(r["range"], range(line, 6, line, 11));
     assert_eq!(c.finish(), 0);
 }
+
+#[test]
+fn a_header_line_without_end_is_refused_not_buffered() {
+    let mut c = Client::start();
+    c.initialize();
+    // 32 KiB of a header line that never ends, stdin kept open: the
+    // server gives up after 1 KiB and exits with 1. (It used to buffer the
+    // line for as long as the client kept sending, and never exit.)
+    let stdin = c.stdin.as_mut().expect("stdin");
+    stdin
+        .write_all(b"Content-Length: 2\r\nX-Pad: ")
+        .expect("write");
+    stdin.write_all(&[b'a'; 32 << 10]).expect("write");
+    stdin.flush().expect("flush");
+    assert_eq!(c.exit_code(), 1);
+}
+
+#[test]
+fn documents_over_16_mib_are_not_checked() {
+    let mut c = Client::start();
+    c.initialize();
+    // 17 MiB of comments before a graph with an error: refused like
+    // `ptc check` refuses such a file, instead of checked on every edit.
+    let uri = doc_uri("huge.pt");
+    let text = format!(
+        "{}graph g {{ input x: f32; output y: u32; x -> y; }}\n",
+        "// padding padding padding padding padding padding padding padding\n".repeat(260_000)
+    );
+    assert!(text.len() > 16 << 20);
+    open(&mut c, &uri, &text);
+    let d = c.diagnostics(&uri);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["code"], "ptc::file_too_large", "{}", d[0]);
+    assert!(d[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("larger than 16 MiB"));
+    assert_eq!(c.finish(), 0);
+}

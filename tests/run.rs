@@ -334,6 +334,31 @@ fn corrupt_spirv_and_missing_features_are_refused() {
     assert!(e.to_lowercase().contains("spir"), "{e}");
     no_output_left(&d);
 
+    // A module whose interface still reflects as the plan says, but whose
+    // function lost its `OpReturn` (now `OpNop`): lavapipe crashed on it
+    // in vkCreateComputePipelines (SIGSEGV, exit 139). spirv-val refuses
+    // it before any driver call: exit 1, the validator's message naming
+    // the ptask and module.
+    let mut bad = plan.clone();
+    let m = bad.ptasks[0].module;
+    let mut words = from_base64(&bad.modules[m].spirv).unwrap();
+    let mut i = 5;
+    while words[i] & 0xffff != 253 {
+        i += (words[i] >> 16).max(1) as usize;
+    }
+    words[i] = 1 << 16;
+    bad.modules[m].spirv = to_base64(&words);
+    let (c, e) = run_plan(&bad, "noreturn.yaml");
+    assert_eq!(c, 1, "{e}");
+    assert!(
+        e.contains(&format!(
+            "noreturn.yaml`: ptask `scale`: module {m} (`kernels/scale.comp`): \
+             invalid SPIR-V for Vulkan 1.2 (SPIR-V 1.5): Function end cannot be called in blocks"
+        )),
+        "{e}"
+    );
+    no_output_left(&d);
+
     // A plan asking for more than the device has: 1 GiB storage buffers and
     // 2^31 - 1 workgroups per dimension (the compiler refuses such graphs,
     // so edit the plan).
@@ -348,4 +373,42 @@ fn corrupt_spirv_and_missing_features_are_refused() {
         panic!("expected a missing-feature error, got ({c}): {e}");
     }
     no_output_left(&d);
+}
+
+#[test]
+fn oversized_and_deeply_nested_plans_are_refused_quickly() {
+    // No device needed: the plan is refused while loading. Before, `ptc run
+    // /dev/zero` read until memory ran out, and a 40 000-deep flow sequence
+    // took 12 s (quadratic in the depth).
+    let d = scratch("bounded-plans");
+    let deep = d.join("deep.yaml");
+    std::fs::write(
+        &deep,
+        format!(
+            "version: 2\ngraph: {}{}\n",
+            "[".repeat(400_000),
+            "]".repeat(400_000)
+        ),
+    )
+    .unwrap();
+    let t = std::time::Instant::now();
+    let (c, e) = ptc(&["run", s(&deep)]);
+    assert_eq!(c, 1, "{e}");
+    assert!(
+        e.contains("deep.yaml`: line 2: YAML flow collections (`[`, `{`) nested more than 32 deep"),
+        "{e}"
+    );
+    if cfg!(unix) {
+        let (c, e) = ptc(&["run", "/dev/zero"]);
+        assert_eq!(c, 1, "{e}");
+        assert!(
+            e.contains("`/dev/zero`: the plan is larger than 64 MiB"),
+            "{e}"
+        );
+    }
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
 }

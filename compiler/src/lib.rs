@@ -59,6 +59,20 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report on a file that was not checked at all (too large, not
+    /// text, unreadable): `diagnostic` says why.
+    pub fn refused(path: &Path, diagnostic: Diagnostic) -> Report {
+        Report {
+            path: path.to_path_buf(),
+            source: String::new(),
+            diagnostics: vec![diagnostic],
+            module: None,
+            plan: None,
+            sources: front::Sources::default(),
+            kernel_facts: Vec::new(),
+        }
+    }
+
     /// True if any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics
@@ -71,15 +85,7 @@ impl Report {
 pub fn check_file(path: &Path, opts: &Options) -> Report {
     match front::read_source(path) {
         Ok(text) => check_source(path, text, opts),
-        Err(d) => Report {
-            path: path.to_path_buf(),
-            source: String::new(),
-            diagnostics: vec![*d],
-            module: None,
-            plan: None,
-            sources: front::Sources::default(),
-            kernel_facts: Vec::new(),
-        },
+        Err(d) => Report::refused(path, *d),
     }
 }
 

@@ -257,3 +257,58 @@ fn deep_expressions_and_long_const_chains_do_not_recurse() {
         .expect("spawn");
     run.join().expect("no stack overflow, no panic");
 }
+
+#[test]
+fn line_comments_across_the_parse_window_stay_comments() {
+    // The 64 KiB parse window used to cut a line comment in two, and the
+    // rest of its line was parsed as an item ("expected `struct` or
+    // `graph`, found `xxx...`" at line 820 of 80-byte comment lines).
+    let line = format!("// {}\n", "x".repeat(76));
+    let long_line = format!("// {}\n", "y".repeat(300_000));
+    let spaces = " ".repeat(200_000);
+    for pad in [
+        line.repeat(3000),
+        long_line,
+        spaces,
+        format!("{}/* a */ // b\n", line.repeat(819)),
+    ] {
+        let text = format!(
+            "{pad}graph g {{\n    input x: f32[4];\n    output y: f32[4];\n    x -> y;\n}}\n"
+        );
+        let r = check(text);
+        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+        assert!(r.module.is_some());
+    }
+}
+
+#[test]
+fn many_structs_check_in_linear_time() {
+    // Each struct field's type was looked up in a list of every declared
+    // struct: quadratic (a 16 MiB file of 352k structs took minutes). Four
+    // times the structs must take about four times as long, not sixteen.
+    let file = |n: usize| {
+        let mut s = String::new();
+        for i in 0..n {
+            s.push_str(&format!("struct S{i} {{ a: f32, b: u32, c: vec4<f32> }}\n"));
+        }
+        s + "graph g { input x: f32; output y: f32; x -> y; }\n"
+    };
+    let time = |n: usize| {
+        let text = file(n);
+        (0..2)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let r = check(text.clone());
+                assert!(r.diagnostics.is_empty(), "{:?}", &r.diagnostics[..1]);
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    let (small, large) = (time(10_000), time(40_000));
+    println!("10k structs: {small:.3} s, 40k: {large:.3} s");
+    assert!(
+        large / small < 8.0,
+        "10k structs: {small:.3} s, 40k: {large:.3} s (ratio {:.1})",
+        large / small
+    );
+}

@@ -24,8 +24,10 @@ pub mod types;
 
 mod consistency;
 mod modules;
+mod yaml;
 
 pub use modules::{ModuleInfo, PlanInfo};
+pub use yaml::read_plan_file;
 
 use crate::types::{ElemType, PortType, Scalar, StructLayout, StructTable, Value};
 use serde::{Deserialize, Serialize};
@@ -44,6 +46,15 @@ pub const MAX_INVOCATIONS: u64 =
 /// Largest `local_size_{x,y,z}` ([`limits::DeviceLimits::BASELINE`]'s
 /// `maxComputeWorkGroupSize`).
 pub const MAX_LOCAL_SIZE: [u32; 3] = limits::DeviceLimits::BASELINE.max_compute_work_group_size;
+
+/// Largest plan text [`Plan::from_yaml`] accepts (64 MiB; a 10 000-ptask
+/// plan is about 6 MB).
+pub const MAX_PLAN_BYTES: usize = 64 << 20;
+/// Deepest nesting of YAML flow collections (`[...]`, `{...}`) a plan may
+/// have: ptc writes at most one level (`[]`); deeper text is refused before
+/// it is parsed (see `Plan::from_yaml`). Block nesting (indentation) costs
+/// nothing per level and is left to serde_yaml_ng's limit of 128.
+pub const MAX_YAML_DEPTH: usize = 32;
 
 /// The plan format version this build writes.
 /// Version 2: SPIR-V lives once per kernel in [`Plan::modules`] (version 1
@@ -447,6 +458,28 @@ pub enum PlanError {
     /// Not YAML, or not the shape of a plan (a missing or unknown field).
     #[error("plan is not valid YAML for a ptc plan: {0}")]
     Syntax(String),
+    /// The plan text is larger than [`MAX_PLAN_BYTES`].
+    #[error("the plan is larger than {} MiB, the most ptc reads; is this a plan written by `ptc compile`?", limit >> 20)]
+    TooLarge {
+        /// Its size (at least; the reader stops one byte past the limit).
+        bytes: usize,
+        /// [`MAX_PLAN_BYTES`].
+        limit: usize,
+    },
+    /// Flow collections nested deeper than [`MAX_YAML_DEPTH`].
+    #[error("line {line}: YAML flow collections (`[`, `{{`) nested more than {limit} deep (plans written by `ptc compile` use one level)")]
+    TooDeep {
+        /// Where the level past the limit starts (1-based).
+        line: usize,
+        /// [`MAX_YAML_DEPTH`].
+        limit: usize,
+    },
+    /// A YAML alias (`*name`): plans may not use anchors and aliases.
+    #[error("line {line}: YAML aliases (`*name`) are not allowed in a plan; write the value out")]
+    Alias {
+        /// The alias's line (1-based).
+        line: usize,
+    },
     /// A plan format version this build does not read.
     #[error("plan version {found} is not supported (this ptc reads versions {MIN_PLAN_VERSION} to {expected}); recompile the graph with `ptc compile`")]
     Version {
@@ -478,7 +511,13 @@ fn invalid(what: impl Into<String>, why: impl Into<String>) -> PlanError {
 
 impl Plan {
     /// Parses and validates a plan from YAML.
+    ///
+    /// The text is bounded first: at most [`MAX_PLAN_BYTES`], flow
+    /// collections nested at most [`MAX_YAML_DEPTH`] deep, no aliases (see
+    /// [`PlanError::TooLarge`], [`PlanError::TooDeep`], [`PlanError::Alias`]),
+    /// so that parsing takes time and memory linear in the text.
     pub fn from_yaml(text: &str) -> Result<Plan, PlanError> {
+        yaml::check_bounds(text)?;
         let plan: Plan =
             serde_yaml_ng::from_str(text).map_err(|e| PlanError::Syntax(e.to_string()))?;
         plan.validate()?;
@@ -632,6 +671,19 @@ impl Plan {
             if words[p.module].is_none() {
                 let w = spirv::from_base64(text)
                     .map_err(|why| invalid(format!("{what}: spirv"), why))?;
+                // Before anything else reads the module (spirq's reflection
+                // here, the driver later): a module the validator refuses
+                // can crash either.
+                spirv::validate(&w).map_err(|why| {
+                    let kernel = self
+                        .modules
+                        .get(p.module)
+                        .map_or("?", |m| m.kernel.as_str());
+                    invalid(
+                        format!("{what}: module {} (`{kernel}`)", p.module),
+                        format!("{why}; recompile the graph with `ptc compile`"),
+                    )
+                })?;
                 words[p.module] = Some(w);
             }
             for b in &p.bindings {

@@ -488,6 +488,50 @@ pub fn to_base64(words: &[u32]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// The environment ptc's kernels are compiled for and validated against:
+/// Vulkan 1.2 (SPIR-V 1.5), as the compiler's shaderc options say.
+pub const TARGET_ENV: &str = "Vulkan 1.2 (SPIR-V 1.5)";
+
+/// Largest message kept from the validator (its notes can quote a long
+/// disassembled instruction).
+const MAX_VALIDATOR_MESSAGE: usize = 1000;
+
+/// Runs the SPIRV-Tools validator (`spirv-val --target-env vulkan1.2`,
+/// default options) over `words`. A driver may crash, or report
+/// `VK_ERROR_UNKNOWN`, on a module the validator refuses, so nothing is
+/// given to Vulkan that has not passed here. The error is the validator's
+/// own message (`error: line 0: ...` as spirv-val prints it, one line).
+pub fn validate(words: &[u32]) -> Result<(), String> {
+    use spirv_tools::val::Validator;
+    let v =
+        spirv_tools::val::compiled::CompiledValidator::with_env(spirv_tools::TargetEnv::Vulkan_1_2);
+    v.validate(words, None).map_err(|e| {
+        let mut msg = match &e.diagnostic {
+            Some(d) => {
+                let mut m = d.message.trim().to_string();
+                let notes = d.notes.trim();
+                if !notes.is_empty() {
+                    m.push_str(" (");
+                    m.push_str(notes);
+                    m.push(')');
+                }
+                m
+            }
+            None => format!("the validator refused it ({})", e.inner),
+        };
+        msg = msg.split_whitespace().collect::<Vec<_>>().join(" ");
+        if msg.len() > MAX_VALIDATOR_MESSAGE {
+            let mut cut = MAX_VALIDATOR_MESSAGE;
+            while !msg.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            msg.truncate(cut);
+            msg.push_str("...");
+        }
+        format!("invalid SPIR-V for {TARGET_ENV}: {msg}")
+    })
+}
+
 /// Decodes base64 SPIR-V and checks its length and magic number.
 pub fn from_base64(text: &str) -> Result<Vec<u32>, String> {
     use base64::Engine;

@@ -136,6 +136,55 @@ fn corrupted_spirv() {
     );
 }
 
+/// `words` with its first `OpReturn` replaced by `OpNop`: the function's
+/// last block has no terminator. spirq reflects it as before (the interface
+/// is untouched); spirv-val refuses it, and lavapipe crashed on it
+/// (SIGSEGV in `vkCreateComputePipelines`) before plans were validated.
+fn without_return(words: &[u32]) -> Vec<u32> {
+    let mut w = words.to_vec();
+    let mut i = 5;
+    while i < w.len() {
+        let (n, op) = ((w[i] >> 16) as usize, w[i] & 0xffff);
+        if op == 253 {
+            w[i] = 1 << 16; // OpNop, one word
+            return w;
+        }
+        i += n.max(1);
+    }
+    panic!("no OpReturn in the module");
+}
+
+#[test]
+fn spirv_the_validator_refuses_is_refused() {
+    let mut p = saxpy_plan();
+    let m = p.ptasks[0].module;
+    let words = spirv::from_base64(&p.modules[m].spirv).unwrap();
+    assert_eq!(
+        spirv::validate(&words),
+        Ok(()),
+        "the compiled module is valid"
+    );
+    let bad = without_return(&words);
+    // What plan validation checked before: the reflection still matches.
+    let (good, broken) = (spirv::reflect(&words), spirv::reflect(&bad));
+    assert!(broken.is_ok(), "{broken:?}");
+    assert_eq!(good, broken);
+    p.modules[m].spirv = spirv::to_base64(&bad);
+    let kernel = p.modules[m].kernel.clone();
+    assert_eq!(
+        err(&p),
+        format!(
+            "ptask `scale`: module {m} (`{kernel}`): invalid SPIR-V for Vulkan 1.2 (SPIR-V 1.5): \
+             Function end cannot be called in blocks (OpFunctionEnd); \
+             recompile the graph with `ptc compile`"
+        )
+    );
+    // The validator's own message names the instruction; a header-only
+    // module is refused by it too (spirq used to be the only judge).
+    let e = spirv::validate(&[spirv::MAGIC, 0x0001_0500, 0, 8, 0]).unwrap_err();
+    assert!(e.starts_with("invalid SPIR-V for Vulkan 1.2"), "{e}");
+}
+
 #[test]
 fn wrong_size() {
     let mut p = saxpy_plan();
@@ -289,7 +338,13 @@ fn embedded_spirv_must_match_the_plan() {
     let mut p = saxpy_plan();
     let m = p.ptasks[0].module;
     p.modules[m].spirv = to_base64(&[0x0723_0203, 0x0001_0500, 0, 8, 0]);
-    assert!(err(&p).starts_with("ptask `scale`: spirv: "), "{}", err(&p));
+    assert!(
+        err(&p).starts_with(&format!(
+            "ptask `scale`: module {m} (`kernels/scale.comp`): invalid SPIR-V"
+        )),
+        "{}",
+        err(&p)
+    );
 }
 
 #[test]

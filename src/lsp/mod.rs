@@ -17,9 +17,11 @@
 //! `MethodNotFound`. Positions are UTF-16 (the protocol's default).
 
 mod analysis;
+mod framing;
 mod position;
 
 use analysis::{CandidateKind, Symbol, SymbolKind as SK};
+use framing::{parse_body, read_frame, Incoming};
 use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::{
     notification::{self as note, Notification as _},
@@ -36,110 +38,13 @@ use ptc_compiler::diag::{Diagnostic, Severity};
 use ptc_compiler::{ir::Module, Options};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 /// How long the text must be unchanged before a re-check while typing.
 const DEBOUNCE: Duration = Duration::from_millis(150);
-/// Largest message body accepted (a `.pt` file is at most a few MB).
-const MAX_BODY: usize = 64 << 20;
-
-/// What the reader thread hands to the main loop.
-enum Incoming {
-    Message(Message),
-    /// A frame that is not a JSON-RPC message: answer with an error.
-    Invalid {
-        id: Option<RequestId>,
-        code: ErrorCode,
-        message: String,
-    },
-}
-
-/// Reads one frame body. `Ok(None)` at a clean end of input; `Err` when the
-/// header is unusable (the stream cannot be resynchronised).
-fn read_frame(r: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
-    let mut length = None;
-    let mut line = String::new();
-    let mut seen_any = false;
-    loop {
-        line.clear();
-        if r.read_line(&mut line)? == 0 {
-            return if seen_any {
-                Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "end of input inside a header",
-                ))
-            } else {
-                Ok(None)
-            };
-        }
-        seen_any = true;
-        let l = line.trim_end_matches(['\r', '\n']);
-        if l.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = l.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-length") {
-                let n: usize = value.trim().parse().map_err(|_| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("bad Content-Length: {value:?}"),
-                    )
-                })?;
-                length = Some(n);
-            }
-        }
-    }
-    let n = length.ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidData, "header without Content-Length")
-    })?;
-    if n > MAX_BODY {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("message of {n} bytes is too large"),
-        ));
-    }
-    let mut body = vec![0; n];
-    r.read_exact(&mut body)?;
-    Ok(Some(body))
-}
-
-/// Turns a frame body into a message, or the error to answer it with.
-fn parse_body(body: &[u8]) -> Incoming {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => {
-            return Incoming::Invalid {
-                id: None,
-                code: ErrorCode::ParseError,
-                message: format!("invalid JSON: {e}"),
-            }
-        }
-    };
-    let id = value
-        .get("id")
-        .and_then(|id| serde_json::from_value::<RequestId>(id.clone()).ok());
-    let well_formed = value.is_object()
-        && (value.get("method").is_some_and(Value::is_string) || value.get("id").is_some());
-    if !well_formed {
-        return Incoming::Invalid {
-            id,
-            code: ErrorCode::InvalidRequest,
-            message: "not a JSON-RPC request, response or notification".into(),
-        };
-    }
-    match serde_json::from_value::<Message>(value) {
-        Ok(m) => Incoming::Message(m),
-        Err(e) => Incoming::Invalid {
-            id,
-            code: ErrorCode::InvalidRequest,
-            message: format!("invalid JSON-RPC message: {e}"),
-        },
-    }
-}
-
 /// One open document.
 struct Doc {
     path: PathBuf,
@@ -457,7 +362,24 @@ impl<W: Write> Server<W> {
         if !doc.dirty {
             return Ok(());
         }
-        let report = ptc_compiler::check_source(&doc.path, doc.text.clone(), &self.opts);
+        // As `ptc check` refuses files over 16 MiB, so does the server: a
+        // larger text is not checked (each check would take seconds).
+        let limit = ptc_compiler::front::MAX_SOURCE_BYTES;
+        let report = if doc.text.len() as u64 > limit {
+            ptc_compiler::Report::refused(
+                &doc.path,
+                Diagnostic::new(
+                    ptc_compiler::diag::Code::FileTooLarge,
+                    format!(
+                        "the document is larger than {} MiB; ptc does not check .pt files that large",
+                        limit >> 20
+                    ),
+                )
+                .help("is this really a .pt graph? Split it, or generate a smaller one"),
+            )
+        } else {
+            ptc_compiler::check_source(&doc.path, doc.text.clone(), &self.opts)
+        };
         let diagnostics = report
             .diagnostics
             .iter()
@@ -787,47 +709,5 @@ fn to_document_symbol(s: Symbol, text: &str, index: &LineIndex) -> DocumentSymbo
         } else {
             Some(children)
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_and_parse_errors() {
-        let good = br#"{"jsonrpc":"2.0","id":1,"method":"x"}"#;
-        let input = [
-            format!("Content-Length: {}\r\n\r\n", good.len()).into_bytes(),
-            good.to_vec(),
-            b"Content-Length: 5\r\n\r\n{oops".to_vec(),
-            b"Content-Length: 2\r\n\r\n[]".to_vec(),
-        ]
-        .concat();
-        let mut r = io::Cursor::new(input);
-        let f1 = read_frame(&mut r).unwrap().unwrap();
-        assert!(
-            matches!(parse_body(&f1), Incoming::Message(Message::Request(q)) if q.method == "x")
-        );
-        let f2 = read_frame(&mut r).unwrap().unwrap();
-        assert!(matches!(
-            parse_body(&f2),
-            Incoming::Invalid {
-                code: ErrorCode::ParseError,
-                id: None,
-                ..
-            }
-        ));
-        let f3 = read_frame(&mut r).unwrap().unwrap();
-        assert!(matches!(
-            parse_body(&f3),
-            Incoming::Invalid {
-                code: ErrorCode::InvalidRequest,
-                ..
-            }
-        ));
-        assert!(read_frame(&mut r).unwrap().is_none());
-        let mut bad = io::Cursor::new(b"Content-Type: x\r\n\r\n{}".to_vec());
-        assert!(read_frame(&mut bad).is_err());
     }
 }

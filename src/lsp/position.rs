@@ -3,6 +3,7 @@
 //! default position encoding).
 
 use lsp_types::{Position, Range};
+use ptc_compiler::diag::render::TextCounts;
 use ptc_compiler::ir::Span;
 
 /// Line starts of one text, for converting in both directions.
@@ -12,6 +13,9 @@ pub struct LineIndex {
     /// a `\r` before it belongs to the line terminator.
     starts: Vec<usize>,
     len: usize,
+    /// Characters before every 4 KiB: a column costs at most that much
+    /// counting, however long its line.
+    counts: TextCounts,
 }
 
 impl LineIndex {
@@ -22,6 +26,7 @@ impl LineIndex {
         LineIndex {
             starts,
             len: text.len(),
+            counts: TextCounts::new(text),
         }
     }
 
@@ -35,7 +40,7 @@ impl LineIndex {
         // invariant: starts[0] == 0 <= offset, so partition_point >= 1.
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
         let start = self.starts[line];
-        let character: usize = text[start..offset].chars().map(char::len_utf16).sum();
+        let character = self.counts.before(text, offset).1 - self.counts.before(text, start).1;
         Position {
             line: u32::try_from(line).unwrap_or(u32::MAX),
             character: u32::try_from(character).unwrap_or(u32::MAX),

@@ -16,6 +16,7 @@
 //!   percent-encoding; relative paths stay relative (GitHub resolves them
 //!   against the repository root), absolute paths become `file://` URIs.
 
+use super::render::TextCounts;
 use super::{Code, Diagnostic, Severity};
 use crate::ir::Span;
 use serde_json::{json, Map, Value};
@@ -167,14 +168,15 @@ fn region(span: Span, source: &str, lines: &LineStarts) -> Value {
 }
 
 /// Byte offsets of line starts, for turning byte offsets into 1-based
-/// (line, UTF-16 column) pairs.
-struct LineStarts(Vec<usize>);
+/// (line, UTF-16 column) pairs (columns from [`TextCounts`], so a long line
+/// costs no more than a short one).
+struct LineStarts(Vec<usize>, TextCounts);
 
 impl LineStarts {
     fn new(source: &str) -> LineStarts {
         let mut v = vec![0];
         v.extend(source.match_indices('\n').map(|(i, _)| i + 1));
-        LineStarts(v)
+        LineStarts(v, TextCounts::new(source))
     }
 
     /// 1-based line and UTF-16 column of byte `offset` (clamped to the text;
@@ -186,7 +188,7 @@ impl LineStarts {
         }
         let line = self.0.partition_point(|&s| s <= offset) - 1;
         let start = self.0[line];
-        let col: usize = source[start..offset].chars().map(char::len_utf16).sum();
+        let col = self.1.before(source, offset).1 - self.1.before(source, start).1;
         (line + 1, col + 1)
     }
 }

@@ -581,8 +581,12 @@ impl<'s> Driver<'s> {
                 return;
             };
             let mut end = pairs.next().map_or(0, |p| p.as_span().end());
-            if text[end..].starts_with("/*") && text.len() < self.src.len() - self.pos {
-                // A block comment that may close beyond the window.
+            let cut = text.len() < self.src.len() - self.pos;
+            // A block comment that may close beyond the window, or trivia
+            // that runs to the cut (which may split a line comment: the
+            // rest of its line is not trivia on its own). Parsing the
+            // whole rest costs only the trivia it consumes.
+            if cut && (text[end..].starts_with("/*") || end == text.len()) {
                 text = self.window(true);
                 let Ok(mut pairs) = PtParser::parse(Rule::trivia, text) else {
                     return;

@@ -157,12 +157,16 @@ impl Script {
         Ok(Script { keys })
     }
 
-    /// Reads and parses a script file.
+    /// Reads and parses a script file of at most
+    /// [`MAX_SCRIPT_BYTES`](super::MAX_SCRIPT_BYTES), as `--script` does.
     pub fn load(path: &Path) -> Result<Script, ScriptError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ScriptError::Io {
+        let io = |why: String| ScriptError::Io {
             path: path.display().to_string(),
-            why: e.to_string(),
-        })?;
+            why,
+        };
+        let file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
+        let text = super::read_limited(file, super::MAX_SCRIPT_BYTES, path)
+            .map_err(|e| io(e.to_string()))?;
         Script::parse(&text, &path.display().to_string())
     }
 
@@ -588,6 +592,19 @@ mod tests {
         assert!((p.x - 0.25).abs() < 1e-6 && (p.depth - 875.0).abs() < 1e-3);
         assert_eq!(s.pose_at(2.5).unwrap().x, 1.0);
         assert!(s.pose_at(3.5).is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loading_a_script_reads_at_most_the_limit() {
+        // /dev/zero never ends: read_to_string grew until memory ran out.
+        let e = Script::load(Path::new("/dev/zero")).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "cannot read camera script /dev/zero: `/dev/zero` is larger than 1024 KiB"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -252,11 +252,10 @@ impl FileSource {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
         let frames = if is_npy {
-            let header =
-                npyz::NpyHeader::from_reader(&mut reader).map_err(|e| RuntimeError::WrongType {
-                    port: port.name.clone(),
-                    why: format!("`{}` is not a valid .npy file: {e}", path.display()),
-                })?;
+            let header = npy::read_header(&mut reader).map_err(|e| RuntimeError::WrongType {
+                port: port.name.clone(),
+                why: format!("`{}` is not a valid .npy file: {e}", path.display()),
+            })?;
             let frames = npy::check_header(&header, port, &path)?;
             if meta.is_file() {
                 // Bytes after the header must be exactly the frames promised.

@@ -48,6 +48,73 @@ pub(super) fn dtype_for(port: &PortInfo) -> Result<DType> {
     Ok(DType::Plain(ts))
 }
 
+/// Longest `.npy` header text ptc reads (numpy's own reader refuses more
+/// than 10 000 bytes by default; a plain dtype's header is under 200).
+pub const MAX_NPY_HEADER: usize = 64 << 10;
+/// Most brackets (`(`, `[`, `{`, in strings too) a `.npy` header may hold:
+/// a plain dtype's header has two (`{'descr': '<f4', ..., 'shape': (2, 3), }`).
+pub const MAX_NPY_BRACKETS: usize = 6;
+
+/// Reads an `.npy` header (the reader at the start of the file) with npyz,
+/// after checking what npyz trusts:
+///
+/// - the header length, which npyz allocates whole before reading: a
+///   60-byte file claiming a 4 GiB header made ptc allocate 4 GiB (and
+///   abort where that failed). At most [`MAX_NPY_HEADER`] bytes are read.
+/// - nesting: npyz's Python-literal parser backtracks exponentially in the
+///   depth of unclosed brackets (14 `{` took 30 s), so a header with more
+///   than [`MAX_NPY_BRACKETS`] brackets is refused before it is parsed.
+pub(super) fn read_header(r: &mut impl std::io::Read) -> std::io::Result<NpyHeader> {
+    use std::io::{Error, ErrorKind, Read};
+    let mut pre = [0u8; 12];
+    let mut got = 0;
+    while got < 10 {
+        match r.read(&mut pre[got..10])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    if got < 10 || &pre[..6] != b"\x93NUMPY" {
+        // npyz's own message for a missing magic string or version.
+        return NpyHeader::from_reader(&mut &pre[..got]);
+    }
+    let (len, pre_len) = if pre[6] == 1 {
+        (usize::from(u16::from_le_bytes([pre[8], pre[9]])), 10)
+    } else {
+        r.read_exact(&mut pre[10..12])?;
+        let n = u32::from_le_bytes([pre[8], pre[9], pre[10], pre[11]]);
+        (usize::try_from(n).unwrap_or(usize::MAX), 12)
+    };
+    if len > MAX_NPY_HEADER {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("its header claims {len} bytes; ptc reads headers of at most {MAX_NPY_HEADER}"),
+        ));
+    }
+    let mut all = pre[..pre_len].to_vec();
+    r.take(len as u64).read_to_end(&mut all)?;
+    if all.len() < pre_len + len {
+        return Err(Error::new(
+            ErrorKind::UnexpectedEof,
+            format!("the file ends inside its {len}-byte header"),
+        ));
+    }
+    let brackets = all[pre_len..]
+        .iter()
+        .filter(|&&c| matches!(c, b'(' | b'[' | b'{'))
+        .count();
+    if brackets > MAX_NPY_BRACKETS {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "its header has {brackets} brackets; ptc reads plain dtypes \
+                 (<f4, <u4, <i4, <u2, |u1), whose headers have two"
+            ),
+        ));
+    }
+    NpyHeader::from_reader(&mut all.as_slice())
+}
+
 /// Checks a header against the port; returns the number of frames.
 pub(super) fn check_header(h: &NpyHeader, port: &PortInfo, path: &Path) -> Result<u64> {
     let want = npy_dtype_and_shape(port)?;

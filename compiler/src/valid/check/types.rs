@@ -7,7 +7,7 @@ use crate::ir::ConstVal;
 use crate::ir::Span;
 use ptc_plan::types::{ElemType, PortType, Scalar, StructLayout, Value};
 use ptc_plan::MAX_BUFFER_BYTES;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A number literal's value.
 #[derive(Copy, Clone, Debug)]
@@ -51,7 +51,7 @@ impl Checker<'_> {
             }
             self.struct_spans.insert(name.clone(), s.name.span);
         }
-        let declared: Vec<String> = self.struct_spans.keys().cloned().collect();
+        let declared: HashSet<String> = self.struct_spans.keys().cloned().collect();
         for s in decls {
             if self
                 .struct_spans
@@ -77,7 +77,7 @@ impl Checker<'_> {
     fn struct_fields(
         &mut self,
         s: &ast::StructDecl,
-        declared: &[String],
+        declared: &HashSet<String>,
     ) -> Option<Vec<(String, ElemType)>> {
         let mut ok = true;
         let mut seen: HashMap<&str, Span> = HashMap::new();
