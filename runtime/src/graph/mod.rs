@@ -1,0 +1,457 @@
+//! One open graph: every Vulkan object it needs (allocated and recorded once
+//! in [`GraphRt::open`]) and its data-driven firing state.
+//!
+//! - [`slots`]: versions, slots, readiness and completion points — pure
+//!   bookkeeping, no Vulkan calls (the rules are described there);
+//! - `pipeline`: a plan ptask → compute pipeline, descriptor sets and
+//!   push-constant bytes (the one place pipelines are created);
+//! - `record`: the command buffers, recorded once: per (ptask, phase), per
+//!   (graph, phase), staged uploads, initial values of seeded buffers;
+//! - `slices`: splitting a dispatch into slices, and submitting them;
+//! - `timing`: timestamp queries around submissions (GPU time per job);
+//! - `host`: the graph's ports — inputs written, outputs read by the host;
+//! - `readback`: copies of any buffer to the host (debugging, preview);
+//! - `requirements`: the device checked against the plan's needs.
+//!
+//! Every ptask owns a timeline semaphore whose value is its number of
+//! completed solo firings; a whole-frame submission signals the graph's
+//! frame semaphore. Submissions wait on the producer/consumer points they
+//! depend on (see [`slots`]).
+
+mod host;
+mod pipeline;
+mod readback;
+mod record;
+mod requirements;
+mod slices;
+pub(crate) mod slots;
+mod timing;
+
+use crate::error::{Result, RuntimeError};
+use crate::stats::PtaskStats;
+use crate::vk::{BufferMem, Gpu};
+use ash::vk;
+use gpu_allocator::MemoryLocation;
+use ptc_plan::types::{ElemType, PortType};
+use ptc_plan::Plan;
+use readback::Readback;
+use slots::{Point, Slots};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+use timing::Timing;
+
+/// Description of a graph input or output port.
+#[derive(Clone, Debug)]
+pub struct PortInfo {
+    /// Port name.
+    pub name: String,
+    /// Element type and shape.
+    pub ty: PortType,
+    /// Bytes per frame.
+    pub bytes: u64,
+    /// Ping-pong depth.
+    pub slots: u32,
+    /// The element struct's std430 layout, if elements are structs (lets
+    /// sinks such as `to stdout` decode them).
+    pub layout: Option<ptc_plan::types::StructLayout>,
+}
+
+impl PortInfo {
+    /// The graph port `name` backed by plan buffer `buffer`.
+    fn of(plan: &Plan, name: &str, buffer: usize) -> PortInfo {
+        use ptc_plan::types::StructTable;
+        let pb = &plan.buffers[buffer];
+        PortInfo {
+            name: name.to_string(),
+            ty: pb.ty.clone(),
+            bytes: pb.size,
+            slots: pb.slots,
+            layout: match &pb.ty.elem {
+                ElemType::Struct(n) => plan.structs.struct_layout(n).cloned(),
+                _ => None,
+            },
+        }
+    }
+
+    /// The plan's graph inputs, in plan order (the plan must be valid).
+    pub fn inputs_of(plan: &Plan) -> Vec<PortInfo> {
+        plan.inputs
+            .iter()
+            .map(|i| PortInfo::of(plan, &i.name, i.buffer))
+            .collect()
+    }
+
+    /// The plan's graph outputs, in plan order (the plan must be valid).
+    pub fn outputs_of(plan: &Plan) -> Vec<PortInfo> {
+        plan.outputs
+            .iter()
+            .map(|o| PortInfo::of(plan, &o.name, o.buffer))
+            .collect()
+    }
+}
+
+/// A buffer's memory: a device buffer per slot and, for host ports on the
+/// staging path, a host-visible staging buffer per slot.
+pub(crate) struct BufMem {
+    dev: Vec<BufferMem>,
+    host: Vec<BufferMem>,
+    /// Staged inputs: per slot, the copy staging → device (recorded once).
+    upload_cbs: Vec<vk::CommandBuffer>,
+    size: u64,
+}
+
+/// A ptask's Vulkan objects and host-side state (its versions are in
+/// [`Slots`]).
+pub(crate) struct PtaskRt {
+    pub(crate) name: String,
+    pipeline: vk::Pipeline,
+    layout: vk::PipelineLayout,
+    set_layout: vk::DescriptorSetLayout,
+    /// A whole firing per phase.
+    cbs: Vec<vk::CommandBuffer>,
+    /// Its own timeline: value = solo submissions (firings or slice jobs).
+    sem: vk::Semaphore,
+    solo: u64,
+    pub(crate) priority: Option<u32>,
+    pub(crate) ready_since: Option<Instant>,
+    /// Submitted, not yet seen complete: (point, submit time).
+    pending: VecDeque<(Point, Instant)>,
+    pub(crate) stats: PtaskStats,
+    /// The kernel may be dispatched in slices (see `slices`).
+    sliceable: bool,
+    /// Slices of this ptask's dispatch, per phase (empty: not sliceable).
+    /// Slice `k` dispatches its share of the workgroups along the largest
+    /// dimension; slices after the first begin with a barrier against the
+    /// earlier ones' writes, the last one also makes outputs host-visible.
+    slice_cbs: Vec<Vec<vk::CommandBuffer>>,
+    /// When the first slice of the firing in progress was submitted.
+    slice_started: Option<Instant>,
+}
+
+/// One open graph.
+pub(crate) struct GraphRt {
+    pub(crate) gpu: Arc<Gpu>,
+    pub(crate) name: String,
+    pub(crate) priority: u32,
+    /// Versions, readiness, completion points.
+    slots: Slots,
+    bufs: Vec<BufMem>,
+    pub(crate) ptasks: Vec<PtaskRt>,
+    /// A whole frame per phase.
+    frame_cbs: Vec<vk::CommandBuffer>,
+    pub(crate) inputs: Vec<(PortInfo, usize)>,
+    pub(crate) outputs: Vec<(PortInfo, usize)>,
+    cmd_pool: vk::CommandPool,
+    desc_pool: vk::DescriptorPool,
+    init_sem: vk::Semaphore,
+    /// Signalled once per whole-frame submission (value = frames done).
+    frame_sem: vk::Semaphore,
+    /// Whole-frame submissions (each fires every ptask once).
+    pub(crate) frames: u64,
+    /// When false, every ptask is submitted separately (for benchmarks).
+    pub(crate) frame_path: bool,
+    /// Timestamps around submissions (GPU time per job).
+    timing: Timing,
+    /// `read_buffer`'s staging buffer and copy command buffers, made on
+    /// the first call (a debugging path, never used per frame).
+    readback: Option<Readback>,
+}
+
+/// A submission, tracked until it completes.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Fired {
+    /// Timeline point signalled when it completes.
+    pub(crate) sem: vk::Semaphore,
+    pub(crate) value: u64,
+    /// Timestamp ring slot, if timed.
+    pub(crate) ts: Option<usize>,
+    /// Host time of the submit.
+    pub(crate) at: Instant,
+}
+
+impl GraphRt {
+    /// Validates the plan, then allocates and records everything it needs.
+    pub(crate) fn open(gpu: Arc<Gpu>, plan: &Plan) -> Result<GraphRt> {
+        // The one inspection of the plan's SPIR-V: validation reflects each
+        // module once; pipelines and slicing use the facts it returns.
+        let info = plan
+            .validate()
+            .map_err(|e| RuntimeError::InvalidPlan(e.to_string()))?;
+        requirements::check(&gpu, plan)?;
+        let slots = Slots::from_plan(plan)?;
+        let mut g = GraphRt {
+            gpu,
+            name: plan.graph.clone(),
+            priority: plan.priority,
+            slots,
+            bufs: Vec::new(),
+            ptasks: Vec::new(),
+            frame_cbs: Vec::new(),
+            inputs: PortInfo::inputs_of(plan)
+                .into_iter()
+                .zip(plan.inputs.iter().map(|i| i.buffer))
+                .collect(),
+            outputs: PortInfo::outputs_of(plan)
+                .into_iter()
+                .zip(plan.outputs.iter().map(|o| o.buffer))
+                .collect(),
+            cmd_pool: vk::CommandPool::null(),
+            desc_pool: vk::DescriptorPool::null(),
+            init_sem: vk::Semaphore::null(),
+            frame_sem: vk::Semaphore::null(),
+            frames: 0,
+            frame_path: true,
+            timing: Timing::default(),
+            readback: None,
+        };
+        // From here on, `g`'s Drop releases whatever was created if we fail.
+        g.allocate_buffers(plan)?;
+        g.create_pools(plan)?;
+        let sets = g.create_pipelines(plan, &info)?;
+        let pushes = pipeline::push_constant_bytes(plan);
+        g.record_ptasks(plan, &sets, &pushes)?;
+        g.record_frames(plan, &sets, &pushes)?;
+        g.timing = Timing::new(&g.gpu, g.cmd_pool)?;
+        g.record_uploads()?;
+        g.fill_initial_values(plan)?;
+        Ok(g)
+    }
+
+    /// Every buffer's memory: a device buffer per slot (host-visible for
+    /// host ports unless staging), plus staging buffers for host ports on
+    /// the staging path.
+    fn allocate_buffers(&mut self, plan: &Plan) -> Result<()> {
+        let gpu = self.gpu.clone();
+        let staging = gpu.staging;
+        for (i, b) in self.slots.bufs.iter().enumerate() {
+            let size = plan.buffers[i].size;
+            self.bufs.push(BufMem {
+                dev: Vec::new(),
+                host: Vec::new(),
+                upload_cbs: Vec::new(),
+                size,
+            });
+            let mem = &mut self.bufs[i];
+            let host_side = b.host_writer || b.host_reader;
+            let loc = if !host_side || staging {
+                MemoryLocation::GpuOnly
+            } else if b.host_writer {
+                MemoryLocation::CpuToGpu
+            } else {
+                MemoryLocation::GpuToCpu
+            };
+            for s in 0..b.slots {
+                let name = format!("{}[{s}]", b.name);
+                mem.dev.push(gpu.create_buffer(&name, size, loc)?);
+                if host_side && staging {
+                    let hl = if b.host_writer {
+                        MemoryLocation::CpuToGpu
+                    } else {
+                        MemoryLocation::GpuToCpu
+                    };
+                    mem.host
+                        .push(gpu.create_buffer(&format!("{name} staging"), size, hl)?);
+                }
+            }
+            if host_side && !staging && mem.dev.iter().any(|d| d.mapped().is_none()) {
+                return Err(RuntimeError::OutOfMemory(format!(
+                    "buffer #{i} `{}` is not host-visible",
+                    b.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The command pool, the descriptor pool (a set per (ptask, phase)) and
+    /// the graph's own semaphores.
+    fn create_pools(&mut self, plan: &Plan) -> Result<()> {
+        let gpu = self.gpu.clone();
+        let phases = self.slots.phases;
+        let family = gpu.queue_for(self.priority).family;
+        self.cmd_pool = gpu.create_command_pool(family)?;
+        let nsets = plan.ptasks.len() as u64 * phases;
+        let nbind: u64 = plan
+            .ptasks
+            .iter()
+            .map(|p| p.bindings.len() as u64)
+            .sum::<u64>()
+            * phases;
+        self.desc_pool = gpu.create_descriptor_pool(nsets as u32, nbind as u32)?;
+        self.init_sem = gpu.create_timeline()?;
+        self.frame_sem = gpu.create_timeline()?;
+        Ok(())
+    }
+
+    /// True if ptask `t` can fire now.
+    pub(crate) fn ptask_ready(&self, t: usize) -> bool {
+        self.slots.ptask_ready(t)
+    }
+
+    /// True if a whole frame can be submitted as one command buffer.
+    pub(crate) fn frame_ready(&self) -> bool {
+        self.frame_path && self.slots.frame_ready()
+    }
+
+    /// True if some ptask (or the whole frame) could be submitted now.
+    pub(crate) fn has_ready_work(&self) -> bool {
+        self.slots.has_ready_work(self.frame_path)
+    }
+
+    /// True if firing ptask `t` delivers a graph output.
+    pub(crate) fn ptask_ends_frame(&self, t: usize) -> bool {
+        self.slots.ptask_ends_frame(t)
+    }
+
+    /// Names of the graph's buffers, in plan order.
+    pub(crate) fn buffer_names(&self) -> Vec<String> {
+        self.slots.bufs.iter().map(|b| b.name.clone()).collect()
+    }
+
+    /// Submits firing of ptask `t` (must be ready) on scheduler queue `queue`.
+    pub(crate) fn fire_ptask(&mut self, t: usize, queue: usize) -> Result<Fired> {
+        let n = self.slots.tasks[t].fired;
+        let w = self.slots.firing_waits(t, n);
+        let cb = self.ptasks[t].cbs[self.slots.phase(t)];
+        let (sem, value) = (self.ptasks[t].sem, self.ptasks[t].solo + 1);
+        let ts = self.submit_timed(queue, &[cb], w.list(), &[(sem, value)])?;
+        let now = Instant::now();
+        self.ptasks[t].solo = value;
+        self.finish_firing(t, (sem, value), now);
+        Ok(Fired {
+            sem,
+            value,
+            ts,
+            at: now,
+        })
+    }
+
+    /// Bookkeeping once the next firing of ptask `t` is fully submitted and
+    /// signals `done` on completion: first submitted at `started`.
+    fn finish_firing(&mut self, t: usize, done: Point, started: Instant) {
+        self.slots.fired(t, done);
+        let pt = &mut self.ptasks[t];
+        pt.pending.push_back((done, started));
+        let since = pt.ready_since.take().unwrap_or(started);
+        pt.stats
+            .ready_to_submit
+            .push(started.saturating_duration_since(since));
+    }
+
+    /// Submits one whole frame (must be `frame_ready`) on scheduler queue `queue`.
+    pub(crate) fn fire_frame(&mut self, queue: usize) -> Result<Fired> {
+        let w = self.slots.frame_waits();
+        let (sem, value) = (self.frame_sem, self.frames + 1);
+        let ph = self.slots.phase(0);
+        let cb = self.frame_cbs[ph];
+        let ts = self.submit_timed(queue, &[cb], w.list(), &[(sem, value)])?;
+        let now = Instant::now();
+        self.slots.frame_fired((sem, value));
+        for pt in &mut self.ptasks {
+            pt.pending.push_back(((sem, value), now));
+            let since = pt.ready_since.take().unwrap_or(now);
+            pt.stats.ready_to_submit.push(now - since);
+        }
+        self.frames += 1;
+        Ok(Fired {
+            sem,
+            value,
+            ts,
+            at: now,
+        })
+    }
+
+    /// Records completions observed now (host clock) for the stats.
+    pub(crate) fn poll(&mut self) -> Result<()> {
+        let now = Instant::now();
+        for pt in &mut self.ptasks {
+            while let Some(&((sem, val), at)) = pt.pending.front() {
+                if self.gpu.timeline_value(sem)? < val {
+                    break;
+                }
+                pt.pending.pop_front();
+                pt.stats.submit_to_done.push(now - at);
+                pt.stats.firings += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Blocks until every submitted firing is done.
+    pub(crate) fn wait_all(&self) -> Result<()> {
+        let mut w = slots::Waits::default();
+        for p in &self.ptasks {
+            if p.solo > 0 {
+                w.add(p.sem, p.solo);
+            }
+        }
+        if self.frames > 0 {
+            w.add(self.frame_sem, self.frames);
+        }
+        for b in &self.slots.bufs {
+            if let (Some(s), true) = (b.upload, b.produced > 0) {
+                w.add(s, b.produced);
+            }
+        }
+        self.gpu.wait_timelines(w.list())
+    }
+
+    /// True if some firing was submitted and has not been observed done.
+    pub(crate) fn busy(&self) -> bool {
+        self.ptasks
+            .iter()
+            .zip(&self.slots.tasks)
+            .any(|(p, s)| !p.pending.is_empty() || s.slice_next > 0)
+    }
+
+    /// Bytes of device memory the graph's buffers hold.
+    pub(crate) fn memory_bytes(&self) -> u64 {
+        let bufs: u64 = self
+            .bufs
+            .iter()
+            .map(|b| b.size * (b.dev.len() + b.host.len()) as u64)
+            .sum();
+        bufs + self.readback.as_ref().map_or(0, Readback::bytes)
+    }
+}
+
+impl Drop for GraphRt {
+    fn drop(&mut self) {
+        if self.wait_all().is_err() {
+            self.gpu.wait_idle();
+        }
+        let gpu = self.gpu.clone();
+        self.timing.destroy(&gpu);
+        for p in &self.ptasks {
+            if p.sem != vk::Semaphore::null() {
+                gpu.destroy_semaphore(p.sem);
+            }
+            gpu.destroy_pipeline(p.pipeline, p.layout, p.set_layout);
+        }
+        for b in &self.slots.bufs {
+            if let Some(s) = b.upload {
+                gpu.destroy_semaphore(s);
+            }
+        }
+        for b in &mut self.bufs {
+            for m in b.dev.iter_mut().chain(b.host.iter_mut()) {
+                gpu.destroy_buffer(m);
+            }
+        }
+        for s in [self.init_sem, self.frame_sem] {
+            if s != vk::Semaphore::null() {
+                gpu.destroy_semaphore(s);
+            }
+        }
+        if let Some(r) = self.readback.take() {
+            r.destroy(&gpu);
+        }
+        if self.desc_pool != vk::DescriptorPool::null() {
+            gpu.destroy_descriptor_pool(self.desc_pool);
+        }
+        if self.cmd_pool != vk::CommandPool::null() {
+            gpu.destroy_command_pool(self.cmd_pool);
+        }
+    }
+}
