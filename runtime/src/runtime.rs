@@ -909,6 +909,13 @@ impl Drop for Runtime {
     }
 }
 
+// The daemon prepares graphs on connection threads.
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<PreparedGraph>();
+    send::<GraphFactory>();
+};
+
 #[cfg(test)]
 mod tests {
     use super::{Runtime, RuntimeOptions};
@@ -989,10 +996,3 @@ mod tests {
         assert!(log.messages().is_empty(), "{:?}", log.messages());
     }
 }
-
-// The daemon prepares graphs on connection threads.
-const _: () = {
-    const fn send<T: Send>() {}
-    send::<PreparedGraph>();
-    send::<GraphFactory>();
-};
