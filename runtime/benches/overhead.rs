@@ -665,20 +665,25 @@ const ZEROS: &str = "graph zeros1 {
 fn ptc_cycle(rt: &mut Runtime, plan: &Plan, frames: usize) -> Result<Sample, String> {
     let e = |e: ptc_runtime::RuntimeError| e.to_string();
     let g = rt.open_graph(plan).map_err(e)?;
-    // Warm-up.
-    rt.step().map_err(e)?;
-    rt.run_until_idle().map_err(e)?;
-    let start = rt.frames_submitted(g).map_err(e)?;
-    let s = measure(frames, || {
-        while rt.frames_submitted(g).map_err(e)? < start + frames as u64 {
+    // Submits `n` more frames (the cycle is always ready: it never idles).
+    let run = |rt: &mut Runtime, n: u64| -> Result<u64, String> {
+        let start = rt.frames_submitted(g).map_err(e)?;
+        while rt.frames_submitted(g).map_err(e)? < start + n {
             if rt.step().map_err(e)? == 0 {
                 rt.wait_any(u64::MAX).map_err(e)?;
             }
         }
-        rt.set_held(g, true).map_err(e)?;
-        rt.run_until_idle().map_err(e)?;
-        Ok(())
-    })?;
+        Ok(rt.frames_submitted(g).map_err(e)? - start)
+    };
+    run(rt, 10)?;
+    let (t, c) = (Instant::now(), thread_cpu());
+    let n = run(rt, frames as u64)? as f64;
+    let s = Sample {
+        wall: t.elapsed().as_secs_f64() / n,
+        cpu: (thread_cpu() - c).as_secs_f64() / n,
+    };
+    rt.set_held(g, true).map_err(e)?;
+    rt.run_until_idle().map_err(e)?;
     rt.terminate(g).map_err(e)?;
     Ok(s)
 }
