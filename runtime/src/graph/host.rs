@@ -2,6 +2,7 @@
 //! mapped slots, or through staging buffers and an upload), outputs it
 //! reads.
 
+use super::slots::Waits;
 use super::GraphRt;
 use crate::error::{Result, RuntimeError};
 
@@ -62,8 +63,8 @@ impl GraphRt {
         if !self.input_has_room(b) {
             return Ok(false);
         }
-        for &(sem, val) in self.slots.input_waits(b).list() {
-            if self.gpu.timeline_value(sem)? < val {
+        for p in self.slots.input_waits(b).list() {
+            if !self.gpu.is_done(*p)? {
                 return Ok(false);
             }
         }
@@ -74,37 +75,31 @@ impl GraphRt {
     pub(crate) fn write_input(&mut self, b: usize, bytes: &[u8]) -> Result<()> {
         let v = self.slots.bufs[b].produced;
         let s = self.slots.slot_of(b, v);
-        let mut w = self.slots.input_waits(b);
-        match self.slots.bufs[b].upload {
-            Some(upload) => {
-                // The GPU readers of the slot and the staging slot's
-                // previous upload are waited for on the GPU, except that
-                // the host must not overwrite the staging buffer before
-                // that upload read it.
-                let slots = u64::from(self.slots.bufs[b].slots);
-                if v >= slots {
-                    self.gpu.wait_timelines(&[(upload, v - slots + 1)])?;
-                }
-                let dst = self.bufs[b].host[s].mapped_mut().ok_or_else(|| {
-                    RuntimeError::OutOfMemory("staging buffer is not mapped".into())
-                })?;
-                dst.copy_from_slice(bytes);
-                if v > 0 {
-                    w.add(upload, v);
-                }
-                let q = self.gpu.queue_for(self.priority);
-                let cb = self.bufs[b].upload_cbs[s];
-                self.gpu.submit(q, &[cb], w.list(), &[(upload, v + 1)])?;
+        if self.slots.bufs[b].staged {
+            // The host must not overwrite the staging slot before the
+            // upload that read it is done; the GPU readers of the device
+            // slot are waited for by the new upload, on the GPU.
+            if let Some(p) = self.slots.previous_upload(b) {
+                self.gpu.wait(&[p])?;
             }
-            None => {
-                self.gpu.wait_timelines(w.list())?;
-                let dst = self.bufs[b].dev[s].mapped_mut().ok_or_else(|| {
-                    RuntimeError::OutOfMemory("input buffer is not mapped".into())
-                })?;
-                dst.copy_from_slice(bytes);
-            }
+            let dst = self.bufs[b].host[s]
+                .mapped_mut()
+                .ok_or_else(|| RuntimeError::OutOfMemory("staging buffer is not mapped".into()))?;
+            dst.copy_from_slice(bytes);
+            let mut w = Waits::default();
+            self.slots.war_waits(b, v, &mut w);
+            let q = self.gpu.queue_for(self.priority);
+            let cb = self.bufs[b].upload_cbs[s];
+            let p = self.submit(q, &[cb], w.list())?;
+            self.slots.input_written(b, Some(p));
+        } else {
+            self.gpu.wait(self.slots.input_waits(b).list())?;
+            let dst = self.bufs[b].dev[s]
+                .mapped_mut()
+                .ok_or_else(|| RuntimeError::OutOfMemory("input buffer is not mapped".into()))?;
+            dst.copy_from_slice(bytes);
+            self.slots.input_written(b, None);
         }
-        self.slots.input_written(b);
         Ok(())
     }
 
@@ -119,11 +114,11 @@ impl GraphRt {
         if !self.output_available(b) {
             return Ok(false);
         }
-        let mut w = super::slots::Waits::default();
+        let mut w = Waits::default();
         self.slots
             .read_waits(b, self.slots.bufs[b].host_next, &mut w);
-        for &(sem, v) in w.list() {
-            if self.gpu.timeline_value(sem)? < v {
+        for p in w.list() {
+            if !self.gpu.is_done(*p)? {
                 return Ok(false);
             }
         }
@@ -133,9 +128,9 @@ impl GraphRt {
     /// Reads the next version of output buffer `b` into `dst` (must be available).
     pub(crate) fn read_output(&mut self, b: usize, dst: &mut [u8]) -> Result<()> {
         let v = self.slots.bufs[b].host_next;
-        let mut w = super::slots::Waits::default();
+        let mut w = Waits::default();
         self.slots.read_waits(b, v, &mut w);
-        self.gpu.wait_timelines(w.list())?;
+        self.gpu.wait(w.list())?;
         let s = self.slots.slot_of(b, v);
         let mem = &self.bufs[b];
         let src = if mem.host.is_empty() {
@@ -152,9 +147,9 @@ impl GraphRt {
     /// Skips the next version of output buffer `b` without reading it.
     pub(crate) fn discard_output(&mut self, b: usize) -> Result<()> {
         let v = self.slots.bufs[b].host_next;
-        let mut w = super::slots::Waits::default();
+        let mut w = Waits::default();
         self.slots.read_waits(b, v, &mut w);
-        self.gpu.wait_timelines(w.list())?;
+        self.gpu.wait(w.list())?;
         self.slots.output_read(b);
         Ok(())
     }
@@ -176,11 +171,9 @@ impl GraphRt {
 
     /// True if a staged input upload is still running on the GPU.
     pub(crate) fn uploading(&self) -> Result<bool> {
-        for b in &self.slots.bufs {
-            if let (Some(s), true) = (b.upload, b.produced > 0) {
-                if self.gpu.timeline_value(s)? < b.produced {
-                    return Ok(true);
-                }
+        for p in self.slots.uploads() {
+            if !self.gpu.is_done(p)? {
+                return Ok(true);
             }
         }
         Ok(false)

@@ -13,10 +13,9 @@
 //! - `readback`: copies of any buffer to the host (debugging, preview);
 //! - `requirements`: the device checked against the plan's needs.
 //!
-//! Every ptask owns a timeline semaphore whose value is its number of
-//! completed solo firings; a whole-frame submission signals the graph's
-//! frame semaphore. Submissions wait on the producer/consumer points they
-//! depend on (see [`slots`]).
+//! Every submission is a point on its queue's timeline (`crate::vk`);
+//! submissions wait on the producer/consumer points they depend on (see
+//! [`slots`]), at most one value per queue.
 
 mod host;
 mod pipeline;
@@ -29,13 +28,13 @@ mod timing;
 
 use crate::error::{Result, RuntimeError};
 use crate::stats::PtaskStats;
-use crate::vk::{BufferMem, Gpu};
+use crate::vk::{BufferMem, Gpu, QueuePoint};
 use ash::vk;
 use gpu_allocator::MemoryLocation;
 use ptc_plan::types::{ElemType, PortType};
 use ptc_plan::Plan;
 use readback::Readback;
-use slots::{Point, Slots};
+use slots::{Point, Slots, Waits};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
@@ -110,9 +109,8 @@ pub(crate) struct PtaskRt {
     set_layout: vk::DescriptorSetLayout,
     /// A whole firing per phase.
     cbs: Vec<vk::CommandBuffer>,
-    /// Its own timeline: value = solo submissions (firings or slice jobs).
-    sem: vk::Semaphore,
-    solo: u64,
+    /// The point of the last slice job of the firing in progress.
+    last_slice: Option<Point>,
     pub(crate) priority: Option<u32>,
     pub(crate) ready_since: Option<Instant>,
     /// Submitted, not yet seen complete: (point, submit time).
@@ -144,9 +142,8 @@ pub(crate) struct GraphRt {
     pub(crate) outputs: Vec<(PortInfo, usize)>,
     cmd_pool: vk::CommandPool,
     desc_pool: vk::DescriptorPool,
-    init_sem: vk::Semaphore,
-    /// Signalled once per whole-frame submission (value = frames done).
-    frame_sem: vk::Semaphore,
+    /// The last point of every queue the graph submitted to.
+    submitted: Waits,
     /// Whole-frame submissions (each fires every ptask once).
     pub(crate) frames: u64,
     /// When false, every ptask is submitted separately (for benchmarks).
@@ -161,11 +158,13 @@ pub(crate) struct GraphRt {
 /// A submission, tracked until it completes.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Fired {
-    /// Timeline point signalled when it completes.
-    pub(crate) sem: vk::Semaphore,
-    pub(crate) value: u64,
+    /// Where it signals completion.
+    pub(crate) point: QueuePoint,
     /// Timestamp ring slot, if timed.
     pub(crate) ts: Option<usize>,
+    /// False if it was left untimed on purpose (see `timing`): its GPU
+    /// time is the scheduler's estimate, not what the host observed.
+    pub(crate) sampled: bool,
     /// Host time of the submit.
     pub(crate) at: Instant,
 }
@@ -198,8 +197,7 @@ impl GraphRt {
                 .collect(),
             cmd_pool: vk::CommandPool::null(),
             desc_pool: vk::DescriptorPool::null(),
-            init_sem: vk::Semaphore::null(),
-            frame_sem: vk::Semaphore::null(),
+            submitted: Waits::default(),
             frames: 0,
             frame_path: true,
             timing: Timing::default(),
@@ -212,7 +210,7 @@ impl GraphRt {
         let pushes = pipeline::push_constant_bytes(plan);
         g.record_ptasks(plan, &sets, &pushes)?;
         g.record_frames(plan, &sets, &pushes)?;
-        g.timing = Timing::new(&g.gpu, g.cmd_pool)?;
+        g.timing = Timing::new(&g.gpu, g.cmd_pool, plan.ptasks.len())?;
         g.record_uploads()?;
         g.fill_initial_values(plan)?;
         Ok(g)
@@ -264,12 +262,11 @@ impl GraphRt {
         Ok(())
     }
 
-    /// The command pool, the descriptor pool (a set per (ptask, phase)) and
-    /// the graph's own semaphores.
+    /// The command pool and the descriptor pool (a set per (ptask, phase)).
     fn create_pools(&mut self, plan: &Plan) -> Result<()> {
         let gpu = self.gpu.clone();
         let phases = self.slots.phases;
-        let family = gpu.queue_for(self.priority).family;
+        let family = gpu.family(gpu.queue_for(self.priority));
         self.cmd_pool = gpu.create_command_pool(family)?;
         let nsets = plan.ptasks.len() as u64 * phases;
         let nbind: u64 = plan
@@ -279,8 +276,6 @@ impl GraphRt {
             .sum::<u64>()
             * phases;
         self.desc_pool = gpu.create_descriptor_pool(nsets as u32, nbind as u32)?;
-        self.init_sem = gpu.create_timeline()?;
-        self.frame_sem = gpu.create_timeline()?;
         Ok(())
     }
 
@@ -309,20 +304,19 @@ impl GraphRt {
         self.slots.bufs.iter().map(|b| b.name.clone()).collect()
     }
 
-    /// Submits firing of ptask `t` (must be ready) on scheduler queue `queue`.
-    pub(crate) fn fire_ptask(&mut self, t: usize, queue: usize) -> Result<Fired> {
+    /// Submits firing of ptask `t` (must be ready) on scheduler queue
+    /// `queue`; `timed`: bracket it with timestamps (see `timing`).
+    pub(crate) fn fire_ptask(&mut self, t: usize, queue: usize, timed: bool) -> Result<Fired> {
         let n = self.slots.tasks[t].fired;
         let w = self.slots.firing_waits(t, n);
         let cb = self.ptasks[t].cbs[self.slots.phase(t)];
-        let (sem, value) = (self.ptasks[t].sem, self.ptasks[t].solo + 1);
-        let ts = self.submit_timed(queue, &[cb], w.list(), &[(sem, value)])?;
+        let (point, ts) = self.submit_timed(queue, &[cb], w.list(), timed)?;
         let now = Instant::now();
-        self.ptasks[t].solo = value;
-        self.finish_firing(t, (sem, value), now);
+        self.finish_firing(t, point, now);
         Ok(Fired {
-            sem,
-            value,
+            point,
             ts,
+            sampled: timed,
             at: now,
         })
     }
@@ -339,62 +333,49 @@ impl GraphRt {
             .push(started.saturating_duration_since(since));
     }
 
-    /// Submits one whole frame (must be `frame_ready`) on scheduler queue `queue`.
-    pub(crate) fn fire_frame(&mut self, queue: usize) -> Result<Fired> {
+    /// Submits one whole frame (must be `frame_ready`) on scheduler queue
+    /// `queue`; `timed`: bracket it with timestamps (see `timing`).
+    pub(crate) fn fire_frame(&mut self, queue: usize, timed: bool) -> Result<Fired> {
         let w = self.slots.frame_waits();
-        let (sem, value) = (self.frame_sem, self.frames + 1);
-        let ph = self.slots.phase(0);
-        let cb = self.frame_cbs[ph];
-        let ts = self.submit_timed(queue, &[cb], w.list(), &[(sem, value)])?;
+        let cb = self.frame_cbs[self.slots.phase(0)];
+        let (point, ts) = self.submit_timed(queue, &[cb], w.list(), timed)?;
         let now = Instant::now();
-        self.slots.frame_fired((sem, value));
+        self.slots.frame_fired(point);
         for pt in &mut self.ptasks {
-            pt.pending.push_back(((sem, value), now));
+            pt.pending.push_back((point, now));
             let since = pt.ready_since.take().unwrap_or(now);
             pt.stats.ready_to_submit.push(now - since);
         }
         self.frames += 1;
         Ok(Fired {
-            sem,
-            value,
+            point,
             ts,
+            sampled: timed,
             at: now,
         })
     }
 
-    /// Records completions observed now (host clock) for the stats.
-    pub(crate) fn poll(&mut self) -> Result<()> {
-        let now = Instant::now();
+    /// Records the completions the runtime has observed (host clock; no
+    /// Vulkan call: the queues' known progress) for the stats.
+    pub(crate) fn poll(&mut self) {
+        let mut now = None;
         for pt in &mut self.ptasks {
-            while let Some(&((sem, val), at)) = pt.pending.front() {
-                if self.gpu.timeline_value(sem)? < val {
+            while let Some(&(p, at)) = pt.pending.front() {
+                if p.value > self.gpu.done(p.queue) {
                     break;
                 }
+                let now = *now.get_or_insert_with(Instant::now);
                 pt.pending.pop_front();
                 pt.stats.submit_to_done.push(now - at);
                 pt.stats.firings += 1;
             }
         }
-        Ok(())
     }
 
-    /// Blocks until every submitted firing is done.
+    /// Blocks until every submitted firing (and upload, and read-back) is
+    /// done.
     pub(crate) fn wait_all(&self) -> Result<()> {
-        let mut w = slots::Waits::default();
-        for p in &self.ptasks {
-            if p.solo > 0 {
-                w.add(p.sem, p.solo);
-            }
-        }
-        if self.frames > 0 {
-            w.add(self.frame_sem, self.frames);
-        }
-        for b in &self.slots.bufs {
-            if let (Some(s), true) = (b.upload, b.produced > 0) {
-                w.add(s, b.produced);
-            }
-        }
-        self.gpu.wait_timelines(w.list())
+        self.gpu.wait(self.submitted.list())
     }
 
     /// True if some firing was submitted and has not been observed done.
@@ -424,24 +405,11 @@ impl Drop for GraphRt {
         let gpu = self.gpu.clone();
         self.timing.destroy(&gpu);
         for p in &self.ptasks {
-            if p.sem != vk::Semaphore::null() {
-                gpu.destroy_semaphore(p.sem);
-            }
             gpu.destroy_pipeline(p.pipeline, p.layout, p.set_layout);
-        }
-        for b in &self.slots.bufs {
-            if let Some(s) = b.upload {
-                gpu.destroy_semaphore(s);
-            }
         }
         for b in &mut self.bufs {
             for m in b.dev.iter_mut().chain(b.host.iter_mut()) {
                 gpu.destroy_buffer(m);
-            }
-        }
-        for s in [self.init_sem, self.frame_sem] {
-            if s != vk::Semaphore::null() {
-                gpu.destroy_semaphore(s);
             }
         }
         if let Some(r) = self.readback.take() {

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 impl GraphRt {
     /// Creates every ptask's pipeline (with `DISPATCH_BASE` where its
-    /// dispatch may be sliced), its timeline semaphore, and a descriptor set
+    /// dispatch may be sliced) and a descriptor set
     /// per phase pointing each binding at the slot that phase uses. Returns
     /// the sets, per ptask then phase.
     pub(super) fn create_pipelines(
@@ -35,8 +35,7 @@ impl GraphRt {
                 layout: vk::PipelineLayout::null(),
                 set_layout,
                 cbs: Vec::new(),
-                sem: vk::Semaphore::null(),
-                solo: 0,
+                last_slice: None,
                 priority: p.priority,
                 ready_since: None,
                 pending: VecDeque::new(),
@@ -52,7 +51,6 @@ impl GraphRt {
                 gpu.create_compute_pipeline(&module.words, &p.entry, layout, sliceable)?;
             self.ptasks[t].pipeline = pipeline;
             self.ptasks[t].sliceable = sliceable;
-            self.ptasks[t].sem = gpu.create_timeline()?;
             let mut sets = Vec::new();
             for ph in 0..self.slots.phases {
                 let bufs: Vec<vk::Buffer> = p

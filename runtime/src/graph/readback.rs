@@ -8,14 +8,11 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 use std::collections::HashMap;
 
-/// One host-visible staging buffer as large as the graph's largest buffer,
-/// a copy command buffer per (buffer, slot) recorded on first use, and a
-/// timeline counting completed copies.
+/// One host-visible staging buffer as large as the graph's largest buffer
+/// and a copy command buffer per (buffer, slot) recorded on first use.
 pub(super) struct Readback {
     staging: BufferMem,
     staging_bytes: u64,
-    sem: vk::Semaphore,
-    copies: u64,
     cbs: HashMap<(usize, usize), vk::CommandBuffer>,
 }
 
@@ -27,7 +24,6 @@ impl Readback {
 
     /// Releases it (its command buffers go with the graph's pool).
     pub(super) fn destroy(mut self, gpu: &Gpu) {
-        gpu.destroy_semaphore(self.sem);
         gpu.destroy_buffer(&mut self.staging);
     }
 }
@@ -36,8 +32,8 @@ impl GraphRt {
     /// Copies the latest completed version of buffer `b` (any role) to the
     /// host. Waits for every submitted firing first, then copies the slot
     /// through a staging buffer on the GPU (waiting on the producer's
-    /// timeline point, with transfer and host barriers) and waits for the
-    /// copy; later writers of the slot wait on the copy's timeline point.
+    /// point, with transfer and host barriers) and waits for the copy;
+    /// later writers of the slot wait on the copy's point.
     /// `None` if no version exists yet.
     pub(crate) fn read_buffer(&mut self, b: usize) -> Result<Option<Vec<u8>>> {
         self.wait_all()?;
@@ -52,19 +48,9 @@ impl GraphRt {
         if self.readback.is_none() {
             let max = self.bufs.iter().map(|b| b.size).max().unwrap_or(0).max(4);
             let staging = gpu.create_buffer("readback staging", max, MemoryLocation::GpuToCpu)?;
-            let sem = match gpu.create_timeline() {
-                Ok(s) => s,
-                Err(e) => {
-                    let mut staging = staging;
-                    gpu.destroy_buffer(&mut staging);
-                    return Err(e);
-                }
-            };
             self.readback = Some(Readback {
                 staging,
                 staging_bytes: max,
-                sem,
-                copies: 0,
                 cbs: HashMap::new(),
             });
         }
@@ -110,12 +96,10 @@ impl GraphRt {
                 cb
             }
         };
-        let done = (r.sem, r.copies + 1);
-        gpu.submit(q, &[cb], w.list(), &[done])?;
-        r.copies += 1;
+        let done = self.submit(q, &[cb], w.list())?;
         // Later writers of any slot wait for this copy.
         self.slots.readback = Some(done);
-        gpu.wait_timelines(&[done])?;
+        gpu.wait(&[done])?;
         let r = self
             .readback
             .as_ref()

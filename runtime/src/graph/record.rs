@@ -86,18 +86,17 @@ impl GraphRt {
     }
 
     /// Staging path: per input slot, the copy of the staging buffer into
-    /// the device buffer (then visible to compute), and the timeline the
-    /// uploads signal.
+    /// the device buffer (then visible to compute).
     pub(super) fn record_uploads(&mut self) -> Result<()> {
         if !self.gpu.staging {
             return Ok(());
         }
         let gpu = self.gpu.clone();
-        for (b, mem) in self.slots.bufs.iter_mut().zip(&mut self.bufs) {
+        for (i, mem) in self.bufs.iter_mut().enumerate() {
+            let b = &self.slots.bufs[i];
             if !b.host_writer {
                 continue;
             }
-            b.upload = Some(gpu.create_timeline()?);
             let cbs = gpu.allocate_command_buffers(self.cmd_pool, b.slots)?;
             for (s, cb) in cbs.iter().enumerate() {
                 gpu.record(
@@ -119,6 +118,7 @@ impl GraphRt {
                 )?;
             }
             mem.upload_cbs = cbs;
+            self.slots.set_staged(i);
         }
         Ok(())
     }
@@ -158,8 +158,8 @@ impl GraphRt {
         let cb = gpu.allocate_command_buffers(self.cmd_pool, 1)?;
         gpu.record(cb[0], &fills)?;
         let q = gpu.queue_for(self.priority);
-        gpu.submit(q, &cb, &[], &[(self.init_sem, 1)])?;
-        gpu.wait_timelines(&[(self.init_sem, 1)])
+        let done = self.submit(q, &cb, &[])?;
+        gpu.wait(&[done])
     }
 
     /// The commands of one firing of ptask `t` in phase `ph`: the dispatch,

@@ -148,10 +148,16 @@ impl GraphRt {
     /// slice count, the next `step` slices of it (a firing in progress keeps
     /// the step it started with). The firing counts as done (outputs
     /// produced, later firings may be submitted) with its last slice.
-    pub(crate) fn fire_ptask_slices(&mut self, t: usize, queue: usize, step: u32) -> Result<Fired> {
+    pub(crate) fn fire_ptask_slices(
+        &mut self,
+        t: usize,
+        queue: usize,
+        step: u32,
+        timed: bool,
+    ) -> Result<Fired> {
         let (first, count, total) = self.next_slices(t, step);
         if first == 0 && count >= total {
-            return self.fire_ptask(t, queue);
+            return self.fire_ptask(t, queue, timed);
         }
         let n = self.slots.tasks[t].fired;
         let pt = &self.ptasks[t];
@@ -161,17 +167,18 @@ impl GraphRt {
             // The previous slice of this firing (same queue order is not
             // relied on: the graph may move to another queue meanwhile).
             let mut w = Waits::default();
-            w.add(pt.sem, pt.solo);
+            if let Some(p) = pt.last_slice {
+                w.add(p);
+            }
             w
         };
         let end = first + count;
         let cbs: Small<vk::CommandBuffer> =
             Small::from_slice(&pt.slice_cbs[self.slots.phase(t)][first as usize..end as usize]);
-        let (sem, value) = (pt.sem, pt.solo + 1);
-        let ts = self.submit_timed(queue, &cbs, w.list(), &[(sem, value)])?;
+        let (point, ts) = self.submit_timed(queue, &cbs, w.list(), timed)?;
         let now = Instant::now();
         let pt = &mut self.ptasks[t];
-        pt.solo = value;
+        pt.last_slice = Some(point);
         let st = &mut self.slots.tasks[t];
         if first == 0 {
             st.slice_step = count;
@@ -181,13 +188,14 @@ impl GraphRt {
             st.slice_next = end;
         } else {
             st.slice_next = 0;
+            pt.last_slice = None;
             let started = pt.slice_started.take().unwrap_or(now);
-            self.finish_firing(t, (sem, value), started);
+            self.finish_firing(t, point, started);
         }
         Ok(Fired {
-            sem,
-            value,
+            point,
             ts,
+            sampled: timed,
             at: now,
         })
     }

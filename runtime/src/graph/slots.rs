@@ -14,22 +14,21 @@
 //! (ptask, phase) and per (graph, phase) and are recorded at open time.
 //!
 //! # Completion points
-//! Every submission signals a timeline [`Point`]. A ptask remembers where
-//! its recent firings signal (its *carriers*); a firing waits on the points
-//! of the producers of what it reads and of the readers of the slots it
-//! overwrites ([`Slots::firing_waits`]), so the host never waits for the
-//! device on the frame path except when it reads an output or reuses an
-//! input slot.
+//! Every submission is a [`Point`] on its queue's timeline (see
+//! `crate::vk::queue`). A ptask remembers the points of its recent firings
+//! (its *carriers*), a staged input the point of each slot's upload; a
+//! firing waits on the points of the producers of what it reads and of the
+//! readers of the slots it overwrites ([`Slots::firing_waits`]) — at most
+//! one value per queue — so the host never waits for the device on the
+//! frame path except when it reads an output or reuses an input slot.
 
 use crate::error::{Result, RuntimeError};
-use crate::vk::Small;
-use ash::vk;
+use crate::vk::{QueuePoint, Small};
 use ptc_plan::{Access, BufferRole, Plan};
 use std::collections::VecDeque;
 
-/// A timeline point: a submission signals `value` on the semaphore when it
-/// completes.
-pub(crate) type Point = (vk::Semaphore, u64);
+/// Where a submission signals completion: its point on its queue's timeline.
+pub(crate) type Point = QueuePoint;
 
 /// Recent firings per ptask whose completion point is remembered (more
 /// than the deepest slot ring plus one, so every wait finds its firing).
@@ -59,9 +58,12 @@ pub(crate) struct BufSlots {
     pub(crate) produced: u64,
     /// Next version the host reads (outputs).
     pub(crate) host_next: u64,
-    /// Staged uploads of version `v` signal `(upload, v + 1)` (inputs on
-    /// the staging path only).
-    pub(crate) upload: Option<vk::Semaphore>,
+    /// Inputs on the staging path: the host writes staging buffers and an
+    /// upload copies them to the device.
+    pub(crate) staged: bool,
+    /// Staged inputs: per slot, the point of the upload of the version it
+    /// holds.
+    uploads: Vec<Option<Point>>,
 }
 
 /// One ptask's firings.
@@ -78,15 +80,16 @@ pub(crate) struct TaskSlots {
     carriers: VecDeque<(u64, Point)>,
 }
 
-/// Semaphore waits, deduplicated (the highest value per semaphore).
-#[derive(Default)]
+/// Points to wait for, deduplicated: the highest value per queue (a
+/// queue's points complete in order).
+#[derive(Clone, Default)]
 pub(crate) struct Waits(Small<Point>);
 
 impl Waits {
-    pub(crate) fn add(&mut self, s: vk::Semaphore, v: u64) {
-        match self.0.iter_mut().find(|(t, _)| *t == s) {
-            Some((_, w)) => *w = (*w).max(v),
-            None => self.0.push((s, v)),
+    pub(crate) fn add(&mut self, p: Point) {
+        match self.0.iter_mut().find(|w| w.queue == p.queue) {
+            Some(w) => w.value = w.value.max(p.value),
+            None => self.0.push(p),
         }
     }
 
@@ -138,7 +141,8 @@ impl Slots {
                     host_writer: false,
                     produced: init_versions,
                     host_next: init_versions,
-                    upload: None,
+                    staged: false,
+                    uploads: Vec::new(),
                 }
             })
             .collect();
@@ -347,8 +351,8 @@ impl Slots {
             .rev()
             .find(|(f, _)| *f == k)
             .or_else(|| c.front().filter(|(f, _)| *f > k));
-        if let Some(&(_, (sem, value))) = hit {
-            w.add(sem, value);
+        if let Some(&(_, p)) = hit {
+            w.add(p);
         }
     }
 
@@ -360,8 +364,10 @@ impl Slots {
         }
         if let Some(p) = buf.producer {
             self.wait_firing(p, v - buf.init_versions, w);
-        } else if let Some(s) = buf.upload {
-            w.add(s, v + 1);
+        } else if let Some(Some(p)) = buf.uploads.get(self.slot_of(b, v)) {
+            // Version v is the slot's latest: nothing overwrites a version
+            // before its readers consumed it.
+            w.add(*p);
         }
     }
 
@@ -383,8 +389,8 @@ impl Slots {
             }
         }
         // A read-back copy may have read the slot: overwrite after it.
-        if let Some((s, v)) = self.readback {
-            w.add(s, v);
+        if let Some(p) = self.readback {
+            w.add(p);
         }
     }
 
@@ -418,7 +424,7 @@ impl Slots {
             }
         }
         for (i, b) in self.bufs.iter().enumerate() {
-            if b.producer.is_none() && b.upload.is_some() {
+            if b.producer.is_none() && b.staged {
                 if !b.in_readers.is_empty() {
                     self.read_waits(i, n, &mut w);
                 }
@@ -466,28 +472,57 @@ impl Slots {
         }
     }
 
+    /// Puts input buffer `b` on the staging path (its versions are
+    /// uploaded; see [`Slots::input_written`]).
+    pub(crate) fn set_staged(&mut self, b: usize) {
+        let buf = &mut self.bufs[b];
+        buf.staged = true;
+        buf.uploads = vec![None; buf.slots as usize];
+    }
+
     /// True if input buffer `b` can take another version now.
     pub(crate) fn input_has_room(&self, b: usize) -> bool {
         self.room(b, self.bufs[b].produced)
     }
 
     /// The waits before the host overwrites the slot of input buffer `b`'s
-    /// next version: its GPU readers, and (staging) the upload that used the
-    /// staging slot before.
+    /// next version: its GPU readers, and (staging) the upload that read
+    /// the staging slot before.
     pub(crate) fn input_waits(&self, b: usize) -> Waits {
-        let v = self.bufs[b].produced;
-        let slots = u64::from(self.bufs[b].slots);
         let mut w = Waits::default();
-        self.war_waits(b, v, &mut w);
-        if let (Some(s), true) = (self.bufs[b].upload, v >= slots) {
-            w.add(s, v - slots + 1);
+        self.war_waits(b, self.bufs[b].produced, &mut w);
+        if let Some(p) = self.previous_upload(b) {
+            w.add(p);
         }
         w
     }
 
-    /// The host wrote the next version of input buffer `b`.
-    pub(crate) fn input_written(&mut self, b: usize) {
-        self.bufs[b].produced += 1;
+    /// Staged input `b`: the upload of the version the next one replaces
+    /// in its slot, if any.
+    pub(crate) fn previous_upload(&self, b: usize) -> Option<Point> {
+        let buf = &self.bufs[b];
+        buf.uploads
+            .get(self.slot_of(b, buf.produced))
+            .copied()
+            .flatten()
+    }
+
+    /// The host wrote the next version of input buffer `b`; `upload` is
+    /// the point of its upload (staged inputs).
+    pub(crate) fn input_written(&mut self, b: usize, upload: Option<Point>) {
+        let s = self.slot_of(b, self.bufs[b].produced);
+        let buf = &mut self.bufs[b];
+        if let Some(u) = buf.uploads.get_mut(s) {
+            *u = upload;
+        }
+        buf.produced += 1;
+    }
+
+    /// The points of every staged upload (the latest per slot).
+    pub(crate) fn uploads(&self) -> impl Iterator<Item = Point> + '_ {
+        self.bufs
+            .iter()
+            .flat_map(|b| b.uploads.iter().flatten().copied())
     }
 
     /// True if output buffer `b` holds a version the host has not read.
@@ -535,14 +570,14 @@ impl Slots {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ash::vk::Handle;
     use ptc_plan::types::{ElemType, PortType, Scalar, Value};
     use ptc_plan::{
         Binding, Buffer, GraphInput, GraphOutput, PtaskPlan, Requirements, Sink, Source,
     };
 
-    fn sem(i: u64) -> vk::Semaphore {
-        vk::Semaphore::from_raw(i)
+    /// Point `value` of queue `queue`.
+    fn pt(queue: usize, value: u64) -> Point {
+        Point { queue, value }
     }
 
     /// A plan skeleton: only what the bookkeeping reads (no modules, no
@@ -658,31 +693,31 @@ mod tests {
         assert!(!s.ptask_ready(a) && !s.ptask_ready(b) && !s.frame_ready());
         assert!(!s.has_ready_work(true));
         assert!(s.input_has_room(x));
-        s.input_written(x);
+        s.input_written(x, None);
         assert!(s.ptask_ready(a) && !s.ptask_ready(b));
         assert!(s.frame_ready(), "a frame needs only the graph's inputs");
         assert!(!s.ptask_ends_frame(a) && s.ptask_ends_frame(b));
-        s.fired(a, (sem(1), 1));
+        s.fired(a, pt(1, 1));
         assert_eq!(s.bufs[mid].produced, 1);
         assert!(!s.ptask_ready(a), "its input's next version is not there");
         assert!(s.ptask_ready(b));
         assert!(!s.frame_ready(), "ptasks are at different firings");
         // Two input slots: versions 1 and 2 fit (a consumed version 0)...
-        s.input_written(x);
+        s.input_written(x, None);
         assert!(s.input_has_room(x));
-        s.input_written(x);
+        s.input_written(x, None);
         // ... version 3 would overwrite version 1, not consumed yet.
         assert!(!s.input_has_room(x));
         assert_eq!(s.unconsumed(x), 2);
         // `a` may not overwrite the one-slot `mid` before `b` read it.
         assert!(!s.ptask_ready(a));
-        s.fired(b, (sem(1), 2));
+        s.fired(b, pt(1, 2));
         assert!(s.ptask_ready(a));
         assert!(s.output_available(y));
-        s.fired(a, (sem(1), 3));
-        s.fired(b, (sem(1), 4));
+        s.fired(a, pt(1, 3));
+        s.fired(b, pt(1, 4));
         // Two unread outputs fill both slots: b must wait for the host.
-        s.fired(a, (sem(1), 5));
+        s.fired(a, pt(1, 5));
         assert!(!s.ptask_ready(b));
         s.output_read(y);
         assert!(s.ptask_ready(b));
@@ -719,9 +754,9 @@ mod tests {
                 assert!(w.list().is_empty(), "the seed needs no wait");
             } else {
                 // Its previous firing produced what it reads.
-                assert_eq!(w.list(), &[(sem(7), k)]);
+                assert_eq!(w.list(), &[pt(7, k)]);
             }
-            s.fired(t, (sem(7), k + 1));
+            s.fired(t, pt(7, k + 1));
         }
         assert_eq!(s.tasks[t].fired, 10);
         assert_eq!(s.bufs[st].produced, 11);
@@ -730,54 +765,54 @@ mod tests {
     #[test]
     fn waits_name_producers_and_the_readers_of_overwritten_slots() {
         let (mut s, [x, mid, _], [a, b]) = pipeline();
-        s.bufs[x].upload = Some(sem(9));
-        s.input_written(x);
-        s.input_written(x);
-        // a's firing 0 reads x version 0 (uploaded: (9, 1)).
-        assert_eq!(s.firing_waits(a, 0).list(), &[(sem(9), 1)]);
-        s.fired(a, (sem(2), 10));
+        s.set_staged(x);
+        s.input_written(x, Some(pt(9, 1)));
+        s.input_written(x, Some(pt(9, 2)));
+        // a's firing 0 reads x version 0 (uploaded: queue 9, value 1).
+        assert_eq!(s.firing_waits(a, 0).list(), &[pt(9, 1)]);
+        s.fired(a, pt(2, 10));
         // b's firing 0 reads a's firing 0.
-        assert_eq!(s.firing_waits(b, 0).list(), &[(sem(2), 10)]);
-        s.fired(b, (sem(3), 20));
+        assert_eq!(s.firing_waits(b, 0).list(), &[pt(2, 10)]);
+        s.fired(b, pt(3, 20));
         // a's firing 1: its previous firing, upload of version 1, and b's
         // firing 0, which read the slot of `mid` it overwrites.
         let w = s.firing_waits(a, 1);
         let mut got = w.list().to_vec();
-        got.sort_by_key(|p| p.0.as_raw());
-        assert_eq!(got, vec![(sem(2), 10), (sem(3), 20), (sem(9), 2)]);
+        got.sort_by_key(|p| p.queue);
+        assert_eq!(got, vec![pt(2, 10), pt(3, 20), pt(9, 2)]);
         // Host writes of x version 2 reuse version 0's slot: a's firing 0
         // and the upload that used the staging slot.
         let mut got = s.input_waits(x).list().to_vec();
-        got.sort_by_key(|p| p.0.as_raw());
-        assert_eq!(got, vec![(sem(2), 10), (sem(9), 1)]);
+        got.sort_by_key(|p| p.queue);
+        assert_eq!(got, vec![pt(2, 10), pt(9, 1)]);
         // A read-back copy is waited on by every later writer.
-        s.readback = Some((sem(5), 3));
-        assert!(s.firing_waits(a, 1).list().contains(&(sem(5), 3)));
+        s.readback = Some(pt(5, 3));
+        assert!(s.firing_waits(a, 1).list().contains(&pt(5, 3)));
         let _ = mid;
     }
 
     #[test]
     fn frames_advance_every_ptask_and_wait_on_the_previous_frame() {
         let (mut s, [x, mid, y], [a, b]) = pipeline();
-        s.input_written(x);
+        s.input_written(x, None);
         assert!(s.frame_waits().list().is_empty());
-        s.frame_fired((sem(4), 1));
+        s.frame_fired(pt(4, 1));
         assert_eq!((s.tasks[a].fired, s.tasks[b].fired), (1, 1));
         assert_eq!((s.bufs[mid].produced, s.bufs[y].produced), (1, 1));
         assert_eq!(s.bufs[x].produced, 1, "inputs are produced by the host");
-        s.input_written(x);
+        s.input_written(x, None);
         assert!(s.frame_ready());
-        assert_eq!(s.frame_waits().list(), &[(sem(4), 1)]);
+        assert_eq!(s.frame_waits().list(), &[pt(4, 1)]);
     }
 
     #[test]
-    fn waits_keep_the_highest_value_per_semaphore() {
+    fn waits_keep_the_highest_value_per_queue() {
         let mut w = Waits::default();
-        w.add(sem(1), 3);
-        w.add(sem(2), 1);
-        w.add(sem(1), 2);
-        w.add(sem(1), 5);
-        assert_eq!(w.list(), &[(sem(1), 5), (sem(2), 1)]);
+        w.add(pt(1, 3));
+        w.add(pt(2, 1));
+        w.add(pt(1, 2));
+        w.add(pt(1, 5));
+        assert_eq!(w.list(), &[pt(1, 5), pt(2, 1)]);
     }
 
     #[test]
@@ -787,14 +822,14 @@ mod tests {
         let t = g.ptask("s", &[(st, Access::In), (st, Access::Out)]);
         let mut s = g.slots();
         for k in 0..(CARRIERS as u64 + 8) {
-            s.fired(t, (sem(1), k + 1));
+            s.fired(t, pt(1, k + 1));
         }
         let mut w = Waits::default();
         s.wait_firing(t, 0, &mut w);
-        assert_eq!(w.list(), &[(sem(1), 9)], "firing 8 is the oldest kept");
+        assert_eq!(w.list(), &[pt(1, 9)], "firing 8 is the oldest kept");
         let mut w = Waits::default();
         s.wait_firing(t, 20, &mut w);
-        assert_eq!(w.list(), &[(sem(1), 21)]);
+        assert_eq!(w.list(), &[pt(1, 21)]);
     }
 
     #[test]
@@ -812,18 +847,18 @@ mod tests {
         g.output(y);
         let mut s = g.slots();
         assert_eq!(s.bufs[k].slots, 1);
-        s.input_written(x);
+        s.input_written(x, None);
         assert!(!s.ptask_ready(t), "the sticky input has no value yet");
         assert_eq!(s.starved_inputs(y), vec![1]);
-        s.input_written(k);
+        s.input_written(k, None);
         assert!(s.ptask_ready(t));
         assert_eq!(s.unconsumed(k), 0, "sticky inputs are never consumed");
-        s.fired(t, (sem(1), 1));
-        s.input_written(x);
+        s.fired(t, pt(1, 1));
+        s.input_written(x, None);
         assert!(s.ptask_ready(t), "the sticky value is read again");
         assert_eq!(s.starved_inputs(y), Vec::<usize>::new());
         // Overwriting the sticky value waits for its last reader.
-        assert_eq!(s.input_waits(k).list(), &[(sem(1), 1)]);
+        assert_eq!(s.input_waits(k).list(), &[pt(1, 1)]);
     }
 
     #[test]

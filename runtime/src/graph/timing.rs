@@ -1,7 +1,18 @@
 //! GPU time per submission: a ring of timestamp query pairs, each with a
 //! (begin, end) command buffer recorded once, bracketing the submission's
 //! own command buffers.
+//!
+//! # Which submissions are timed
+//! The scheduler's shares rest on measured GPU time, so while the device
+//! is shared (more than one graph open) every submission is timed. A graph
+//! alone has nothing to share: it is not throttled, and only one job in
+//! [`ALONE_SAMPLE`] of each kind (each ptask, and whole frames) is timed;
+//! the others are charged the scheduler's estimate, the moving average of
+//! the measured ones (`--stats` counts them as not timed). Timestamps are
+//! cheap on GPUs but not everywhere: on lavapipe the end timestamp flushes
+//! the queue, which for a 1-element dispatch tripled the time per frame.
 
+use super::slots::Point;
 use super::GraphRt;
 use crate::error::Result;
 use crate::vk::{Cmd, Gpu, Small};
@@ -10,6 +21,9 @@ use ash::vk;
 /// Timestamp ring slots per graph (a submission finding its slot still
 /// busy runs untimed and is charged its host-observed time instead).
 const TS_SLOTS: usize = 32;
+
+/// A graph alone on the device times one job in this many of each kind.
+pub(crate) const ALONE_SAMPLE: u64 = 16;
 
 /// The timestamp ring (empty where the queue has no timestamps).
 #[derive(Default)]
@@ -21,13 +35,19 @@ pub(super) struct Timing {
     /// Slot in use by a submission whose timestamps were not read yet.
     busy: Vec<bool>,
     next: usize,
+    /// Jobs submitted per kind: per ptask, then whole frames.
+    jobs: Vec<u64>,
 }
 
 impl Timing {
-    /// The ring for a graph whose command buffers come from `cmd_pool`
-    /// (freed with it); empty if the device has no timestamps.
-    pub(super) fn new(gpu: &Gpu, cmd_pool: vk::CommandPool) -> Result<Timing> {
-        let mut t = Timing::default();
+    /// The ring for a graph of `ptasks` ptasks whose command buffers come
+    /// from `cmd_pool` (freed with it); empty if the device has no
+    /// timestamps.
+    pub(super) fn new(gpu: &Gpu, cmd_pool: vk::CommandPool, ptasks: usize) -> Result<Timing> {
+        let mut t = Timing {
+            jobs: vec![0; ptasks + 1],
+            ..Timing::default()
+        };
         if !gpu.has_timestamps() {
             return Ok(t);
         }
@@ -60,6 +80,18 @@ impl Timing {
         Ok(t)
     }
 
+    /// Whether the next job of ptask `ptask` (`None`: a whole frame) is to
+    /// be timed: always while the device is `shared`, else the first of
+    /// every [`ALONE_SAMPLE`] (see the module docs). Counts the job.
+    pub(super) fn want(&mut self, ptask: Option<usize>, shared: bool) -> bool {
+        let kind = ptask.unwrap_or(self.jobs.len().saturating_sub(1));
+        let Some(n) = self.jobs.get_mut(kind) else {
+            return true;
+        };
+        *n += 1;
+        shared || (*n - 1) % ALONE_SAMPLE == 0
+    }
+
     /// Takes a free slot, if any.
     fn take(&mut self) -> Option<usize> {
         let i = self.next;
@@ -87,16 +119,23 @@ impl Timing {
 }
 
 impl GraphRt {
-    /// Submits `cbs` on scheduler queue `queue`, bracketed by timestamps
-    /// when a slot is free; returns the slot.
+    /// Whether the next job of ptask `ptask` (`None`: a whole frame) is to
+    /// be timed (see the module docs); `shared`: another graph is open.
+    pub(crate) fn timing_wanted(&mut self, ptask: Option<usize>, shared: bool) -> bool {
+        self.timing.want(ptask, shared)
+    }
+
+    /// Submits `cbs` on scheduler queue `queue` after `waits`, bracketed by
+    /// timestamps if `timed` and a slot is free; returns its point and the
+    /// slot.
     pub(super) fn submit_timed(
         &mut self,
         queue: usize,
         cbs: &[vk::CommandBuffer],
-        waits: &[(vk::Semaphore, u64)],
-        sig: &[(vk::Semaphore, u64)],
-    ) -> Result<Option<usize>> {
-        let ts = self.timing.take();
+        waits: &[Point],
+        timed: bool,
+    ) -> Result<(Point, Option<usize>)> {
+        let ts = if timed { self.timing.take() } else { None };
         let q = self.gpu.sched_queue(queue);
         let r = match ts.and_then(|i| self.timing.cbs.get(i)) {
             Some([b, e]) => {
@@ -104,17 +143,32 @@ impl GraphRt {
                 all.push(*b);
                 all.extend_from_slice(cbs);
                 all.push(*e);
-                self.gpu.submit(q, &all, waits, sig)
+                self.submit(q, &all, waits)
             }
-            None => self.gpu.submit(q, cbs, waits, sig),
+            None => self.submit(q, cbs, waits),
         };
-        if let Err(e) = r {
-            if let Some(i) = ts {
-                self.timing.release(i);
+        match r {
+            Ok(p) => Ok((p, ts)),
+            Err(e) => {
+                if let Some(i) = ts {
+                    self.timing.release(i);
+                }
+                Err(e)
             }
-            return Err(e);
         }
-        Ok(ts)
+    }
+
+    /// Submits `cbs` on queue `queue` (an index of the device's queues)
+    /// after `waits`, remembering the point for [`GraphRt::wait_all`].
+    pub(super) fn submit(
+        &mut self,
+        queue: usize,
+        cbs: &[vk::CommandBuffer],
+        waits: &[Point],
+    ) -> Result<Point> {
+        let p = self.gpu.submit(queue, cbs, waits)?;
+        self.submitted.add(p);
+        Ok(p)
     }
 
     /// The GPU time of a completed submission's timestamp slot (frees it).

@@ -159,6 +159,33 @@ impl Arbiter {
         let timed = gpu_ns.is_some();
         self.sched.completed(job, GpuTime { ns, start, timed }, now)
     }
+
+    /// A submitted job completed that was left untimed on purpose (a
+    /// graph alone times only a sample of its jobs): it is charged the
+    /// scheduler's estimate of its cost ([`Scheduler::estimate`]), or the
+    /// host-observed submit→done time while there is none yet.
+    pub fn completed_estimated(
+        &mut self,
+        job: JobId,
+        submitted: Instant,
+    ) -> Result<(), SchedError> {
+        match self.sched.estimate(job) {
+            Some(ns) => {
+                let now = self.now();
+                let start = Some(now.saturating_sub(ns).max(self.at(submitted)));
+                self.sched.completed(
+                    job,
+                    GpuTime {
+                        ns,
+                        start,
+                        timed: false,
+                    },
+                    now,
+                )
+            }
+            None => self.completed(job, submitted, None, None),
+        }
+    }
 }
 
 /// Paces a source at a fixed rate: frame `k` is due at `start + k/fps`.

@@ -35,10 +35,25 @@ pub struct CounterSnapshot {
     pub submits: u64,
 }
 
-/// One queue the runtime may submit to.
+/// One queue the runtime may submit to, with its timeline (see
+/// `super::queue`).
 pub(crate) struct QueueRef {
     pub(crate) family: u32,
-    pub(crate) queue: Mutex<vk::Queue>,
+    /// The queue and its submission count, locked together: values are
+    /// signalled in submission order.
+    pub(super) state: Mutex<QueueState>,
+    /// The timeline semaphore every submission to this queue signals, with
+    /// its submission number.
+    pub(super) timeline: vk::Semaphore,
+    /// The highest value the timeline is known to have reached (refreshed
+    /// by queries and waits; never ahead of the semaphore).
+    pub(super) done: AtomicU64,
+}
+
+/// A queue handle and how many submissions it was given.
+pub(super) struct QueueState {
+    pub(super) queue: vk::Queue,
+    pub(super) submitted: u64,
 }
 
 /// A logical device with its queues, allocator and pipeline cache.
@@ -190,7 +205,12 @@ impl Gpu {
                 let q = unsafe { device.get_device_queue(f.index, i) };
                 queues.push(QueueRef {
                     family: f.index,
-                    queue: Mutex::new(q),
+                    state: Mutex::new(QueueState {
+                        queue: q,
+                        submitted: 0,
+                    }),
+                    timeline: vk::Semaphore::null(),
+                    done: AtomicU64::new(0),
                 });
             }
         }
@@ -225,7 +245,7 @@ impl Gpu {
             }
         };
         let staging = force_staging || !info.device_local_host_visible;
-        Ok(Gpu {
+        let mut gpu = Gpu {
             _ctx: ctx,
             info,
             device,
@@ -235,15 +255,29 @@ impl Gpu {
             counters: Counters::default(),
             staging,
             global_priority: granted,
-        })
+        };
+        // From here on, Gpu's Drop releases everything if we fail.
+        for i in 0..gpu.queues.len() {
+            let t = gpu.create_timeline()?;
+            gpu.queues[i].timeline = t;
+        }
+        Ok(gpu)
     }
 
-    /// The queue a graph submits to. The one place where queues are chosen;
-    /// a priority scheduler can map priorities onto several queues here.
-    pub(crate) fn queue_for(&self, _priority: u32) -> &QueueRef {
+    /// The queue (index) a graph's own transfers go to: input uploads,
+    /// initial values, read-backs. The one place where queues are chosen
+    /// for them; graph work goes where the scheduler says
+    /// ([`Gpu::sched_queue`]).
+    pub(crate) fn queue_for(&self, _priority: u32) -> usize {
         // invariant: Gpu::new only succeeds on a device with a compute family,
         // and every family has at least one queue.
-        &self.queues[0]
+        0
+    }
+
+    /// The queue family of queue `queue` (graph command pools are made for
+    /// the family of [`Gpu::queue_for`], which the scheduler's queues share).
+    pub(crate) fn family(&self, queue: usize) -> u32 {
+        self.queues.get(queue).map_or(0, |q| q.family)
     }
 
     /// Number of queues the scheduler may submit graph work to: the queues
@@ -254,11 +288,12 @@ impl Gpu {
         self.queues.iter().take_while(|q| q.family == fam).count()
     }
 
-    /// Scheduler queue `i` (clamped to the available ones).
-    pub(crate) fn sched_queue(&self, i: usize) -> &QueueRef {
+    /// The queue (index) of scheduler queue `i` (clamped to the available
+    /// ones).
+    pub(crate) fn sched_queue(&self, i: usize) -> usize {
         // invariant: `Gpu::new` fails unless there is at least one queue,
         // and the first `sched_queue_count()` queues share the first family.
-        &self.queues[i.min(self.sched_queue_count() - 1)]
+        i.min(self.sched_queue_count() - 1)
     }
 
     /// Number of compute queues available.
@@ -364,10 +399,16 @@ impl Drop for Gpu {
     fn drop(&mut self) {
         self.wait_idle();
         // SAFETY: every object created through this Gpu was destroyed by its
-        // owner (graphs hold an Arc<Gpu>, so they are gone); the allocator is
+        // owner (graphs hold an Arc<Gpu>, so they are gone), the queues are
+        // idle so their timelines are unused; the allocator is
         // dropped (freeing its memory blocks) before the device, and is not
         // used afterwards.
         unsafe {
+            for q in &self.queues {
+                if q.timeline != vk::Semaphore::null() {
+                    self.device.destroy_semaphore(q.timeline, None);
+                }
+            }
             self.device.destroy_pipeline_cache(self.cache, None);
             ManuallyDrop::drop(&mut self.allocator);
             self.device.destroy_device(None);

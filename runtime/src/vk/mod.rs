@@ -35,6 +35,7 @@ pub use device::CounterSnapshot;
 pub(crate) use device::{BufferMem, Gpu};
 pub(crate) use instance::Context;
 pub use instance::ValidationLog;
+pub(crate) use queue::QueuePoint;
 
 /// A short list kept on the stack (waits, signals and command buffers of
 /// one submission): the per-frame path does not touch the heap for them.
