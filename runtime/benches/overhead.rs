@@ -29,8 +29,38 @@ use ash::vk;
 use ptc_compiler::{check_source, Options};
 use ptc_plan::{Access, Plan};
 use ptc_runtime::{Drain, Feed, Runtime, RuntimeOptions, Session};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// The system allocator, counting allocations (Rust's only: the driver's
+/// C code allocates through libc directly), to show the per-frame path
+/// allocates nothing.
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -634,19 +664,22 @@ fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-/// Wall and host-thread CPU time of `frames` frames.
+/// Wall and host-thread CPU time of `frames` frames, and Rust heap
+/// allocations (all threads) per frame.
 #[derive(Copy, Clone)]
 struct Sample {
     wall: f64,
     cpu: f64,
+    allocs: f64,
 }
 
 fn measure(frames: usize, f: impl FnOnce() -> Result<(), String>) -> Result<Sample, String> {
-    let (t, c) = (Instant::now(), thread_cpu());
+    let (t, c, a) = (Instant::now(), thread_cpu(), ALLOCS.load(Ordering::Relaxed));
     f()?;
     Ok(Sample {
         wall: t.elapsed().as_secs_f64() / frames as f64,
         cpu: (thread_cpu() - c).as_secs_f64() / frames as f64,
+        allocs: (ALLOCS.load(Ordering::Relaxed) - a) as f64 / frames as f64,
     })
 }
 
@@ -676,11 +709,12 @@ fn ptc_cycle(rt: &mut Runtime, plan: &Plan, frames: usize) -> Result<Sample, Str
         Ok(rt.frames_submitted(g).map_err(e)? - start)
     };
     run(rt, 10)?;
-    let (t, c) = (Instant::now(), thread_cpu());
+    let (t, c, a) = (Instant::now(), thread_cpu(), ALLOCS.load(Ordering::Relaxed));
     let n = run(rt, frames as u64)? as f64;
     let s = Sample {
         wall: t.elapsed().as_secs_f64() / n,
         cpu: (thread_cpu() - c).as_secs_f64() / n,
+        allocs: (ALLOCS.load(Ordering::Relaxed) - a) as f64 / n,
     };
     rt.set_held(g, true).map_err(e)?;
     rt.run_until_idle().map_err(e)?;
@@ -1077,19 +1111,20 @@ fn trivial(rounds: usize, frames: usize) -> Result<(), String> {
     println!("device: {}", rt.device().name);
     println!("per-dispatch overhead, {frames} frames per round, {rounds} rounds (medians)");
     println!(
-        "{:<28} {:<22} {:>10} {:>12} {:>14} {:>10} {:>10}",
+        "{:<20} {:<18} {:>9} {:>10} {:>10} {:>9} {:>9} {:>9}",
         "workload",
         "variant",
         "frames/s",
-        "wall µs/frm",
-        "host CPU µs/frm",
+        "wall µs/f",
+        "host µs/f",
+        "allocs/f",
         "wall/hand",
         "cpu/hand"
     );
     let mut session = Session::new(rt);
     for (name, text, zeros) in [
-        ("seeded cycle, 1 f32", CYCLE, false),
-        ("zeros -> null, 1 f32", ZEROS, true),
+        ("cycle, 1 f32", CYCLE, false),
+        ("zeros->null, 1 f32", ZEROS, true),
     ] {
         let plan = compile(if zeros { "zeros1" } else { "cycle1" }, text)?;
         // SAFETY: see HandLoop::new; dropped at the end of this iteration.
@@ -1108,9 +1143,11 @@ fn trivial(rounds: usize, frames: usize) -> Result<(), String> {
         let med = |s: &[Sample]| {
             let mut w: Vec<f64> = s.iter().map(|x| x.wall).collect();
             let mut c: Vec<f64> = s.iter().map(|x| x.cpu).collect();
+            let mut a: Vec<f64> = s.iter().map(|x| x.allocs).collect();
             Sample {
                 wall: median(&mut w),
                 cpu: median(&mut c),
+                allocs: median(&mut a),
             }
         };
         let m: Vec<Sample> = v.iter().map(|s| med(s)).collect();
@@ -1120,19 +1157,20 @@ fn trivial(rounds: usize, frames: usize) -> Result<(), String> {
             if zeros {
                 "ptc Session"
             } else {
-                "ptc step/wait_any"
+                "ptc step+wait_any"
             },
             "hand, 1 in flight",
             "hand, 2 in flight",
         ];
         for (k, s) in m.iter().enumerate() {
             println!(
-                "{:<28} {:<22} {:>10.0} {:>12.1} {:>14.1} {:>10.2} {:>10.2}",
+                "{:<20} {:<18} {:>9.0} {:>10.1} {:>10.2} {:>9.2} {:>9.2} {:>9.2}",
                 name,
                 variant[k],
                 1.0 / s.wall,
                 s.wall * 1e6,
                 s.cpu * 1e6,
+                s.allocs,
                 s.wall / best.wall,
                 s.cpu / best.cpu
             );

@@ -953,8 +953,8 @@ impl Runtime {
                     graph: g.name.clone(),
                     ptask: p.name.clone(),
                     firings: p.stats.firings,
-                    ready_to_submit: Latency::of(&p.stats.ready_to_submit),
-                    submit_to_done: Latency::of(&p.stats.submit_to_done),
+                    ready_to_submit: Latency::of_histogram(&p.stats.ready_to_submit),
+                    submit_to_done: Latency::of_histogram(&p.stats.submit_to_done),
                 });
             }
         }

@@ -27,7 +27,7 @@ pub(crate) mod slots;
 mod timing;
 
 use crate::error::{Result, RuntimeError};
-use crate::stats::PtaskStats;
+use crate::stats::PtaskLatencies;
 use crate::vk::{BufferMem, Gpu, QueuePoint};
 use ash::vk;
 use gpu_allocator::MemoryLocation;
@@ -115,7 +115,7 @@ pub(crate) struct PtaskRt {
     pub(crate) ready_since: Option<Instant>,
     /// Submitted, not yet seen complete: (point, submit time).
     pending: VecDeque<(Point, Instant)>,
-    pub(crate) stats: PtaskStats,
+    pub(crate) stats: PtaskLatencies,
     /// The kernel may be dispatched in slices (see `slices`).
     sliceable: bool,
     /// Slices of this ptask's dispatch, per phase (empty: not sliceable).
@@ -328,9 +328,7 @@ impl GraphRt {
         let pt = &mut self.ptasks[t];
         pt.pending.push_back((done, started));
         let since = pt.ready_since.take().unwrap_or(started);
-        pt.stats
-            .ready_to_submit
-            .push(started.saturating_duration_since(since));
+        pt.stats.submitted(started.saturating_duration_since(since));
     }
 
     /// Submits one whole frame (must be `frame_ready`) on scheduler queue
@@ -344,7 +342,7 @@ impl GraphRt {
         for pt in &mut self.ptasks {
             pt.pending.push_back((point, now));
             let since = pt.ready_since.take().unwrap_or(now);
-            pt.stats.ready_to_submit.push(now - since);
+            pt.stats.submitted(now - since);
         }
         self.frames += 1;
         Ok(Fired {
@@ -366,8 +364,7 @@ impl GraphRt {
                 }
                 let now = *now.get_or_insert_with(Instant::now);
                 pt.pending.pop_front();
-                pt.stats.submit_to_done.push(now - at);
-                pt.stats.firings += 1;
+                pt.stats.completed(now - at);
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use super::{GraphRt, PtaskRt};
 use crate::error::{Result, RuntimeError};
-use crate::stats::PtaskStats;
+use crate::stats::PtaskLatencies;
 use ash::vk;
 use ptc_plan::{Plan, PlanInfo};
 use std::collections::VecDeque;
@@ -39,7 +39,7 @@ impl GraphRt {
                 priority: p.priority,
                 ready_since: None,
                 pending: VecDeque::new(),
-                stats: PtaskStats::default(),
+                stats: PtaskLatencies::default(),
                 sliceable: false,
                 slice_cbs: Vec::new(),
                 slice_started: None,

@@ -1022,7 +1022,10 @@ impl Scheduler {
             timed: gpu.timed,
         };
         self.stats.record(&rec);
-        self.trace.record(&rec, gpu.start, self.name_of(&rec));
+        if self.trace.enabled() {
+            // Names are copied only for a trace (no allocation per job otherwise).
+            self.trace.record(&rec, gpu.start, self.name_of(&rec));
+        }
         self.refresh(now);
         Ok(())
     }
