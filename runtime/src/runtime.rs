@@ -536,6 +536,20 @@ impl Runtime {
         Ok(())
     }
 
+    /// Hands the next frame of output `port` to `f` where it lies (mapped
+    /// memory, no copy), running ready work and waiting for the GPU as
+    /// needed: what a sink writing the frame somewhere uses instead of
+    /// [`Runtime::pull_port`]. `f` must not keep the slice.
+    pub fn pull_port_with<R>(&mut self, port: OutputPort, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        self.output_info(port)?;
+        self.ensure_output(port)?;
+        let g = self.graph_mut(port.graph)?;
+        let r = g.read_output_with(port.buffer, f)?;
+        g.poll();
+        self.reap_known()?;
+        Ok(r)
+    }
+
     /// Drops the next frame of output `port` (for `to null` sinks).
     pub fn discard(&mut self, id: GraphId, port: &str) -> Result<()> {
         let p = self.output_port(id, port)?;
@@ -585,6 +599,14 @@ impl Runtime {
     /// Frames graph `id` completed so far.
     pub fn frames_done(&self, id: GraphId) -> u64 {
         self.arb.scheduler().stats().frames(GraphKey(id.0 as u64))
+    }
+
+    /// True until graph `id`'s statistics are forgotten ([`Runtime::forget`]).
+    pub(crate) fn has_stats(&self, id: GraphId) -> bool {
+        self.arb
+            .scheduler()
+            .stats()
+            .has_graph(GraphKey(id.0 as u64))
     }
 
     /// Caps the jobs scheduling group `group` may have in flight on the

@@ -127,6 +127,17 @@ impl GraphRt {
 
     /// Reads the next version of output buffer `b` into `dst` (must be available).
     pub(crate) fn read_output(&mut self, b: usize, dst: &mut [u8]) -> Result<()> {
+        self.read_output_with(b, |src| dst.copy_from_slice(src))
+    }
+
+    /// Hands the next version of output buffer `b` (must be available) to
+    /// `f` where it lies, in mapped memory (no copy), once the GPU finished
+    /// writing it; then counts it read.
+    pub(crate) fn read_output_with<R>(
+        &mut self,
+        b: usize,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
         let v = self.slots.bufs[b].host_next;
         let mut w = Waits::default();
         self.slots.read_waits(b, v, &mut w);
@@ -139,9 +150,9 @@ impl GraphRt {
             mem.host[s].mapped()
         }
         .ok_or_else(|| RuntimeError::OutOfMemory("output buffer is not mapped".into()))?;
-        dst.copy_from_slice(src);
+        let r = f(src);
         self.slots.output_read(b);
-        Ok(())
+        Ok(r)
     }
 
     /// Skips the next version of output buffer `b` without reading it.
