@@ -289,6 +289,24 @@ pub fn print_stats(r: &ptc_runtime::sched::stats::StatsReport) {
             None => String::new(),
         };
         eprintln!("{} (priority {}){rate}", g.name, g.priority);
+        if let Some(h) = &g.host {
+            let per = |ns: u64, n: u64| if n == 0 { 0.0 } else { ms(ns) / n as f64 };
+            let gpu = per(g.gpu_ns, g.frames);
+            let sink_cpu = per(h.sink_cpu_ns, h.frames_out);
+            eprintln!(
+                "  host: sources {:.3} ms/frame ({} in), sinks {:.3} ms/frame, {:.3} ms CPU ({} out){}",
+                per(h.source_ns, h.frames_in),
+                h.frames_in,
+                per(h.sink_ns, h.frames_out),
+                sink_cpu,
+                h.frames_out,
+                if gpu > 0.0 && h.sink_cpu_ns > 0 {
+                    format!(" = {:.1}% of GPU {gpu:.3} ms/frame", 100.0 * sink_cpu / gpu)
+                } else {
+                    String::new()
+                }
+            );
+        }
         for p in g.ptasks.iter().filter(|p| p.firings > 0) {
             eprintln!(
                 "  {:<26} {:>8} {:>9.2} {:>6.3} {:>11.3} {:>9.3} {:>11.3} {:>9.3}",
@@ -302,6 +320,24 @@ pub fn print_stats(r: &ptc_runtime::sched::stats::StatsReport) {
                 ms(p.latency.submit_to_done.p99)
             );
         }
+    }
+    if let Some(h) = &r.host {
+        let per = |ns: u64| {
+            if h.frames == 0 {
+                0.0
+            } else {
+                ms(ns) / h.frames as f64
+            }
+        };
+        eprintln!(
+            "host CPU: {:.3} ms/frame on the thread running the graphs ({} frames, {:.1} ms in {:.2} s); \
+             process {:.3} ms/frame (all threads: on a CPU device, its work too)",
+            per(h.thread_cpu_ns),
+            h.frames,
+            ms(h.thread_cpu_ns),
+            h.wall_ns as f64 / 1e9,
+            per(h.process_cpu_ns),
+        );
     }
 }
 
@@ -811,6 +847,8 @@ pub fn run_local(args: &RunArgs, mut p: Prepared) -> Result<(), Fail> {
     for (_, o) in outcomes {
         summaries.push(o?);
     }
+    // With the host's cost (Session::run's CPU time, sources and sinks).
+    let report = session.report();
     let rt = session.runtime_mut();
     if let (Some(out), false) = (&mut p.preview, abandoned) {
         let cam = p.plans.iter().zip(&summaries).find(|(pl, _)| {
@@ -829,7 +867,6 @@ pub fn run_local(args: &RunArgs, mut p: Prepared) -> Result<(), Fail> {
     }
     report_run(&p.plans, &summaries, &rt.device().name.clone(), abandoned);
     print_ptask_latency(&rt.stats());
-    let report = rt.sched_report();
     print_stats(&report);
     write_reports(&mut p, &report, || rt.trace_json().to_string())?;
     if abandoned {

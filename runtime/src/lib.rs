@@ -28,6 +28,7 @@
 //!
 //! Every `unsafe` Vulkan call lives in the private `vk` module.
 
+pub mod cpu;
 mod error;
 mod graph;
 mod host;

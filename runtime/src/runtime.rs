@@ -143,8 +143,6 @@ struct InFlight {
     graph: GraphId,
     job: JobId,
     fired: Fired,
-    /// The queue it went to.
-    queue: usize,
 }
 
 /// A Vulkan device executing any number of open graphs.
@@ -154,7 +152,12 @@ pub struct Runtime {
     /// Graphs whose ptasks must not fire (see [`Runtime::set_held`]), by id.
     held: Vec<bool>,
     arb: Arbiter,
+    /// Submissions not yet seen complete, in submission order.
     inflight: Vec<InFlight>,
+    /// `step`'s ready set and slices per job, kept between calls so that
+    /// the per-frame path does not allocate.
+    ready: Vec<ReadyItem>,
+    steps: Vec<u32>,
     gpu: Arc<Gpu>,
     log: ValidationLog,
     /// Tests only: slice every sliceable dispatch into jobs of this many
@@ -183,6 +186,8 @@ impl Runtime {
             held: Vec::new(),
             arb,
             inflight: Vec::new(),
+            ready: Vec::new(),
+            steps: Vec::new(),
             gpu: Arc::new(gpu),
             log,
             #[cfg(test)]
@@ -526,7 +531,23 @@ impl Runtime {
         self.ensure_output(port)?;
         let g = self.graph_mut(port.graph)?;
         g.read_output(port.buffer, dst)?;
-        g.poll()
+        g.poll();
+        self.reap_known()?;
+        Ok(())
+    }
+
+    /// Hands the next frame of output `port` to `f` where it lies (mapped
+    /// memory, no copy), running ready work and waiting for the GPU as
+    /// needed: what a sink writing the frame somewhere uses instead of
+    /// [`Runtime::pull_port`]. `f` must not keep the slice.
+    pub fn pull_port_with<R>(&mut self, port: OutputPort, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        self.output_info(port)?;
+        self.ensure_output(port)?;
+        let g = self.graph_mut(port.graph)?;
+        let r = g.read_output_with(port.buffer, f)?;
+        g.poll();
+        self.reap_known()?;
+        Ok(r)
     }
 
     /// Drops the next frame of output `port` (for `to null` sinks).
@@ -540,7 +561,9 @@ impl Runtime {
         self.ensure_output(port)?;
         let g = self.graph_mut(port.graph)?;
         g.discard_output(port.buffer)?;
-        g.poll()
+        g.poll();
+        self.reap_known()?;
+        Ok(())
     }
 
     fn ensure_output(&mut self, port: OutputPort) -> Result<()> {
@@ -576,6 +599,14 @@ impl Runtime {
     /// Frames graph `id` completed so far.
     pub fn frames_done(&self, id: GraphId) -> u64 {
         self.arb.scheduler().stats().frames(GraphKey(id.0 as u64))
+    }
+
+    /// True until graph `id`'s statistics are forgotten ([`Runtime::forget`]).
+    pub(crate) fn has_stats(&self, id: GraphId) -> bool {
+        self.arb
+            .scheduler()
+            .stats()
+            .has_graph(GraphKey(id.0 as u64))
     }
 
     /// Caps the jobs scheduling group `group` may have in flight on the
@@ -649,54 +680,82 @@ impl Runtime {
         }
     }
 
-    /// Observes completed submissions: charges their GPU time (timestamp
-    /// queries; the host-observed time where unavailable) to the scheduler.
+    /// Observes completed submissions, in submission order: charges their
+    /// GPU time (timestamp queries; the scheduler's estimate for jobs left
+    /// untimed on purpose; the host-observed time where neither exists) to
+    /// the scheduler. One counter query per queue with work in flight.
     fn reap(&mut self) -> Result<usize> {
+        if self.inflight.is_empty() {
+            return Ok(0);
+        }
+        let mut seen: crate::vk::Small<usize> = crate::vk::Small::new();
+        for f in &self.inflight {
+            let q = f.fired.point.queue;
+            if !seen.contains(&q) {
+                seen.push(q);
+                self.gpu.refresh(q)?;
+            }
+        }
+        self.reap_known()
+    }
+
+    /// [`Runtime::reap`] without querying the device: the submissions the
+    /// runtime already knows are complete (e.g. because the host waited for
+    /// them to read an output), so that the scheduler's statistics never
+    /// lag behind what the host has seen.
+    fn reap_known(&mut self) -> Result<usize> {
         let mut done = 0;
         let mut i = 0;
         while i < self.inflight.len() {
-            let f = &self.inflight[i];
-            if self.gpu.timeline_value(f.fired.sem)? < f.fired.value {
+            let p = self.inflight[i].fired.point;
+            if p.value > self.gpu.done(p.queue) {
                 i += 1;
                 continue;
             }
-            let f = self.inflight.swap_remove(i);
-            let gpu_ns = match self.graphs.get_mut(f.graph.0).and_then(|g| g.as_mut()) {
-                Some(g) => g.gpu_time(f.fired.ts)?,
-                None => None,
-            };
-            self.arb.completed(f.job, f.fired.at, gpu_ns, None)?;
+            let f = self.inflight.remove(i);
+            self.charge(&f)?;
             done += 1;
         }
         Ok(done)
+    }
+
+    /// Reports completed submission `f` to the scheduler.
+    fn charge(&mut self, f: &InFlight) -> Result<()> {
+        let gpu_ns = match self.graphs.get_mut(f.graph.0).and_then(|g| g.as_mut()) {
+            Some(g) => g.gpu_time(f.fired.ts)?,
+            None => None,
+        };
+        if gpu_ns.is_none() && !f.fired.sampled {
+            self.arb.completed_estimated(f.job, f.fired.at)?;
+        } else {
+            self.arb.completed(f.job, f.fired.at, gpu_ns, None)?;
+        }
+        Ok(())
     }
 
     /// Blocks until some submitted work completes or `timeout_ns` passes;
     /// returns the number of completions observed (0: nothing in flight or
     /// timed out).
     ///
-    /// It waits, blocking in the driver, on the oldest submission of each
-    /// queue only — work on one queue completes in submission order — so
-    /// with one queue (lavapipe) it waits on a single timeline value: a
-    /// wait for any of several values is a busy loop in Mesa's drivers.
+    /// It waits, blocking in the driver, on one value per queue: the
+    /// oldest submission in flight there (work on one queue completes in
+    /// submission order, see `crate::vk`), so with one queue (lavapipe) a
+    /// single timeline value: a wait for any of several values is a busy
+    /// loop in Mesa's drivers.
     pub fn wait_any(&mut self, timeout_ns: u64) -> Result<usize> {
         let n = self.reap()?;
         if n > 0 || self.inflight.is_empty() {
             return Ok(n);
         }
-        // Per queue: (queue, submit time, semaphore, value) of the oldest.
-        let mut oldest: crate::vk::Small<(usize, Instant, ash::vk::Semaphore, u64)> =
-            crate::vk::Small::new();
+        let mut oldest: crate::vk::Small<crate::vk::QueuePoint> = crate::vk::Small::new();
         for f in &self.inflight {
-            let p = (f.queue, f.fired.at, f.fired.sem, f.fired.value);
-            match oldest.iter_mut().find(|o| o.0 == f.queue) {
-                Some(o) if p.1 < o.1 => *o = p,
-                Some(_) => {}
+            let p = f.fired.point;
+            match oldest.iter_mut().find(|o| o.queue == p.queue) {
+                Some(o) => o.value = o.value.min(p.value),
                 None => oldest.push(p),
             }
         }
-        let points: crate::vk::Small<_> = oldest.iter().map(|o| (o.2, o.3)).collect();
-        self.gpu.wait_any(&points, timeout_ns)?;
+        self.gpu.wait_any(&oldest, timeout_ns)?;
         self.reap()
     }
 
@@ -717,11 +776,31 @@ impl Runtime {
     /// Does not wait for the GPU.
     pub fn step(&mut self) -> Result<usize> {
         let mut n = 0;
-        let mut ready = Vec::new();
+        let mut ready = std::mem::take(&mut self.ready);
         // Per ready item: slices per job (ptask items of sliceable dispatches).
-        let mut steps: Vec<u32> = Vec::new();
+        let mut steps = std::mem::take(&mut self.steps);
+        let r = self.submit_ready(&mut ready, &mut steps, &mut n);
+        self.ready = ready;
+        self.steps = steps;
+        r?;
+        for g in self.graphs.iter_mut().flatten() {
+            g.poll();
+        }
+        Ok(n)
+    }
+
+    /// `step`'s loop: offers the ready set to the scheduler and submits
+    /// what it picks until it picks nothing; counts submissions in `n`.
+    fn submit_ready(
+        &mut self,
+        ready: &mut Vec<ReadyItem>,
+        steps: &mut Vec<u32>,
+        n: &mut usize,
+    ) -> Result<()> {
+        // A graph alone times only a sample of its jobs (see graph::timing).
+        let shared = self.graphs.iter().flatten().nth(1).is_some();
+        self.reap()?;
         loop {
-            self.reap()?;
             ready.clear();
             steps.clear();
             let now = Instant::now();
@@ -776,36 +855,32 @@ impl Runtime {
                 }
             }
             if ready.is_empty() {
-                break;
+                return Ok(());
             }
-            let Some((i, pick)) = self.arb.pick(&ready)? else {
-                break;
+            let Some((i, pick)) = self.arb.pick(ready)? else {
+                return Ok(());
             };
             let step = steps.get(i).copied().unwrap_or(u32::MAX);
             let gid = GraphId(pick.graph.0 as usize);
             let g = self.graph_mut(gid)?;
+            let timed = g.timing_wanted(pick.ptask, shared);
             let fired = match pick.ptask {
-                Some(t) => g.fire_ptask_slices(t, pick.queue, step),
-                None => g.fire_frame(pick.queue),
+                Some(t) => g.fire_ptask_slices(t, pick.queue, step, timed),
+                None => g.fire_frame(pick.queue, timed),
             };
             match fired {
                 Ok(fired) => self.inflight.push(InFlight {
                     graph: gid,
                     job: pick.job,
                     fired,
-                    queue: pick.queue,
                 }),
                 Err(e) => {
                     self.arb.submit_failed(pick.job)?;
                     return Err(e);
                 }
             }
-            n += 1;
+            *n += 1;
         }
-        for g in self.graphs.iter_mut().flatten() {
-            g.poll()?;
-        }
-        Ok(n)
     }
 
     /// Submits all ready work (as the scheduler allows) and waits until the
@@ -821,7 +896,10 @@ impl Runtime {
         }
         for g in self.graphs.iter_mut().flatten() {
             g.wait_all()?;
-            g.poll()?;
+        }
+        self.reap()?;
+        for g in self.graphs.iter_mut().flatten() {
+            g.poll();
         }
         Ok(n)
     }
@@ -858,7 +936,11 @@ impl Runtime {
             } else {
                 None
             };
-            self.arb.completed(f.job, f.fired.at, gpu_ns, None)?;
+            if gpu_ns.is_none() && !f.fired.sampled && r.is_ok() {
+                self.arb.completed_estimated(f.job, f.fired.at)?;
+            } else {
+                self.arb.completed(f.job, f.fired.at, gpu_ns, None)?;
+            }
         }
         self.arb.close(GraphKey(id.0 as u64))?;
         drop(g);
@@ -893,8 +975,8 @@ impl Runtime {
                     graph: g.name.clone(),
                     ptask: p.name.clone(),
                     firings: p.stats.firings,
-                    ready_to_submit: Latency::of(&p.stats.ready_to_submit),
-                    submit_to_done: Latency::of(&p.stats.submit_to_done),
+                    ready_to_submit: Latency::of_histogram(&p.stats.ready_to_submit),
+                    submit_to_done: Latency::of_histogram(&p.stats.submit_to_done),
                 });
             }
         }

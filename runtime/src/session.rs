@@ -8,6 +8,9 @@
 //! outputs to their sinks, source frames into free input slots, ready work
 //! to the scheduler) and [`Session::wait`] blocks until something can move;
 //! [`Session::run`] loops the two until every run has ended.
+//! [`Session::report`] is the scheduler's `--stats` report with what the
+//! host spent: CPU time of the thread in [`Session::run`] and of the
+//! process, and per graph the time in its sources and sinks.
 //!
 //! # When a run ends (nothing lost)
 //!
@@ -30,6 +33,7 @@ use crate::error::{Result, RuntimeError};
 use crate::io::{FramePoll, FrameSink, FrameSource};
 use crate::runtime::{GraphId, InputPort, OutputPort, Runtime};
 use crate::sched::arbiter::Pacer;
+use crate::sched::stats::{GraphHostReport, HostReport, StatsReport};
 use crate::sched::Nanos;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -117,7 +121,6 @@ struct DrainState {
     port: OutputPort,
     name: String,
     sink: Option<Box<dyn FrameSink>>,
-    buf: Vec<u8>,
     delivered: u64,
 }
 
@@ -130,6 +133,8 @@ struct RunState {
     stopping: Option<EndReason>,
     held: bool,
     started: Instant,
+    /// Time in its sources and sinks.
+    io: GraphHostReport,
 }
 
 impl RunState {
@@ -171,6 +176,10 @@ pub struct Session {
     runs: Vec<Option<RunState>>,
     ended: Vec<(RunId, Result<RunSummary>)>,
     abandoned: bool,
+    /// What [`Session::run`] cost the host so far.
+    host: HostReport,
+    /// Source and sink costs of ended runs, by graph.
+    io_ended: Vec<(GraphId, GraphHostReport)>,
 }
 
 impl Session {
@@ -181,6 +190,8 @@ impl Session {
             runs: Vec::new(),
             ended: Vec::new(),
             abandoned: false,
+            host: HostReport::default(),
+            io_ended: Vec::new(),
         }
     }
 
@@ -197,6 +208,58 @@ impl Session {
     /// Gives the runtime back.
     pub fn into_runtime(self) -> Runtime {
         self.rt
+    }
+
+    /// The scheduler's statistics ([`Runtime::sched_report`]) with what
+    /// the host spent: the CPU time of the thread while in
+    /// [`Session::run`] and of the whole process meanwhile, frames done,
+    /// and per graph of this session the time in its sources and sinks
+    /// (schema in [`crate::sched::stats`]).
+    pub fn report(&self) -> StatsReport {
+        let mut r = self.rt.sched_report();
+        let mut frames = 0;
+        for g in &mut r.graphs {
+            let mine = self
+                .runs
+                .iter()
+                .flatten()
+                .filter(|run| run.graph.index() as u64 == g.id)
+                .map(|run| {
+                    let mut io = run.io.clone();
+                    io.frames = run.done();
+                    io
+                })
+                .chain(
+                    self.io_ended
+                        .iter()
+                        .filter(|(id, _)| id.index() as u64 == g.id)
+                        .map(|(_, io)| io.clone()),
+                )
+                .reduce(|mut a, b| {
+                    a.frames += b.frames;
+                    a.frames_in += b.frames_in;
+                    a.source_ns += b.source_ns;
+                    a.frames_out += b.frames_out;
+                    a.sink_ns += b.sink_ns;
+                    a.sink_cpu_ns += b.sink_cpu_ns;
+                    a
+                });
+            if let Some(io) = &mine {
+                frames += io.frames;
+            }
+            g.host = mine;
+        }
+        let mut host = self.host.clone();
+        host.frames = frames;
+        host.thread_cpu_ns_per_frame = host.thread_cpu_ns.checked_div(frames).unwrap_or(0);
+        r.host = Some(host);
+        r
+    }
+
+    /// What [`Session::run`] has cost the host so far (see
+    /// [`Session::report`]; `frames` is filled in there).
+    pub fn host_usage(&self) -> &HostReport {
+        &self.host
     }
 
     /// Attaches open graph `graph`'s sources and sinks: ports resolved and
@@ -244,10 +307,8 @@ impl Session {
         let mut ds = Vec::with_capacity(drains.len());
         for d in drains {
             let port = self.rt.output_port(graph, &d.port)?;
-            let bytes = self.rt.output_info(port)?.bytes;
             ds.push(DrainState {
                 port,
-                buf: vec![0u8; bytes as usize],
                 name: d.port,
                 sink: d.sink,
                 delivered: 0,
@@ -261,6 +322,7 @@ impl Session {
             stopping: None,
             held: false,
             started: Instant::now(),
+            io: GraphHostReport::default(),
         }));
         Ok(RunId(self.runs.len() - 1))
     }
@@ -424,6 +486,24 @@ impl Session {
         grace: Duration,
         mut progress: impl FnMut(u64),
     ) -> Result<Vec<(RunId, Result<RunSummary>)>> {
+        let (t0, c0, p0) = (
+            Instant::now(),
+            crate::cpu::thread_cpu_ns(),
+            crate::cpu::process_cpu_ns(),
+        );
+        let r = self.run_loop(stop, grace, &mut progress);
+        self.host.wall_ns += t0.elapsed().as_nanos() as u64;
+        self.host.thread_cpu_ns += crate::cpu::thread_cpu_ns().saturating_sub(c0);
+        self.host.process_cpu_ns += crate::cpu::process_cpu_ns().saturating_sub(p0);
+        r
+    }
+
+    fn run_loop(
+        &mut self,
+        stop: Option<&AtomicBool>,
+        grace: Duration,
+        progress: &mut impl FnMut(u64),
+    ) -> Result<Vec<(RunId, Result<RunSummary>)>> {
         let mut outcomes = Vec::new();
         let mut stop_at: Option<Instant> = None;
         let mut last = 0;
@@ -480,6 +560,12 @@ impl Session {
         };
         // A failed run's graph must not fire on (it may feed itself).
         let _ = self.rt.set_held(r.graph, true);
+        // Graphs whose statistics were forgotten (a daemon's) go here too.
+        let rt = &self.rt;
+        self.io_ended.retain(|(g, _)| rt.has_stats(*g));
+        let mut io = r.io.clone();
+        io.frames = r.done();
+        self.io_ended.push((r.graph, io));
         let outcome = status.and_then(|()| {
             for d in &mut r.drains {
                 if let Some(k) = &mut d.sink {
@@ -521,16 +607,22 @@ fn drain_outputs(rt: &mut Runtime, r: &mut RunState) -> Result<bool> {
     let mut moved = false;
     for d in &mut r.drains {
         while d.delivered < limit && rt.output_port_ready(d.port)? {
+            let t = Instant::now();
             match &mut d.sink {
                 Some(k) if !k.discards() => {
                     if !k.ready() {
                         break;
                     }
-                    rt.pull_port(d.port, &mut d.buf)?;
-                    k.write_frame(d.delivered, &d.buf)?;
+                    // Written from the output slot itself: no copy.
+                    let c = crate::cpu::thread_cpu_ns();
+                    let n = d.delivered;
+                    rt.pull_port_with(d.port, |bytes| k.write_frame(n, bytes))??;
+                    r.io.sink_cpu_ns += crate::cpu::thread_cpu_ns().saturating_sub(c);
                 }
                 _ => rt.discard_port(d.port)?,
             }
+            r.io.sink_ns += t.elapsed().as_nanos() as u64;
+            r.io.frames_out += 1;
             d.delivered += 1;
             moved = true;
         }
@@ -562,16 +654,19 @@ fn feed_inputs(rt: &mut Runtime, r: &mut RunState, pass: &mut Pass) -> Result<bo
                     rt.frame_dropped(r.graph);
                 }
                 if deliver {
+                    let t = Instant::now();
                     match f.source.poll_frame(&mut f.buf)? {
                         FramePoll::Ready => {
                             p.take();
                             rt.push_port(f.port, &f.buf)?;
                             f.pushed += 1;
+                            r.io.frames_in += 1;
                             moved = true;
                         }
                         FramePoll::End => f.exhausted = true,
                         FramePoll::Pending => {}
                     }
+                    r.io.source_ns += t.elapsed().as_nanos() as u64;
                 }
             }
             let d = p.next_due();
@@ -585,15 +680,18 @@ fn feed_inputs(rt: &mut Runtime, r: &mut RunState, pass: &mut Pass) -> Result<bo
         if !rt.can_push_port_now(f.port)? {
             continue;
         }
+        let t = Instant::now();
         match f.source.poll_frame(&mut f.buf)? {
             FramePoll::Ready => {
                 rt.push_port(f.port, &f.buf)?;
                 f.pushed += 1;
+                r.io.frames_in += 1;
                 moved = true;
             }
             FramePoll::End => f.exhausted = true,
             FramePoll::Pending => {}
         }
+        r.io.source_ns += t.elapsed().as_nanos() as u64;
     }
     if !r.feeds.is_empty() && r.feeds.iter().all(|f| f.exhausted || f.pushed >= limit) {
         r.stop(EndReason::Exhausted);

@@ -1,8 +1,11 @@
 //! Per-ptask statistics: firings and latencies (host clocks).
 
+use crate::sched::hist::Histogram;
 use std::time::Duration;
 
-/// Latencies and counts of one ptask.
+/// Latencies and counts of one ptask, as samples (for callers keeping
+/// their own; the runtime keeps [`PtaskLatencies`], constant-size
+/// histograms, so that its per-frame path allocates nothing).
 #[derive(Clone, Debug, Default)]
 pub struct PtaskStats {
     /// Firings observed complete.
@@ -12,6 +15,31 @@ pub struct PtaskStats {
     /// Time from submission to completion as observed by the host (an upper
     /// bound: completion is observed when the runtime polls or waits).
     pub submit_to_done: Vec<Duration>,
+}
+
+/// What the runtime records per ptask: firings and latency histograms
+/// (constant memory; percentiles within 1/64).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PtaskLatencies {
+    /// Firings observed complete.
+    pub(crate) firings: u64,
+    /// "Ready" (first seen ready by the executor) → submitted, ns.
+    pub(crate) ready_to_submit: Histogram,
+    /// Submitted → completion observed by the host, ns (an upper bound).
+    pub(crate) submit_to_done: Histogram,
+}
+
+impl PtaskLatencies {
+    /// Records a ready → submitted latency.
+    pub(crate) fn submitted(&mut self, d: Duration) {
+        self.ready_to_submit.record(d.as_nanos() as u64);
+    }
+
+    /// Records a completion observed `d` after its submission.
+    pub(crate) fn completed(&mut self, d: Duration) {
+        self.submit_to_done.record(d.as_nanos() as u64);
+        self.firings += 1;
+    }
 }
 
 /// Summary of a latency sample.
@@ -36,6 +64,15 @@ impl Latency {
         Latency {
             mean_us: mean,
             p99_us: us[idx],
+        }
+    }
+
+    /// Summarises a histogram of nanoseconds (zero if empty).
+    pub(crate) fn of_histogram(h: &Histogram) -> Latency {
+        let s = h.summary();
+        Latency {
+            mean_us: s.mean as f64 / 1e3,
+            p99_us: s.p99 as f64 / 1e3,
         }
     }
 }

@@ -5,7 +5,6 @@
 use super::{
     GpuTime, GraphKey, GraphSpec, JobId, JobSpec, Nanos, Pick, SchedConfig, SchedError, Scheduler,
 };
-use std::collections::HashMap;
 use std::time::Instant;
 
 /// One item of the executor's current ready set.
@@ -32,8 +31,10 @@ type LiveKey = (GraphKey, Option<usize>);
 pub struct Arbiter {
     sched: Scheduler,
     epoch: Instant,
-    /// Ready items already known to the scheduler, with their fraction.
-    live: HashMap<LiveKey, (JobId, f64)>,
+    /// Ready items already known to the scheduler, with their job and
+    /// fraction (a few: one per ready frame or ptask; searched linearly,
+    /// no hashing per frame).
+    live: Vec<(LiveKey, JobId, f64)>,
 }
 
 impl Arbiter {
@@ -42,7 +43,7 @@ impl Arbiter {
         Ok(Arbiter {
             sched: Scheduler::new(config)?,
             epoch: Instant::now(),
-            live: HashMap::new(),
+            live: Vec::new(),
         })
     }
 
@@ -75,7 +76,7 @@ impl Arbiter {
     /// Unregisters a terminated graph (its in-flight jobs may still complete).
     pub fn close(&mut self, key: GraphKey) -> Result<(), SchedError> {
         let now = self.now();
-        self.live.retain(|(g, _), _| *g != key);
+        self.live.retain(|((g, _), _, _)| *g != key);
         self.sched.remove_graph(key, now).map(|_| ())
     }
 
@@ -86,22 +87,21 @@ impl Arbiter {
         let now = self.now();
         // Withdraw jobs that are no longer ready (e.g. a frame batch that
         // turned into single ptask firings).
-        let gone: smallvec::SmallVec<[(LiveKey, JobId); 4]> = self
-            .live
-            .iter()
-            .filter(|(k, (_, f))| {
-                !ready
-                    .iter()
-                    .any(|r| (r.graph, r.ptask) == **k && r.fraction == *f)
-            })
-            .map(|(k, (j, _))| (*k, *j))
-            .collect();
-        for (k, j) in gone {
-            self.live.remove(&k);
-            self.sched.abandon(j, now)?;
+        let mut i = 0;
+        while i < self.live.len() {
+            let (k, j, f) = self.live[i];
+            if ready
+                .iter()
+                .any(|r| (r.graph, r.ptask) == k && r.fraction == f)
+            {
+                i += 1;
+            } else {
+                self.live.swap_remove(i);
+                self.sched.abandon(j, now)?;
+            }
         }
         for r in ready {
-            if !self.live.contains_key(&(r.graph, r.ptask)) {
+            if !self.live.iter().any(|(k, _, _)| *k == (r.graph, r.ptask)) {
                 let t = self.at(r.since);
                 let j = self.sched.ready(
                     JobSpec {
@@ -113,13 +113,13 @@ impl Arbiter {
                     },
                     t.min(now),
                 )?;
-                self.live.insert((r.graph, r.ptask), (j, r.fraction));
+                self.live.push(((r.graph, r.ptask), j, r.fraction));
             }
         }
         let Some(p) = self.sched.pick(now) else {
             return Ok(None);
         };
-        self.live.remove(&(p.graph, p.ptask));
+        self.live.retain(|(k, _, _)| *k != (p.graph, p.ptask));
         match ready
             .iter()
             .position(|r| (r.graph, r.ptask) == (p.graph, p.ptask))
@@ -158,6 +158,33 @@ impl Arbiter {
             .or_else(|| gpu_ns.map(|g| now.saturating_sub(g).max(self.at(submitted))));
         let timed = gpu_ns.is_some();
         self.sched.completed(job, GpuTime { ns, start, timed }, now)
+    }
+
+    /// A submitted job completed that was left untimed on purpose (a
+    /// graph alone times only a sample of its jobs): it is charged the
+    /// scheduler's estimate of its cost ([`Scheduler::estimate`]), or the
+    /// host-observed submit→done time while there is none yet.
+    pub fn completed_estimated(
+        &mut self,
+        job: JobId,
+        submitted: Instant,
+    ) -> Result<(), SchedError> {
+        match self.sched.estimate(job) {
+            Some(ns) => {
+                let now = self.now();
+                let start = Some(now.saturating_sub(ns).max(self.at(submitted)));
+                self.sched.completed(
+                    job,
+                    GpuTime {
+                        ns,
+                        start,
+                        timed: false,
+                    },
+                    now,
+                )
+            }
+            None => self.completed(job, submitted, None, None),
+        }
     }
 }
 

@@ -966,6 +966,16 @@ impl Scheduler {
         })
     }
 
+    /// The estimated GPU time of known job `job`: the moving average of
+    /// its ptask's (or its graph's whole frames') measured times, scaled to
+    /// the part of the dispatch it covers; `None` before any measurement.
+    pub fn estimate(&self, job: JobId) -> Option<u64> {
+        let j = self.jobs.get(&job)?;
+        let g = self.graphs.get(&j.spec.graph)?;
+        let c = g.cost.get(&j.spec.ptask)?;
+        Some((c * j.spec.fraction).max(0.0) as u64)
+    }
+
     /// A submitted job finished; `gpu` is what it cost on the device.
     pub fn completed(&mut self, job: JobId, gpu: GpuTime, now: Nanos) -> Result<(), SchedError> {
         let j = self
@@ -1012,7 +1022,10 @@ impl Scheduler {
             timed: gpu.timed,
         };
         self.stats.record(&rec);
-        self.trace.record(&rec, gpu.start, self.name_of(&rec));
+        if self.trace.enabled() {
+            // Names are copied only for a trace (no allocation per job otherwise).
+            self.trace.record(&rec, gpu.start, self.name_of(&rec));
+        }
         self.refresh(now);
         Ok(())
     }

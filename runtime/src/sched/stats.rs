@@ -35,7 +35,15 @@
 //!       "priority": u32,            // override, else the graph's
 //!       "firings": u64, "gpu_ns": u64, "gpu_share": f64,
 //!       "latency": { "ready_to_submit": Summary, "submit_to_done": Summary }
-//!     }]
+//!     }],
+//!     "host": null | {              // its sources and sinks (ptc run; null without a Session)
+//!       "frames": u64,              // frames done (delivered on every output, else pushed)
+//!       "frames_in": u64,           // frames its sources produced and pushed (all inputs)
+//!       "source_ns": u64,           // wall time in its sources: producing + pushing frames
+//!       "frames_out": u64,          // frames its sinks took (all outputs)
+//!       "sink_ns": u64,             // wall time in its sinks: pulling + writing frames
+//!       "sink_cpu_ns": u64          // CPU time of it (sinks that write the frames somewhere)
+//!     }
 //!   }],
 //!   "groups": [{                    // one per group of the listed graphs, by id
 //!     "id": u64,
@@ -44,13 +52,29 @@
 //!     "graphs": u64,                // graphs of the group listed above
 //!     "gpu_ns": u64,                // GPU time of its graphs
 //!     "gpu_share": f64              // gpu_ns / top-level gpu_ns
-//!   }]
+//!   }],
+//!   "host": null | {                // the host's cost (ptc run; null without a Session)
+//!     "wall_ns": u64,               // Session::run, start to end
+//!     "thread_cpu_ns": u64,         // CPU time (user + system) of the thread running it
+//!     "process_cpu_ns": u64,        // CPU time of the whole process meanwhile (all threads:
+//!                                   //   on a CPU device, lavapipe, this includes the device's work)
+//!     "frames": u64,                // frames done by all its runs
+//!     "thread_cpu_ns_per_frame": u64
+//!   }
 //! }
 //! Summary = { "count": u64, "mean": u64, "p50": u64, "p99": u64, "max": u64 }
 //! ```
 //!
 //! Percentiles come from a log-linear histogram ([`super::hist`]): within
 //! 1/64 of the true value; `max` and `mean` are exact.
+//!
+//! The `host` objects (added within `ptc-stats/1`; absent or `null` in
+//! older documents and in reports made without a
+//! [`Session`](crate::Session)) say what the host spent: `thread_cpu_ns`
+//! per frame is the runtime's own cost on the CPU (sources and sinks
+//! included, waiting for the device excluded: a host that blocks costs
+//! nothing while it waits), and a graph's `sink_ns / frames_out` against
+//! its `gpu_ns / frames` tells whether its output I/O keeps up.
 
 use super::hist::{Histogram, Summary};
 use super::{GraphKey, GraphSpec, GroupKey, Nanos, SchedMode};
@@ -199,6 +223,48 @@ pub struct GraphReport {
     pub latency: GraphLatency,
     /// Per-ptask statistics (ptasks that never fired are listed with zeros).
     pub ptasks: Vec<PtaskReport>,
+    /// Its sources' and sinks' cost ([`crate::Session::report`]; `None`
+    /// without a session).
+    #[serde(default)]
+    pub host: Option<GraphHostReport>,
+}
+
+/// What one graph's sources and sinks cost the host (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphHostReport {
+    /// Frames done (delivered on every output; pushed on every input for a
+    /// graph without outputs).
+    pub frames: u64,
+    /// Frames its sources produced and pushed (all inputs together).
+    pub frames_in: u64,
+    /// Wall time in its sources: producing frames and pushing them, ns.
+    pub source_ns: u64,
+    /// Frames its sinks took (all outputs together).
+    pub frames_out: u64,
+    /// Wall time in its sinks: pulling frames and writing them, ns.
+    pub sink_ns: u64,
+    /// CPU time (of the thread running the session) of that, for sinks
+    /// that write frames somewhere (not counted for `to null`), ns. On a
+    /// CPU device the device's threads compete for the cores, so this is
+    /// what the sink costs, and `sink_ns` what it took.
+    #[serde(default)]
+    pub sink_cpu_ns: u64,
+}
+
+/// What the host spent running sessions (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostReport {
+    /// Wall time of `Session::run`, ns.
+    pub wall_ns: u64,
+    /// CPU time (user + system) of the thread running the session, ns.
+    pub thread_cpu_ns: u64,
+    /// CPU time of the whole process meanwhile (every thread; on a CPU
+    /// device such as lavapipe this includes the device's work), ns.
+    pub process_cpu_ns: u64,
+    /// Frames done by the session's runs.
+    pub frames: u64,
+    /// `thread_cpu_ns / frames` (0 without frames).
+    pub thread_cpu_ns_per_frame: u64,
 }
 
 /// The `--stats` document.
@@ -216,6 +282,10 @@ pub struct StatsReport {
     pub graphs: Vec<GraphReport>,
     /// Per group of the listed graphs, in id order.
     pub groups: Vec<GroupReport>,
+    /// The host's cost ([`crate::Session::report`]; `None` without a
+    /// session).
+    #[serde(default)]
+    pub host: Option<HostReport>,
 }
 
 /// Totals of one group (see the module docs for the schema).
@@ -405,6 +475,12 @@ impl StatsCollector {
         self.graphs.get(&key).map_or(0, |g| g.all.gpu_ns)
     }
 
+    /// True if the collector holds statistics of graph `key` (it was
+    /// opened and not forgotten).
+    pub fn has_graph(&self, key: GraphKey) -> bool {
+        self.graphs.contains_key(&key)
+    }
+
     /// Frames delivered by a graph so far.
     pub fn frames(&self, key: GraphKey) -> u64 {
         self.graphs.get(&key).map_or(0, |g| g.frames)
@@ -457,6 +533,7 @@ impl StatsCollector {
                         frame: g.frame.summary(),
                     },
                     ptasks,
+                    host: None,
                 }
             })
             .collect();
@@ -488,6 +565,7 @@ impl StatsCollector {
             gpu_ns: total,
             graphs,
             groups,
+            host: None,
         }
     }
 }

@@ -51,6 +51,11 @@ impl TraceRecorder {
         self.graphs.insert(key, name.to_string());
     }
 
+    /// True if events are recorded (a limit was set).
+    pub fn enabled(&self) -> bool {
+        self.limit > 0
+    }
+
     /// Adds one finished job (two events: queue track and graph track).
     pub fn record(&mut self, r: &JobRecord, gpu_start: Option<u64>, names: (String, String)) {
         if self.limit == 0 {
