@@ -150,6 +150,7 @@ pub fn run_remote(args: &RunArgs, mut p: Prepared, mut conn: Connection) -> Resu
             outputs,
             frames: p.frames,
             duration_ms: p.duration.map(|d| d.as_millis() as u64),
+            unpaced: args.unpaced,
             detach: args.detach,
             trace: p.trace.is_some(),
         };

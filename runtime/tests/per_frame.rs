@@ -98,7 +98,7 @@ fn frames_allocate_and_record_nothing() {
                 drains,
                 RunLimits {
                     frames: Some(n),
-                    deadline: None,
+                    ..Default::default()
                 },
             )
             .expect("add");

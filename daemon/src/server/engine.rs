@@ -689,6 +689,7 @@ impl Engine {
             deadline: o
                 .duration_ms
                 .map(|ms| Instant::now() + Duration::from_millis(ms)),
+            unpaced: o.unpaced,
         };
         let run = self.session.add(graph, feeds, drains, limits)?;
         Ok((

@@ -327,3 +327,17 @@ pub fn saxpy2(n: u64, k: f32) -> Plan {
     );
     b.build("saxpy2")
 }
+
+/// Relative tolerance of a GPU-share test measured on the wall clock:
+/// `strict` with `PTC_STRICT_SHARES=1` (a quiet machine; what the
+/// benchmarks report), else `loose`, which still tells honoured
+/// priorities (2:1) from ignored ones (1:1) on a loaded CI machine. The
+/// scheduler's exact shares are tested on a simulated clock
+/// (`ptc_runtime::sched` unit tests).
+pub fn share_tolerance(strict: f64, loose: f64) -> f64 {
+    if std::env::var("PTC_STRICT_SHARES").is_ok_and(|v| v == "1") {
+        strict
+    } else {
+        loose
+    }
+}
