@@ -5,7 +5,7 @@
 use npyz::WriterBuilder;
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("ptc-lang-it", name)

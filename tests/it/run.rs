@@ -7,7 +7,7 @@ use ptc_plan::spirv::{from_base64, to_base64};
 use ptc_plan::Plan;
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 use common::root;
 
 fn scratch(name: &str) -> PathBuf {

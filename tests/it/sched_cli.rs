@@ -2,7 +2,7 @@
 //! `--stats` and `--trace`, driving the real binary on lavapipe with
 //! validation on.
 
-mod common;
+use crate::common;
 use common::{has_vulkan, ptc, root};
 
 #[test]

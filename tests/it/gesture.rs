@@ -4,7 +4,7 @@
 //! scripted hand trajectories give the expected events, and the GPU
 //! kernels match the CPU reference in `runtime/src/gesture_ref.rs`.
 
-mod common;
+use crate::common;
 use common::root;
 use ptc_runtime::gesture_ref::{
     self, BilateralParams, DetectParams, Event, HandStats, Intrinsics, STATE_WORDS,

@@ -7,7 +7,7 @@ use std::process::Command;
 
 fn validate(doc: &Value) -> Vec<String> {
     let schema: Value = serde_json::from_str(include_str!(
-        "../compiler/tests/data/sarif-schema-2.1.0.json"
+        "../../compiler/tests/data/sarif-schema-2.1.0.json"
     ))
     .expect("schema is JSON");
     let v = jsonschema::draft4::new(&schema).expect("schema compiles");

@@ -2,7 +2,7 @@
 //! that loads back identically; errors give the documented exit codes and
 //! never leave a (half-)written plan behind.
 
-mod common;
+use crate::common;
 use common::{ptc, root};
 use ptc_compiler::{check_file, Options};
 use ptc_plan::Plan;

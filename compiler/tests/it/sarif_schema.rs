@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn validator() -> jsonschema::Validator {
-    let text = include_str!("data/sarif-schema-2.1.0.json");
+    let text = include_str!("../data/sarif-schema-2.1.0.json");
     let schema: Value = serde_json::from_str(text).expect("vendored schema is JSON");
     jsonschema::draft4::new(&schema).expect("vendored schema compiles")
 }
