@@ -4,7 +4,7 @@ use crate::sched::hist::Histogram;
 use std::time::Duration;
 
 /// Latencies and counts of one ptask, as samples (for callers keeping
-/// their own; the runtime keeps [`PtaskLatencies`], constant-size
+/// their own; the runtime keeps `PtaskLatencies`, constant-size
 /// histograms, so that its per-frame path allocates nothing).
 #[derive(Clone, Debug, Default)]
 pub struct PtaskStats {

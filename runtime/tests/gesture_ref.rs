@@ -2,6 +2,7 @@
 //! pipeline (synthetic camera → xform → detect) give the expected events.
 //! The GPU kernels are compared with this reference in `tests/gesture.rs`
 //! at the workspace root.
+#![allow(clippy::unwrap_used)] // tests, benches and examples may panic
 
 use ptc_runtime::gesture_ref::{
     detect, xform, BilateralParams, DetectParams, Event, EventKind, Intrinsics, STATE_WORDS,

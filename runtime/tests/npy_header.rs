@@ -1,5 +1,6 @@
 //! `.npy` headers are bounded before npyz reads them: found by the `npy`
 //! fuzz target (fuzz/fuzz_targets/npy.rs).
+#![allow(clippy::unwrap_used)] // tests, benches and examples may panic
 
 use ptc_plan::types::{ElemType, PortType, Scalar};
 use ptc_runtime::io::{FileSource, FrameSource};
@@ -12,6 +13,8 @@ struct Largest;
 
 static LARGEST: AtomicUsize = AtomicUsize::new(0);
 
+// SAFETY: every method forwards to the system allocator unchanged; the
+// only addition is an atomic counter.
 unsafe impl GlobalAlloc for Largest {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         LARGEST.fetch_max(l.size(), Ordering::Relaxed);

@@ -6,6 +6,7 @@
 //! border. OpenCV approximates the range Gaussian of float images with a
 //! linearly interpolated lookup table; the remaining difference is that and
 //! f32 rounding (depths are ~2000 mm, so f32 resolves ~0.0001 mm).
+#![allow(clippy::unwrap_used)] // tests, benches and examples may panic
 
 use ptc_runtime::gesture_ref::{bilateral, BilateralParams};
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! saxpy2 on a hand-built plan: results vs the CPU, ping-pong frames, the
 //! staging path, counters, and zero validation messages.
+#![allow(clippy::unwrap_used)] // tests, benches and examples may panic
 
 mod common;
 use common::*;

@@ -1,4 +1,4 @@
-//! Editor queries over a checked graph ([`ir::Module`]) and its source text:
+//! Editor queries over a checked graph ([`ptc_compiler::ir::Module`]) and its source text:
 //! what is under the cursor, hover text, go to definition, completion and
 //! the document outline. Pure functions, unit-tested without a client.
 
@@ -390,7 +390,7 @@ fn spec_constant_str(c: &SpecConstant) -> String {
     format!("{name} (constant_id {}, {}, default {default})", c.id, c.ty)
 }
 
-/// [`hover`] with what was reflected of each ptask's kernel (by ptask
+/// `hover` with what was reflected of each ptask's kernel (by ptask
 /// index; a `spec`'s hover shows the kernel constant it sets).
 pub fn hover_with(m: &Module, facts: &[KernelFacts], target: Target) -> Option<String> {
     let g = &m.graph;

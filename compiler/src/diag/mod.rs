@@ -70,7 +70,7 @@ codes! {
     UnknownName = "ptc::unknown_name", Error;
     /// A type name is not a scalar, vector or declared struct.
     UnknownType = "ptc::unknown_type", Error;
-    /// A type is malformed (vec5, vec<u8>, a struct inside a struct, ...).
+    /// A type is malformed (vec5, `vec<u8>`, a struct inside a struct, ...).
     InvalidType = "ptc::invalid_type", Error;
     /// An array shape is empty, has a zero dimension, or is too large.
     InvalidShape = "ptc::invalid_shape", Error;

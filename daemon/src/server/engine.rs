@@ -1,5 +1,5 @@
 //! The engine: the one thread that owns the device ([`Session`] over a
-//! [`Runtime`]) and every graph of every client. Connection threads hand it
+//! [`Runtime`](ptc_runtime::Runtime)) and every graph of every client. Connection threads hand it
 //! [`Command`]s; it answers through each client's outbox and never blocks
 //! on a client.
 
@@ -43,7 +43,7 @@ pub enum Command {
         /// Its descriptors.
         fds: Vec<OwnedFd>,
     },
-    /// A worker parsed a plan: may its owner open it? (see [`Engine::admit`])
+    /// A worker parsed a plan: may its owner open it? (see `Engine::admit`)
     Admit {
         /// The open in progress.
         token: u64,

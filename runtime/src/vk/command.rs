@@ -102,84 +102,93 @@ impl Gpu {
     /// `cb` is recording; all handles in `c` are live objects of this device.
     unsafe fn cmd(&self, cb: vk::CommandBuffer, c: &Cmd) {
         let d = &self.device;
-        match c {
-            Cmd::Dispatch {
-                pipeline,
-                layout,
-                set,
-                push,
-                base,
-                groups,
-            } => {
-                d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, *pipeline);
-                d.cmd_bind_descriptor_sets(
-                    cb,
-                    vk::PipelineBindPoint::COMPUTE,
-                    *layout,
-                    0,
-                    &[*set],
-                    &[],
-                );
-                if !push.is_empty() {
-                    d.cmd_push_constants(cb, *layout, vk::ShaderStageFlags::COMPUTE, 0, push);
-                }
-                if *base == [0; 3] {
-                    d.cmd_dispatch(cb, groups[0], groups[1], groups[2]);
-                } else {
-                    d.cmd_dispatch_base(
-                        cb, base[0], base[1], base[2], groups[0], groups[1], groups[2],
-                    );
-                }
-            }
-            Cmd::Barrier {
-                src_stage,
-                src_access,
-                dst_stage,
-                dst_access,
-                buffers,
-            } => {
-                let bs: Vec<vk::BufferMemoryBarrier> = buffers
-                    .iter()
-                    .map(|b| {
-                        vk::BufferMemoryBarrier::default()
-                            .src_access_mask(*src_access)
-                            .dst_access_mask(*dst_access)
-                            .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                            .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                            .buffer(*b)
-                            .offset(0)
-                            .size(vk::WHOLE_SIZE)
-                    })
-                    .collect();
-                d.cmd_pipeline_barrier(
-                    cb,
-                    *src_stage,
-                    *dst_stage,
-                    vk::DependencyFlags::empty(),
-                    &[],
-                    &bs,
-                    &[],
-                );
-            }
-            Cmd::Copy { src, dst, size } => {
-                let r = [vk::BufferCopy::default().size(*size)];
-                d.cmd_copy_buffer(cb, *src, *dst, &r);
-            }
-            Cmd::Fill { dst, word } => {
-                d.cmd_fill_buffer(cb, *dst, 0, vk::WHOLE_SIZE, *word);
-            }
-            Cmd::Timestamp { pool, query, begin } => {
-                if *begin {
-                    // Resets the pair (begin, end) this submission will write.
-                    d.cmd_reset_query_pool(cb, *pool, *query, 2);
-                    d.cmd_write_timestamp(cb, vk::PipelineStageFlags::TOP_OF_PIPE, *pool, *query);
-                } else {
-                    d.cmd_write_timestamp(
+        // SAFETY: this function's contract: `cb` is recording and every
+        // handle in `c` is a live object of this device.
+        unsafe {
+            match c {
+                Cmd::Dispatch {
+                    pipeline,
+                    layout,
+                    set,
+                    push,
+                    base,
+                    groups,
+                } => {
+                    d.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, *pipeline);
+                    d.cmd_bind_descriptor_sets(
                         cb,
-                        vk::PipelineStageFlags::BOTTOM_OF_PIPE,
-                        *pool,
-                        *query,
+                        vk::PipelineBindPoint::COMPUTE,
+                        *layout,
+                        0,
+                        &[*set],
+                        &[],
                     );
+                    if !push.is_empty() {
+                        d.cmd_push_constants(cb, *layout, vk::ShaderStageFlags::COMPUTE, 0, push);
+                    }
+                    if *base == [0; 3] {
+                        d.cmd_dispatch(cb, groups[0], groups[1], groups[2]);
+                    } else {
+                        d.cmd_dispatch_base(
+                            cb, base[0], base[1], base[2], groups[0], groups[1], groups[2],
+                        );
+                    }
+                }
+                Cmd::Barrier {
+                    src_stage,
+                    src_access,
+                    dst_stage,
+                    dst_access,
+                    buffers,
+                } => {
+                    let bs: Vec<vk::BufferMemoryBarrier> = buffers
+                        .iter()
+                        .map(|b| {
+                            vk::BufferMemoryBarrier::default()
+                                .src_access_mask(*src_access)
+                                .dst_access_mask(*dst_access)
+                                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                                .buffer(*b)
+                                .offset(0)
+                                .size(vk::WHOLE_SIZE)
+                        })
+                        .collect();
+                    d.cmd_pipeline_barrier(
+                        cb,
+                        *src_stage,
+                        *dst_stage,
+                        vk::DependencyFlags::empty(),
+                        &[],
+                        &bs,
+                        &[],
+                    );
+                }
+                Cmd::Copy { src, dst, size } => {
+                    let r = [vk::BufferCopy::default().size(*size)];
+                    d.cmd_copy_buffer(cb, *src, *dst, &r);
+                }
+                Cmd::Fill { dst, word } => {
+                    d.cmd_fill_buffer(cb, *dst, 0, vk::WHOLE_SIZE, *word);
+                }
+                Cmd::Timestamp { pool, query, begin } => {
+                    if *begin {
+                        // Resets the pair (begin, end) this submission will write.
+                        d.cmd_reset_query_pool(cb, *pool, *query, 2);
+                        d.cmd_write_timestamp(
+                            cb,
+                            vk::PipelineStageFlags::TOP_OF_PIPE,
+                            *pool,
+                            *query,
+                        );
+                    } else {
+                        d.cmd_write_timestamp(
+                            cb,
+                            vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                            *pool,
+                            *query,
+                        );
+                    }
                 }
             }
         }
