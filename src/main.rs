@@ -33,7 +33,7 @@ struct Cli {
 enum Format {
     /// Graphical reports with source snippets (colour on a terminal).
     Human,
-    /// One JSON object per diagnostic, one per line (schema in README.md).
+    /// One JSON object per diagnostic, one per line (schema in docs/cli.md).
     Json,
     /// GitHub Actions workflow annotations.
     Github,

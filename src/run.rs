@@ -135,7 +135,7 @@ pub struct RunArgs {
     pub sets: Vec<(String, String)>,
     #[command(flatten)]
     pub sched: SchedArgs,
-    /// Hand trajectory for `from camera(...)` inputs (keyframes, see README).
+    /// Hand trajectory for `from camera(...)` inputs (keyframes, see docs/gesture.md).
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
     /// Send gesture Event outputs to a virtual pointer (Linux uinput).

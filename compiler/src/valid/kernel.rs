@@ -1,7 +1,7 @@
 //! Kernel checking: compile the kernel (GLSL or HLSL with shaderc, or take
 //! SPIR-V as is), reflect the SPIR-V, and compare bindings / element
 //! strides / params / specialization constants / local size with the
-//! ptask (the kernel ABI, README "Kernel ABI"):
+//! ptask (the kernel ABI, docs/kernel-abi.md):
 //!
 //! - set 0, binding *i* = the *i*-th `in`/`sticky`/`out` port, each a storage
 //!   buffer whose block is one array of the port's element type;
