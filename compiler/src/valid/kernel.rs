@@ -537,7 +537,7 @@ fn check_dispatch(
             Limit::PushConstantsSize,
             round_up(off, 4),
             "push constants",
-            "declare them in a uniform block at binding = the number of ports (README: uniform-buffer params), or pass them through a `sticky` input buffer",
+            "declare them in a uniform block at binding = the number of ports (docs/kernel-abi.md: uniform-buffer params), or pass them through a `sticky` input buffer",
         ),
         ParamsBlock::Uniform { size, .. } => (
             Limit::UniformBufferRange,
