@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Output I/O cost: gesture's point cloud (graphs/gesture_stages/xform.pt,
+vec4<f32>[480, 640] = 4.7 MiB a frame) written as `.npy` vs raw bytes vs
+dropped, side by side in one run.
+
+    cargo build --release
+    python3 scripts/io_bench.py [--ptc target/release/ptc] [--frames 30] [--rounds 5]
+
+Each round runs the three variants in turn (A B C A B C ...), each a
+`ptc run --unpaced --frames N --stats` of xform fed N camera-like depth
+frames from a file. Reported per variant, median over rounds: wall time of
+the run, and from `--stats` the sink's time per frame and its share of the
+frame's GPU time (the goal: at most 10 %), and `.npy` / raw wall time (the
+goal: at most 1.1). The written files are checked: the .npy holds N
+frames of the right shape, the raw file N * 4.7 MiB.
+"""
+import argparse
+import json
+import pathlib
+import statistics
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ptc", default=str(ROOT / "target/release/ptc"))
+    ap.add_argument("--frames", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=5)
+    a = ap.parse_args()
+    out = pathlib.Path(tempfile.mkdtemp(prefix="ptc-io-bench-"))
+    n = a.frames
+    rng = np.random.default_rng(1)
+    depth = rng.integers(500, 2000, size=(n, 480, 640), dtype=np.uint16)
+    np.save(out / "depth.npy", depth)
+    variants = {
+        "npy": out / "cloud.npy",
+        "raw": out / "cloud.raw",
+        "null": None,
+    }
+    res = {k: [] for k in variants}
+    for r in range(a.rounds):
+        for name, path in variants.items():
+            stats = out / f"stats-{name}.json"
+            cmd = [a.ptc, "run", "graphs/gesture_stages/xform.pt", "--unpaced",
+                   "--frames", str(n), "--input", f"rawimg={out / 'depth.npy'}",
+                   "--input", "intrinsics=graphs/kinect_intrinsics.npy",
+                   "--stats", str(stats), "--local"]
+            if path is not None:
+                cmd += ["--output", f"cloud={path}"]
+            else:
+                cmd += ["--output", "cloud=/dev/null"]
+            t = time.perf_counter()
+            p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+            wall = time.perf_counter() - t
+            if p.returncode != 0:
+                raise SystemExit(f"{name}: exit {p.returncode}\n{p.stderr}")
+            s = json.loads(stats.read_text())
+            g = s["graphs"][0]
+            h = g.get("host") or {}
+            gpu_ms = g["gpu_ns"] / max(g["frames"], 1) / 1e6
+            sink_ms = h.get("sink_ns", 0) / max(h.get("frames_out", 0), 1) / 1e6
+            sink_cpu_ms = h.get("sink_cpu_ns", 0) / max(h.get("frames_out", 0), 1) / 1e6
+            host_cpu_ms = (s.get("host") or {}).get("thread_cpu_ns_per_frame", 0) / 1e6
+            res[name].append((wall, gpu_ms, sink_ms, sink_cpu_ms, host_cpu_ms))
+            if name == "npy":
+                got = np.load(path)
+                assert got.shape == (n, 480, 640, 4), got.shape
+            if name == "raw":
+                assert path.stat().st_size == n * 480 * 640 * 16, path.stat().st_size
+    med = {k: [statistics.median(x[i] for x in v) for i in range(5)] for k, v in res.items()}
+    print(f"xform.pt, {n} frames of vec4<f32>[480, 640] (4.7 MiB), {a.rounds} rounds, median")
+    print("| sink | run s | GPU ms/frame | sink ms/frame | sink CPU ms/frame | sink / GPU | host CPU ms/frame |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for k, (wall, gpu, sink, scpu, hcpu) in med.items():
+        print(f"| {k} | {wall:.2f} | {gpu:.2f} | {sink:.2f} | {scpu:.2f} | {100 * scpu / gpu:.1f} % | {hcpu:.2f} |")
+    print(f"npy / raw run time: {med['npy'][0] / med['raw'][0]:.3f}")
+    print(f"npy / raw sink time: {med['npy'][2] / max(med['raw'][2], 1e-9):.3f}")
+
+
+if __name__ == "__main__":
+    main()
