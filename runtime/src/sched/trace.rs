@@ -15,19 +15,39 @@ use super::stats::JobRecord;
 use super::GraphKey;
 use crate::io::write_atomic;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 const PID_QUEUES: u64 = 1;
 const PID_GRAPHS: u64 = 2;
 
 /// Collects trace events, up to a limit.
+///
+/// A job is kept as a compact [`Span`] (about 64 bytes) and becomes JSON
+/// only in [`TraceRecorder::to_json`]: a daemon records up to its limit of
+/// jobs all the time, and JSON values per job cost ~20 times as much.
 pub struct TraceRecorder {
     limit: usize,
     queues: usize,
     graphs: BTreeMap<GraphKey, String>,
-    events: Vec<Value>,
+    /// Distinct (graph, ptask) name pairs, by index.
+    names: Vec<(String, String)>,
+    name_index: HashMap<(String, String), u32>,
+    spans: Vec<Span>,
     dropped: u64,
+}
+
+/// One finished job.
+struct Span {
+    name: u32,
+    graph: GraphKey,
+    group: u64,
+    queue: u32,
+    weight: u32,
+    start: u64,
+    dur: u64,
+    gpu_ns: u64,
+    wait_ns: u64,
 }
 
 fn us(ns: u64) -> f64 {
@@ -41,7 +61,9 @@ impl TraceRecorder {
             limit,
             queues,
             graphs: BTreeMap::new(),
-            events: Vec::new(),
+            names: Vec::new(),
+            name_index: HashMap::new(),
+            spans: Vec::new(),
             dropped: 0,
         }
     }
@@ -61,51 +83,48 @@ impl TraceRecorder {
         if self.limit == 0 {
             return;
         }
-        if self.events.len() + 2 > self.limit {
+        if 2 * (self.spans.len() + 1) > self.limit {
             self.dropped += 1;
             return;
         }
-        let (graph, ptask) = names;
         let start = gpu_start
             .unwrap_or(r.submitted)
             .clamp(r.submitted, r.done.max(r.submitted));
-        let dur = r.done.saturating_sub(start);
-        let args = json!({
-            "graph": graph,
-            "group": r.group.0,
-            "ptask": ptask,
-            "queue": r.queue,
-            "priority": r.weight,
-            "gpu_us": us(r.gpu_ns),
-            "wait_us": us(r.submitted.saturating_sub(r.ready)),
+        let name = match self.name_index.get(&names) {
+            Some(&i) => i,
+            None => {
+                let i = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+                self.names.push(names.clone());
+                self.name_index.insert(names, i);
+                i
+            }
+        };
+        self.spans.push(Span {
+            name,
+            graph: r.graph,
+            group: r.group.0,
+            queue: u32::try_from(r.queue).unwrap_or(u32::MAX),
+            weight: r.weight,
+            start,
+            dur: r.done.saturating_sub(start),
+            gpu_ns: r.gpu_ns,
+            wait_ns: r.submitted.saturating_sub(r.ready),
         });
-        for (pid, tid) in [(PID_QUEUES, r.queue as u64), (PID_GRAPHS, r.graph.0)] {
-            self.events.push(json!({
-                "name": ptask,
-                "cat": graph,
-                "ph": "X",
-                "ts": us(start),
-                "dur": us(dur),
-                "pid": pid,
-                "tid": tid,
-                "args": args,
-            }));
-        }
     }
 
-    /// Number of job events recorded.
+    /// Number of job events recorded (two per job).
     pub fn len(&self) -> usize {
-        self.events.len()
+        2 * self.spans.len()
     }
 
     /// No job events recorded.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.spans.is_empty()
     }
 
     /// The whole trace document.
     pub fn to_json(&self) -> Value {
-        let mut ev = Vec::with_capacity(self.events.len() + self.graphs.len() + self.queues + 2);
+        let mut ev = Vec::with_capacity(self.len() + self.graphs.len() + self.queues + 2);
         let meta = |pid: u64, tid: Option<u64>, kind: &str, name: &str| {
             let mut m = json!({"name": kind, "ph": "M", "pid": pid, "args": {"name": name}});
             if let (Some(t), Some(o)) = (tid, m.as_object_mut()) {
@@ -126,7 +145,32 @@ impl TraceRecorder {
         for (k, name) in &self.graphs {
             ev.push(meta(PID_GRAPHS, Some(k.0), "thread_name", name));
         }
-        ev.extend(self.events.iter().cloned());
+        for sp in &self.spans {
+            let Some((graph, ptask)) = self.names.get(sp.name as usize) else {
+                continue;
+            };
+            let args = json!({
+                "graph": graph,
+                "group": sp.group,
+                "ptask": ptask,
+                "queue": sp.queue,
+                "priority": sp.weight,
+                "gpu_us": us(sp.gpu_ns),
+                "wait_us": us(sp.wait_ns),
+            });
+            for (pid, tid) in [(PID_QUEUES, u64::from(sp.queue)), (PID_GRAPHS, sp.graph.0)] {
+                ev.push(json!({
+                    "name": ptask,
+                    "cat": graph,
+                    "ph": "X",
+                    "ts": us(sp.start),
+                    "dur": us(sp.dur),
+                    "pid": pid,
+                    "tid": tid,
+                    "args": args,
+                }));
+            }
+        }
         json!({
             "traceEvents": ev,
             "displayTimeUnit": "ms",
