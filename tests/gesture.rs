@@ -2,14 +2,16 @@
 //! (lavapipe in CI), with Vulkan validation on (`--validate` fails the run
 //! on any validation message):
 //! scripted hand trajectories give the expected events, and the GPU
-//! kernels match the CPU reference in `runtime/src/gesture_ref.rs`.
+//! kernels match the CPU reference in `gesture/src/reference.rs` (crate
+//! ptc-gesture).
 
 mod common;
 use common::root;
-use ptc_runtime::gesture_ref::{
-    self, BilateralParams, DetectParams, Event, HandStats, Intrinsics, STATE_WORDS,
+use ptc_gesture::camera::{CameraConfig, Script, SyntheticCamera, HEIGHT, WIDTH};
+use ptc_gesture::reference::{
+    self, BilateralParams, DetectParams, HandStats, Intrinsics, PlanConfig, STATE_WORDS,
 };
-use ptc_runtime::io::camera::{CameraConfig, Script, SyntheticCamera};
+use ptc_gesture::Event;
 use ptc_runtime::{Runtime, RuntimeOptions};
 use serde_json::Value;
 
@@ -186,7 +188,7 @@ fn gpu_kernels_match_the_cpu_reference() {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let cpu = gesture_ref::xform(&f.depth, &bp, &k);
+        let cpu = reference::xform(&f.depth, WIDTH, HEIGHT, &bp, &k);
         let mut worst = 0.0f32;
         for (i, c) in cpu.iter().enumerate() {
             let g = &gpu[i * 4..i * 4 + 4];
@@ -205,7 +207,7 @@ fn gpu_kernels_match_the_cpu_reference() {
         // detect: the same cloud through the GPU kernel and the CPU reference.
         rt.push(gd, "cloud", &f32_bytes(&cpu.concat())).unwrap();
         let gev = Event::decode_all(&rt.pull(gd, "events").unwrap());
-        let (cev, next) = gesture_ref::detect(&cpu, &state, &dp);
+        let (cev, next) = reference::detect(&cpu, WIDTH, HEIGHT, &state, &dp);
         state = next;
         // The hand itself (state words 5..=12), not only the events: the GPU
         // sums per workgroup and in parallel, the CPU sequentially.
@@ -264,7 +266,7 @@ fn gpu_kernels_match_the_cpu_reference() {
 /// of the last frame's xform within tolerance.
 #[test]
 fn preview_png_comes_from_the_gpu_cloud() {
-    use ptc_runtime::io::preview;
+    use ptc_gesture::preview;
     const FRAMES: u64 = 24; // the default script's hand is in view from frame 15
     let png_path = std::env::temp_dir().join(format!("ptc-preview-{}.png", std::process::id()));
     let out = common::command()
@@ -282,7 +284,7 @@ fn preview_png_comes_from_the_gpu_cloud() {
     );
     let (png, w, h) = preview::decode_png(&std::fs::read(&png_path).unwrap()).unwrap();
     std::fs::remove_file(&png_path).ok();
-    assert_eq!((w, h), (gesture_ref::WIDTH, gesture_ref::HEIGHT));
+    assert_eq!((w, h), (WIDTH, HEIGHT));
 
     // The same frames through the runtime in process, with validation.
     let mut rt = Runtime::new(&RuntimeOptions {
@@ -328,8 +330,9 @@ fn preview_png_comes_from_the_gpu_cloud() {
 
     // The read-back is frame 23's cloud (GPU vs CPU reference).
     let gpu = preview::cloud_from_bytes(&bytes);
-    let (bp, dp) = preview::plan_params(&p);
-    let cpu = gesture_ref::xform(&last.depth, &bp, &k);
+    let cfg = PlanConfig::from_plan(&p).unwrap();
+    assert_eq!((cfg.width, cfg.height), (WIDTH, HEIGHT));
+    let cpu = cfg.xform(&last.depth, &k);
     assert_eq!(gpu.len(), cpu.len());
     let mut worst = 0.0f32;
     for (gp, cp) in gpu.iter().zip(&cpu) {
@@ -339,7 +342,7 @@ fn preview_png_comes_from_the_gpu_cloud() {
         }
     }
     assert!(worst <= 0.05, "max |GPU - CPU| = {worst} mm");
-    let hand = gesture_ref::hand_stats(&gpu, &dp);
+    let hand = cfg.hand_stats(&gpu);
     assert!(hand.pixels >= 400, "{hand:?}");
 
     // The PNG is exactly the rendering of the GPU read-back, overlay included.
