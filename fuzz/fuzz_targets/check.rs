@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = ptc_compiler::Options {
         kernel_paths: Vec::new(),
         skip_kernels: true,
+        sets: Vec::new(),
     };
     let path = Path::new("fuzz.pt");
     let r = ptc_compiler::check_source(path, text.to_string(), &opts);
