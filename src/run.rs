@@ -144,9 +144,9 @@ pub struct RunArgs {
     /// centroid): the buffer `--preview-buffer` names.
     #[arg(long, value_name = "OUT.png")]
     pub preview: Option<PathBuf>,
-    /// The `vec4<f32>[h, w]` buffer `--preview` draws (e.g. `xform.cloud`,
-    /// see `ptc graph FILE`); default: the graph's first internal one that
-    /// feeds a ptask.
+    /// The `vec4<f32>[h, w]` buffer `--preview` draws (`ptask.port`, e.g.
+    /// `xform.cloud`; an unknown name lists the candidates); default: the
+    /// graph's first internal one that feeds a ptask.
     #[arg(long, value_name = "NAME", requires = "preview")]
     pub preview_buffer: Option<String>,
     /// Run through the daemon listening at PATH (an error if none does).
