@@ -40,7 +40,7 @@ pub const WIDTH: usize = 640;
 /// Default frame height, pixels.
 pub const HEIGHT: usize = 480;
 
-/// Hand pose at one moment: centre in [0,1]² image coordinates, depth in mm.
+/// Hand pose at one moment: centre in [0, 1]² (x, y) image coordinates, depth in mm.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct HandPose {
     /// Centre x in [0, 1] (0 = left).

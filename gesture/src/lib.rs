@@ -4,7 +4,7 @@
 //! - [`camera`]: the deterministic synthetic depth camera behind
 //!   `from camera(fps: N, script: "path")`, and [`camera::CameraFactory`],
 //!   the source factory that plugs it into the runtime;
-//! - [`reference`]: the CPU reference of the pipeline's kernels (xform's
+//! - [`reference`](mod@reference): the CPU reference of the pipeline's kernels (xform's
 //!   bilateral filter and back-projection, detect's plane fit, hand
 //!   segmentation and gesture state machine) at any frame size;
 //! - [`preview`]: the PNG `ptc run --preview` writes from a point cloud read
