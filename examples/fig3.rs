@@ -9,14 +9,14 @@
 //! * `modular pipes`   — the same kernels as two graphs
 //!   (graphs/gesture_stages/{xform,detect}.pt) joined through host memory:
 //!   the 4.9 MB cloud is pulled to the host and pushed back every frame;
-//! * `CPU reference`   — runtime/src/gesture_ref.rs on one core.
+//! * `CPU reference`   — gesture/src/reference.rs (crate ptc-gesture) on one core.
 //!
 //! Run: `cargo run --release --example fig3 -- [FRAMES]` (default 60).
 //! Times are printed side by side from one run; relative = ms/frame over
 //! the ping-pong graph's.
 
-use ptc_runtime::gesture_ref::{self, BilateralParams, DetectParams, Intrinsics};
-use ptc_runtime::io::camera::{CameraConfig, Script, SyntheticCamera};
+use ptc_gesture::camera::{CameraConfig, Script, SyntheticCamera, HEIGHT, WIDTH};
+use ptc_gesture::reference::{self, BilateralParams, DetectParams, Intrinsics};
 use ptc_runtime::{GraphId, Runtime, RuntimeOptions};
 use std::time::{Duration, Instant};
 
@@ -131,8 +131,8 @@ fn cpu(depth: &[Vec<u16>], n: usize) -> Stat {
     let mut lat = Vec::new();
     for i in 0..n {
         let t0 = Instant::now();
-        let cloud = gesture_ref::xform(&depth[i % depth.len()], &bp, &k);
-        state = gesture_ref::detect(&cloud, &state, &dp).1;
+        let cloud = reference::xform(&depth[i % depth.len()], WIDTH, HEIGHT, &bp, &k);
+        state = reference::detect(&cloud, WIDTH, HEIGHT, &state, &dp).1;
         lat.push(t0.elapsed());
     }
     Stat {

@@ -115,6 +115,8 @@ fn daemon_inner(args: DaemonArgs) -> Result<(), Fail> {
             },
         },
         stop,
+        // Clients' camera graphs run here: the same sources as `ptc run`.
+        io: ptc_gesture::io_registry(),
     })
     .map_err(|e| Fail::usage(e.to_string()))
 }

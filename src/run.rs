@@ -10,6 +10,7 @@ use crate::exit::{Exit, Fail};
 use crate::signals;
 use ptc_compiler::diag::Code;
 use ptc_compiler::{check_file, Options, Plan, Report};
+use ptc_gesture::preview::PreviewBuffer;
 use ptc_plan::{Sink, Source};
 use ptc_runtime::io::{check_conflicts, Deferred, OutputFile, PortFiles};
 use ptc_runtime::sched::{SchedConfig, SchedMode};
@@ -138,13 +139,20 @@ pub struct RunArgs {
     /// Hand trajectory for `from camera(...)` inputs (keyframes, see docs/gesture.md).
     #[arg(long, value_name = "FILE")]
     pub script: Option<PathBuf>,
-    /// Send gesture Event outputs to a virtual pointer (Linux uinput).
+    /// Send Event outputs (`kind: u32, x: f32, y: f32, t: f32`) to a
+    /// virtual pointer (Linux uinput).
     #[arg(long)]
     pub hid: bool,
-    /// After the run, write a PNG of the last camera frame as the gesture
-    /// pipeline sees it (filtered depth, hand box, centroid).
+    /// After the run, write a PNG of the last frame's point cloud as the
+    /// GPU computed it (depth, and the gesture pipeline's hand box and
+    /// centroid): the buffer `--preview-buffer` names.
     #[arg(long, value_name = "OUT.png")]
     pub preview: Option<PathBuf>,
+    /// The `vec4<f32>[h, w]` buffer `--preview` draws (`ptask.port`, e.g.
+    /// `xform.cloud`; an unknown name lists the candidates); default: the
+    /// graph's first internal one that feeds a ptask.
+    #[arg(long, value_name = "NAME", requires = "preview")]
+    pub preview_buffer: Option<String>,
     /// Run through the daemon listening at PATH (an error if none does).
     /// Without it: `$PTC_SOCKET`, else the user's then the system's daemon
     /// if one listens, else in this process.
@@ -416,6 +424,8 @@ pub fn devices() -> ExitCode {
 }
 
 /// Applies `--script` (camera inputs) and `--hid` (Event outputs).
+/// `PTC_CAMERA_SCRIPT`, if set, replaces every camera's script, `--script`
+/// included (a relative path is the graph's, like `camera(script:)`).
 fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
     if let Some(script) = &args.script {
         let mut any = false;
@@ -435,6 +445,13 @@ fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
             )));
         }
     }
+    if let Some(env) = std::env::var_os("PTC_CAMERA_SCRIPT").filter(|s| !s.is_empty()) {
+        for gi in &mut plan.inputs {
+            if let Source::Camera { script: s, .. } = &mut gi.source {
+                *s = Some(PathBuf::from(&env));
+            }
+        }
+    }
     if args.hid {
         let mut any = false;
         for go in &mut plan.outputs {
@@ -442,14 +459,14 @@ fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
                 ptc_plan::types::ElemType::Struct(n) => plan.structs.iter().find(|s| &s.name == n),
                 _ => None,
             };
-            if layout.is_some_and(ptc_runtime::io::jsonl::is_gesture_event) {
+            if layout.is_some_and(ptc_runtime::io::event::is_event_layout) {
                 go.sink = Sink::Hid;
                 any = true;
             }
         }
         if !any {
             return Err(Fail::usage(format!(
-                "--hid: graph `{}` has no output of gesture Event elements",
+                "--hid: graph `{}` has no output of Event {{ kind: u32, x: f32, y: f32, t: f32 }} elements",
                 plan.graph
             )));
         }
@@ -457,65 +474,47 @@ fn apply_gesture_flags(plan: &mut Plan, args: &RunArgs) -> Result<(), Fail> {
     Ok(())
 }
 
-/// The buffer `--preview` draws: xform's point cloud.
-const PREVIEW_BUFFER: &str = "xform.cloud";
-
-/// The size of the `--preview` buffer of `plan` (xform's point cloud,
-/// `vec4<f32>[h, w]`), or why it cannot be previewed.
-fn preview_dims(plan: &Plan) -> Result<(usize, usize), Fail> {
-    use ptc_plan::types::{ElemType, Scalar};
-    let buf = plan.buffers.iter().find(|b| b.name == PREVIEW_BUFFER);
-    let dims = buf.and_then(|b| match (&b.ty.elem, b.ty.shape.as_slice()) {
-        (
-            ElemType::Vector {
-                n: 4,
-                scalar: Scalar::F32,
-            },
-            [h, w],
-        ) => Some((*w as usize, *h as usize)),
-        _ => None,
-    });
-    dims.ok_or_else(|| {
-        Fail::usage(format!(
-            "--preview needs a `{PREVIEW_BUFFER}` buffer of type vec4<f32>[h, w] (the gesture graph's point cloud)"
-        ))
-    })
+/// What `--preview` draws: the plan (an index into the run's plans) and
+/// its buffer, `--preview-buffer` or the first graph's default (see
+/// [`ptc_gesture::preview::find_buffer`]).
+fn preview_target(plans: &[Plan], name: Option<&str>) -> Result<(usize, PreviewBuffer), Fail> {
+    let mut errs = Vec::new();
+    for (k, plan) in plans.iter().enumerate() {
+        match ptc_gesture::preview::find_buffer(plan, name) {
+            Ok(b) => return Ok((k, b)),
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    Err(Fail::usage(format!("--preview: {}", errs.join("; "))))
 }
 
 /// `--preview`: the last completed frame as the GPU pipeline saw it, read
-/// back from the graph's `xform.cloud` buffer (depth = its z; hand overlay
-/// from detect's segmentation rule applied to that cloud), as a PNG.
+/// back from the graph's preview buffer (depth = its z; hand overlay from
+/// detect's segmentation rule applied to that cloud), as a PNG.
 fn render_preview(
     rt: &mut Runtime,
-    graph: ptc_runtime::GraphId,
     plan: &Plan,
     summary: &RunSummary,
+    target: &PreviewBuffer,
     out: &mut OutputFile,
 ) -> Result<(), Fail> {
     use std::io::Write;
-    let (w, h) = preview_dims(plan)?;
+    let (w, h) = (target.width, target.height);
     let bytes = rt
-        .read_buffer(graph, PREVIEW_BUFFER)?
+        .read_buffer(summary.graph, &target.name)?
         .ok_or_else(|| Fail::usage("--preview: no frame was computed"))?;
-    let rgb = ptc_runtime::io::preview::render_cloud_bytes(plan, &bytes, w, h)
-        .map_err(|e| Fail::usage(e.to_string()))?;
-    let png = ptc_runtime::io::preview::encode_png(&rgb, w, h).map_err(Fail::usage)?;
+    let rgb = ptc_gesture::preview::render_cloud_bytes(plan, &bytes, w, h)
+        .map_err(|e| Fail::usage(format!("--preview: {e}")))?;
+    let png = ptc_gesture::preview::encode_png(&rgb, w, h)
+        .map_err(|e| Fail::usage(format!("--preview: {e}")))?;
     out.write_all(&png)
         .map_err(|e| Fail::usage(format!("cannot write `{}`: {e}", out.path().display())))?;
-    let n: u64 = summary
-        .pushed
-        .iter()
-        .filter(|(p, _)| {
-            plan.inputs
-                .iter()
-                .any(|gi| &gi.name == p && matches!(gi.source, Source::Camera { .. }))
-        })
-        .map(|(_, n)| *n)
-        .max()
-        .unwrap_or(0);
+    // The frame: the most frames any input of the graph was fed.
+    let n: u64 = summary.pushed.iter().map(|(_, n)| *n).max().unwrap_or(0);
     eprintln!(
-        "wrote preview of frame {} (read back from the GPU's `{PREVIEW_BUFFER}`) to {}",
+        "wrote preview of frame {} (read back from the GPU's `{}`) to {}",
         n.saturating_sub(1),
+        target.name,
         out.path().display()
     );
     Ok(())
@@ -544,6 +543,8 @@ pub struct Prepared {
     pub trace: Option<OutputFile>,
     /// `--preview`.
     pub preview: Option<OutputFile>,
+    /// What `--preview` draws: the plan (index into `plans`) and buffer.
+    pub preview_target: Option<(usize, PreviewBuffer)>,
     /// Every output file's commit waits for the whole run to succeed.
     pub deferred: Deferred,
     /// Outputs another process writes (the daemon), committed at the end.
@@ -675,19 +676,9 @@ pub fn prepare(
             )));
         }
     }
-    let preview_plan = match &args.preview {
-        Some(_) => {
-            let cam = plans.iter().find(|p| {
-                p.inputs
-                    .iter()
-                    .any(|gi| matches!(gi.source, Source::Camera { .. }))
-            });
-            let plan = cam
-                .ok_or_else(|| Fail::usage("--preview needs a graph with a `from camera` input"))?;
-            preview_dims(plan)?;
-            true
-        }
-        None => false,
+    let preview_target = match &args.preview {
+        Some(_) => Some(preview_target(&plans, args.preview_buffer.as_deref())?),
+        None => None,
     };
     // Open every file now: bad data and unwritable places fail before the
     // device is touched, and nothing is committed unless the run succeeds.
@@ -719,11 +710,7 @@ pub fn prepare(
         };
     let stats = report_file("--stats", &args.sched.stats)?;
     let trace = report_file("--trace", &args.sched.trace)?;
-    let preview = if preview_plan {
-        report_file("--preview", &args.preview)?
-    } else {
-        None
-    };
+    let preview = report_file("--preview", &args.preview)?;
     check_conflicts(&reads, &writes)?;
     Ok(Prepared {
         plans,
@@ -733,6 +720,7 @@ pub fn prepare(
         stats,
         trace,
         preview,
+        preview_target,
         deferred,
         kept: Vec::new(),
     })
@@ -798,9 +786,10 @@ pub fn run(args: RunArgs, render: &dyn Fn(&Report) -> String) -> ExitCode {
 pub fn run_local(args: &RunArgs, mut p: Prepared) -> Result<(), Fail> {
     let opts = runtime_options(args, &p.plans)?;
     // Sources and sinks first: bad data is reported before any device work.
+    let registry = ptc_gesture::io_registry();
     let mut io = Vec::new();
     for (plan, files) in p.plans.iter().zip(std::mem::take(&mut p.files)) {
-        io.push(ptc_runtime::io::attach(plan, files)?);
+        io.push(registry.attach(plan, files)?);
     }
     let rt = Runtime::new(&opts)?;
     let log = rt.validation_log();
@@ -855,14 +844,13 @@ pub fn run_local(args: &RunArgs, mut p: Prepared) -> Result<(), Fail> {
     // With the host's cost (Session::run's CPU time, sources and sinks).
     let report = session.report();
     let rt = session.runtime_mut();
-    if let (Some(out), false) = (&mut p.preview, abandoned) {
-        let cam = p.plans.iter().zip(&summaries).find(|(pl, _)| {
-            pl.inputs
-                .iter()
-                .any(|gi| matches!(gi.source, Source::Camera { .. }))
-        });
-        if let Some((plan, summary)) = cam {
-            render_preview(rt, summary.graph, plan, summary, out)?;
+    if let (Some(out), Some((k, target)), false) = (&mut p.preview, &p.preview_target, abandoned) {
+        // The summary of the graph opened for plan k (by id, not position).
+        let summary = graphs
+            .get(*k)
+            .and_then(|g| summaries.iter().find(|s| s.graph == *g));
+        if let (Some(plan), Some(summary)) = (p.plans.get(*k), summary) {
+            render_preview(rt, plan, summary, target, out)?;
         }
     }
     if let Some(out) = p.preview.take() {

@@ -395,6 +395,32 @@ impl Source {
             Source::Host | Source::File { .. } | Source::Stdin => None,
         }
     }
+
+    /// The clause's name, as in `.pt` (`from camera(...)`) and as the
+    /// `kind:` tag of plan YAML: `host`, `camera`, `file`, `random`,
+    /// `zeros`, `stdin`. The runtime's source factories are keyed by it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Host => "host",
+            Source::Camera { .. } => "camera",
+            Source::File { .. } => "file",
+            Source::Random { .. } => "random",
+            Source::Zeros { .. } => "zeros",
+            Source::Stdin => "stdin",
+        }
+    }
+
+    /// The file the source reads, as the plan names it (relative to the
+    /// graph unless absolute): a `file` input's path, a `camera`'s script.
+    /// The process that runs `ptc run` opens it (see the runtime's
+    /// `PortFiles::open`) and hands it to the source.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            Source::File { path } => Some(path),
+            Source::Camera { script, .. } => script.as_deref(),
+            Source::Host | Source::Random { .. } | Source::Zeros { .. } | Source::Stdin => None,
+        }
+    }
 }
 
 /// Where a graph output's frames go: the `to` clause of a `.pt` output (the
@@ -415,6 +441,21 @@ pub enum Sink {
     Null,
     /// `to hid`: virtual pointer (Linux uinput).
     Hid,
+}
+
+impl Sink {
+    /// The clause's name, as in `.pt` (`to stdout`) and as the `kind:` tag
+    /// of plan YAML: `host`, `stdout`, `file`, `null`, `hid`. The runtime's
+    /// sink factories are keyed by it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Sink::Host => "host",
+            Sink::Stdout => "stdout",
+            Sink::File { .. } => "file",
+            Sink::Null => "null",
+            Sink::Hid => "hid",
+        }
+    }
 }
 
 /// A buffer barrier: make `buffer`'s writes by an earlier dispatch visible
@@ -764,5 +805,56 @@ impl Plan {
         let info = self.inspect_modules(words)?;
         self.validate_schedule()?;
         Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::{Sink, Source};
+    use std::path::PathBuf;
+
+    /// `kind()` is the `kind:` tag plan YAML writes (factories are keyed by
+    /// the same name users read in plans).
+    #[test]
+    fn kinds_are_the_yaml_tags() {
+        let tag = |yaml: String| -> String {
+            let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&yaml).expect("yaml");
+            v["kind"].as_str().expect("a kind tag").to_string()
+        };
+        let sources = [
+            Source::Host,
+            Source::Camera {
+                fps: Some(30.0),
+                script: Some(PathBuf::from("s.txt")),
+            },
+            Source::File {
+                path: PathBuf::from("x.npy"),
+            },
+            Source::Random { seed: 1, fps: None },
+            Source::Zeros { fps: None },
+            Source::Stdin,
+        ];
+        for s in &sources {
+            assert_eq!(s.kind(), tag(serde_yaml_ng::to_string(s).expect("ser")));
+        }
+        let sinks = [
+            Sink::Host,
+            Sink::Stdout,
+            Sink::File {
+                path: PathBuf::from("y.npy"),
+            },
+            Sink::Null,
+            Sink::Hid,
+        ];
+        for s in &sinks {
+            assert_eq!(s.kind(), tag(serde_yaml_ng::to_string(s).expect("ser")));
+        }
+        assert_eq!(
+            sources[1].file(),
+            Some(std::path::Path::new("s.txt")),
+            "a camera reads its script"
+        );
+        assert_eq!(sources[2].file(), Some(std::path::Path::new("x.npy")));
+        assert_eq!(sources[3].file(), None);
     }
 }

@@ -736,8 +736,9 @@ fn ptc_cycle(rt: &mut Runtime, plan: &Plan, frames: usize) -> Result<Sample, Str
 fn ptc_session(session: &mut Session, plan: &Plan, frames: usize) -> Result<Sample, String> {
     let e = |e: ptc_runtime::RuntimeError| e.to_string();
     let add = |session: &mut Session, n: u64| -> Result<ptc_runtime::GraphId, String> {
-        let (feeds, drains): (Vec<Feed>, Vec<Drain>) =
-            ptc_runtime::io::attach(plan, Default::default()).map_err(e)?;
+        let (feeds, drains): (Vec<Feed>, Vec<Drain>) = ptc_runtime::io::IoRegistry::new()
+            .attach(plan, Default::default())
+            .map_err(e)?;
         let g = session.runtime_mut().open_graph(plan).map_err(e)?;
         session
             .add(

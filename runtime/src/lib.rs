@@ -53,5 +53,4 @@ pub use vk::{
     QueueFamilyInfo, ValidationLog,
 };
 
-pub mod gesture_ref;
 pub mod sched;

@@ -89,7 +89,9 @@ fn frames_allocate_and_record_nothing() {
            x -> s.a; s.b -> y; }",
     );
     let run = |session: &mut Session, n: u64| -> u64 {
-        let (feeds, drains) = io::attach(&zeros, Default::default()).expect("attach");
+        let (feeds, drains) = io::IoRegistry::new()
+            .attach(&zeros, Default::default())
+            .expect("attach");
         let g = session.runtime_mut().open_graph(&zeros).expect("open");
         session
             .add(

@@ -530,6 +530,57 @@ fn detach_ps_renice_and_kill() {
     assert!(e.contains("no graph #999999"), "{e}");
 }
 
+/// A detached graph's sources run in the daemon: `from camera` (crate
+/// ptc-gesture, registered by `ptc daemon`) with the client's `--script`,
+/// and its events equal an in-process run's.
+#[test]
+fn a_detached_camera_graph_runs_in_the_daemon() {
+    if !have_vulkan() {
+        return;
+    }
+    let d = Daemon::start("camera", &[]);
+    let script = d.dir.join("sweep.txt");
+    std::fs::write(&script, "0 0.3 0.5 900\n0.5 0.6 0.5 900\n").expect("script");
+    let (detached, local) = (d.dir.join("detached.bin"), d.dir.join("local.bin"));
+    let hid = |p: &Path| format!("hid={}", s(p));
+    let (c, out, e) = d.ptc(&[
+        "run",
+        "graphs/gesture.pt",
+        "--detach",
+        "--script",
+        s(&script),
+        "--output",
+        &hid(&detached),
+    ]);
+    assert_eq!(c, 0, "{e}");
+    let id: u64 = out.trim().parse().expect("the graph id on stdout");
+    // 0.5 s of script at 30 fps: 16 frames, then the graph ends.
+    let t0 = Instant::now();
+    while d.ps().iter().any(|g| g["id"] == id) {
+        assert!(t0.elapsed() < Duration::from_secs(60), "still running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = common::command()
+        .args([
+            "run",
+            "--local",
+            "graphs/gesture.pt",
+            "--script",
+            s(&script),
+        ])
+        .args(["--output", &hid(&local)])
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (
+        std::fs::read(&detached).expect("detached output"),
+        std::fs::read(&local).expect("local output"),
+    );
+    assert_eq!(a.len(), 16 * 16 * 16, "16 frames of Event[16]");
+    assert!(a.chunks_exact(16).any(|e| e[0] == 1), "a move event");
+    assert!(a == b, "detached and in-process events differ");
+}
+
 #[test]
 fn killing_an_attached_run_ends_its_client_like_sigterm() {
     if !have_vulkan() {

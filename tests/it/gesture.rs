@@ -2,14 +2,16 @@
 //! (lavapipe in CI), with Vulkan validation on (`--validate` fails the run
 //! on any validation message):
 //! scripted hand trajectories give the expected events, and the GPU
-//! kernels match the CPU reference in `runtime/src/gesture_ref.rs`.
+//! kernels match the CPU reference in `gesture/src/reference.rs` (crate
+//! ptc-gesture).
 
 use crate::common;
 use common::root;
-use ptc_runtime::gesture_ref::{
-    self, BilateralParams, DetectParams, Event, HandStats, Intrinsics, STATE_WORDS,
+use ptc_gesture::camera::{CameraConfig, Script, SyntheticCamera, HEIGHT, WIDTH};
+use ptc_gesture::reference::{
+    self, BilateralParams, DetectParams, HandStats, Intrinsics, PlanConfig, STATE_WORDS,
 };
-use ptc_runtime::io::camera::{CameraConfig, Script, SyntheticCamera};
+use ptc_gesture::Event;
 use ptc_runtime::{Runtime, RuntimeOptions};
 use serde_json::Value;
 
@@ -99,6 +101,167 @@ fn default_script_at_320x240_gives_the_same_gestures() {
     let press = ev.iter().find(|e| e["kind"] == "press").unwrap();
     assert!((press["x"].as_f64().unwrap() - 0.5).abs() < 0.01, "{press}");
     assert!((press["y"].as_f64().unwrap() - 0.5).abs() < 0.01, "{press}");
+    // And every event is the CPU reference's at 320 x 240, frame by frame.
+    assert_matches_reference(&ev, &[("W", "320"), ("H", "240")]);
+}
+
+/// `plan` compiled with `--set` values.
+fn plan_with(rel: &str, sets: &[(&str, &str)]) -> ptc_plan::Plan {
+    let opts = ptc_compiler::Options {
+        sets: sets
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    };
+    let r = ptc_compiler::check_file(&root().join(rel), &opts);
+    assert!(!r.has_errors(), "{:#?}", r.diagnostics);
+    r.plan.unwrap()
+}
+
+/// Asserts that `ev` (the JSON lines of `ptc run graphs/gesture.pt` with
+/// `sets` and the default script) are the events of the CPU reference
+/// (ptc-gesture: synthetic camera, xform, detect at the plan's size and
+/// params): the same kinds on the same frames, the same `t`, x and y within
+/// 1e-3 of the image.
+fn assert_matches_reference(ev: &[Value], sets: &[(&str, &str)]) {
+    let cfg = PlanConfig::from_plan(&plan_with("graphs/gesture.pt", sets)).unwrap();
+    let cam = SyntheticCamera::new(
+        CameraConfig {
+            width: cfg.width,
+            height: cfg.height,
+            ..CameraConfig::default()
+        },
+        Script::default_script(),
+    )
+    .unwrap();
+    let k = Intrinsics::default(); // graphs/kinect_intrinsics.npy
+    let mut state = [0u32; STATE_WORDS];
+    let mut want = Vec::new();
+    for f in cam {
+        let (events, next) = cfg.detect(&cfg.xform(&f.depth, &k), &state);
+        state = next;
+        want.extend(
+            events
+                .into_iter()
+                .filter(|e| e.kind != 0)
+                .map(|e| (f.index, e)),
+        );
+    }
+    let got: Vec<(u64, &str, f64, f64, f64)> = ev
+        .iter()
+        .map(|e| {
+            (
+                e["frame"].as_u64().unwrap(),
+                e["kind"].as_str().unwrap(),
+                e["x"].as_f64().unwrap(),
+                e["y"].as_f64().unwrap(),
+                e["t"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let gestures = got
+        .iter()
+        .map(|g| (g.0, g.1.to_string()))
+        .filter(|(_, k)| k != "move")
+        .collect::<Vec<_>>();
+    let want_gestures = want
+        .iter()
+        .map(|(n, e)| (*n, e.kind().name().to_string()))
+        .filter(|(_, k)| k != "move")
+        .collect::<Vec<_>>();
+    assert_eq!(
+        gestures, want_gestures,
+        "gestures (frame, kind): GPU vs CPU reference"
+    );
+    assert_eq!(got.len(), want.len(), "events: GPU vs CPU reference");
+    for (g, (n, w)) in got.iter().zip(&want) {
+        assert_eq!((g.0, g.1), (*n, w.kind().name()), "{g:?} vs {w:?}");
+        assert!(
+            (g.2 - f64::from(w.x)).abs() < 1e-3 && (g.3 - f64::from(w.y)).abs() < 1e-3,
+            "frame {n}: {g:?} vs {w:?}"
+        );
+        assert_eq!(g.4, f64::from(w.t), "frame {n}");
+    }
+}
+
+/// `--preview-buffer NAME` picks the buffer `--preview` draws (the default
+/// comes from the graph: its internal point cloud, at the graph's size);
+/// a name the graph lacks, or a buffer that is not a point cloud, is a
+/// usage error that lists what can be previewed, before any frame runs.
+#[test]
+fn preview_buffer_names_the_buffer() {
+    use ptc_gesture::preview;
+    let png_path =
+        std::env::temp_dir().join(format!("ptc-preview-buffer-{}.png", std::process::id()));
+    let run = |extra: &[&str]| {
+        let out = common::command()
+            .args(["run", "graphs/gesture.pt", "--frames", "20", "--preview"])
+            .arg(&png_path)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&["--preview-buffer", "nope"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "--preview: graph `gesture` has no buffer `nope` (buffers it can preview, vec4<f32>[h, w]: xform.cloud (640x480))"
+        ),
+        "{stderr}"
+    );
+    assert!(!png_path.exists(), "nothing written on a usage error");
+    let (code, stderr) = run(&["--preview-buffer", "detect_plane.plane"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "buffer `detect_plane.plane` of graph `gesture` is vec4<f32>[2], not a point cloud"
+        ),
+        "{stderr}"
+    );
+    // Without --preview it means nothing: a usage error too.
+    let out = common::command()
+        .args([
+            "run",
+            "graphs/gesture.pt",
+            "--preview-buffer",
+            "xform.cloud",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--preview"), "{stderr}");
+
+    if !common::has_vulkan() {
+        return;
+    }
+    // Named, at another size: the PNG is the 320 x 240 cloud.
+    let (code, stderr) = run(&[
+        "--preview-buffer",
+        "xform.cloud",
+        "--set",
+        "W=320",
+        "--set",
+        "H=240",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("wrote preview of frame 19 (read back from the GPU's `xform.cloud`)"),
+        "{stderr}"
+    );
+    let (png, w, h) = preview::decode_png(&std::fs::read(&png_path).unwrap()).unwrap();
+    std::fs::remove_file(&png_path).ok();
+    assert_eq!((w, h), (320, 240));
+    let green = png
+        .chunks_exact(3)
+        .filter(|px| *px == [40, 230, 40])
+        .count();
+    assert!(green > 50, "no hand box drawn ({green} green pixels)");
 }
 
 #[test]
@@ -188,7 +351,7 @@ fn gpu_kernels_match_the_cpu_reference() {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        let cpu = gesture_ref::xform(&f.depth, &bp, &k);
+        let cpu = reference::xform(&f.depth, WIDTH, HEIGHT, &bp, &k);
         let mut worst = 0.0f32;
         for (i, c) in cpu.iter().enumerate() {
             let g = &gpu[i * 4..i * 4 + 4];
@@ -207,7 +370,7 @@ fn gpu_kernels_match_the_cpu_reference() {
         // detect: the same cloud through the GPU kernel and the CPU reference.
         rt.push(gd, "cloud", &f32_bytes(&cpu.concat())).unwrap();
         let gev = Event::decode_all(&rt.pull(gd, "events").unwrap());
-        let (cev, next) = gesture_ref::detect(&cpu, &state, &dp);
+        let (cev, next) = reference::detect(&cpu, WIDTH, HEIGHT, &state, &dp);
         state = next;
         // The hand itself (state words 5..=12), not only the events: the GPU
         // sums per workgroup and in parallel, the CPU sequentially.
@@ -266,7 +429,7 @@ fn gpu_kernels_match_the_cpu_reference() {
 /// of the last frame's xform within tolerance.
 #[test]
 fn preview_png_comes_from_the_gpu_cloud() {
-    use ptc_runtime::io::preview;
+    use ptc_gesture::preview;
     const FRAMES: u64 = 24; // the default script's hand is in view from frame 15
     let png_path = std::env::temp_dir().join(format!("ptc-preview-{}.png", std::process::id()));
     let out = common::command()
@@ -284,7 +447,7 @@ fn preview_png_comes_from_the_gpu_cloud() {
     );
     let (png, w, h) = preview::decode_png(&std::fs::read(&png_path).unwrap()).unwrap();
     std::fs::remove_file(&png_path).ok();
-    assert_eq!((w, h), (gesture_ref::WIDTH, gesture_ref::HEIGHT));
+    assert_eq!((w, h), (WIDTH, HEIGHT));
 
     // The same frames through the runtime in process, with validation.
     let mut rt = Runtime::new(&RuntimeOptions {
@@ -330,8 +493,9 @@ fn preview_png_comes_from_the_gpu_cloud() {
 
     // The read-back is frame 23's cloud (GPU vs CPU reference).
     let gpu = preview::cloud_from_bytes(&bytes);
-    let (bp, dp) = preview::plan_params(&p);
-    let cpu = gesture_ref::xform(&last.depth, &bp, &k);
+    let cfg = PlanConfig::from_plan(&p).unwrap();
+    assert_eq!((cfg.width, cfg.height), (WIDTH, HEIGHT));
+    let cpu = cfg.xform(&last.depth, &k);
     assert_eq!(gpu.len(), cpu.len());
     let mut worst = 0.0f32;
     for (gp, cp) in gpu.iter().zip(&cpu) {
@@ -341,7 +505,7 @@ fn preview_png_comes_from_the_gpu_cloud() {
         }
     }
     assert!(worst <= 0.05, "max |GPU - CPU| = {worst} mm");
-    let hand = gesture_ref::hand_stats(&gpu, &dp);
+    let hand = cfg.hand_stats(&gpu);
     assert!(hand.pixels >= 400, "{hand:?}");
 
     // The PNG is exactly the rendering of the GPU read-back, overlay included.

@@ -10,7 +10,7 @@ use crate::proto::{
     WireError,
 };
 use crate::shm::SharedSlots;
-use ptc_runtime::io::{InputFile, OutputFile, PortFiles};
+use ptc_runtime::io::{InputFile, IoRegistry, OutputFile, PortFiles};
 use ptc_runtime::plan::{Sink, Source};
 use ptc_runtime::{
     EndReason, GraphFactory, GraphId, InputPort, OutputPort, Plan, PortInfo, PreparedGraph, RunId,
@@ -164,6 +164,8 @@ pub struct Engine {
     /// Where workers send their results.
     tx: std::sync::mpsc::Sender<Command>,
     factory: GraphFactory,
+    /// Builds runs' sources and sinks (the program's plug-ins included).
+    io: IoRegistry,
 }
 
 /// An open a worker thread is doing (plan parsing, validation, pipeline
@@ -224,7 +226,16 @@ impl Engine {
             share_mark: (Instant::now(), HashMap::new()),
             shares: HashMap::new(),
             validation,
+            io: IoRegistry::new(),
         }
+    }
+
+    /// Builds runs' sources and sinks with `io` (the runtime's built-ins
+    /// plus the program's factories, e.g. `from camera(...)`) instead of
+    /// the built-ins alone.
+    pub fn with_io(mut self, io: IoRegistry) -> Engine {
+        self.io = io;
+        self
     }
 
     /// Runs until `stop` is set, then ends every graph (clients get a clear
@@ -566,10 +577,11 @@ impl Engine {
         );
         let tx = self.tx.clone();
         let factory = self.factory.clone();
+        let io = self.io.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("ptc-open-{token}"))
             .spawn(move || {
-                let result = prepare(token, &tx, &factory, open, fds, host_yaml).map(Box::new);
+                let result = prepare(token, &tx, &factory, &io, open, fds, host_yaml).map(Box::new);
                 let _ = tx.send(Command::Opened { token, result });
             });
         if let Err(e) = spawned {
@@ -1224,6 +1236,7 @@ fn prepare(
     token: u64,
     tx: &std::sync::mpsc::Sender<Command>,
     factory: &GraphFactory,
+    io: &IoRegistry,
     open: Option<OpenRun>,
     fds: Vec<OwnedFd>,
     host_yaml: Option<String>,
@@ -1258,7 +1271,7 @@ fn prepare(
     arx.recv().map_err(|_| err("the daemon is stopping"))??;
     let what = match (open, files) {
         (Some(open), Some(files)) => {
-            let (feeds, drains) = ptc_runtime::io::attach(&plan, files)?;
+            let (feeds, drains) = io.attach(&plan, files)?;
             ReadyKind::Run {
                 feeds,
                 drains,

@@ -29,6 +29,10 @@ pub struct DaemonOptions {
     pub runtime: RuntimeOptions,
     /// Set (by a SIGTERM/SIGINT handler) to stop the daemon cleanly.
     pub stop: Arc<AtomicBool>,
+    /// Builds the sources and sinks of clients' runs: the runtime's
+    /// built-ins plus the program's factories (`ptc daemon` registers the
+    /// gesture pipeline's `from camera(...)`).
+    pub io: ptc_runtime::io::IoRegistry,
 }
 
 /// Why the daemon could not start.
@@ -134,7 +138,7 @@ pub fn serve(opts: DaemonOptions) -> Result<(), ServeError> {
         .spawn(move || accept(listener, tx, welcome))
         .map_err(|e| ServeError::Socket(e.to_string()))?;
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
-    let mut engine = Engine::new(Session::new(rt), opts.config, engine_tx);
+    let mut engine = Engine::new(Session::new(rt), opts.config, engine_tx).with_io(opts.io);
     engine.run(&rx, &opts.stop);
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     if let Some(p) = listening.owned {

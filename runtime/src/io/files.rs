@@ -13,10 +13,6 @@ use std::path::{Path, PathBuf};
 /// A file a run reads or writes, with what uses it (e.g. "output `z`").
 pub type Labelled = (String, PathBuf);
 
-/// Largest camera script accepted (a script is a few keyframes; this
-/// bounds what `--script /dev/zero` can make ptc read).
-pub const MAX_SCRIPT_BYTES: u64 = 1 << 20;
-
 /// A file opened for a source, with the path shown in messages.
 #[derive(Debug)]
 pub struct InputFile {
@@ -31,14 +27,16 @@ pub struct InputFile {
 /// source or sink needs no file.
 #[derive(Debug, Default)]
 pub struct PortFiles {
-    /// Input files, camera scripts and standard input.
+    /// Input files (what [`Source::file`] names: a `file` input, a camera
+    /// script) and standard input.
     pub inputs: Vec<Option<InputFile>>,
     /// Output files (see [`OutputFile`]) and standard output.
     pub outputs: Vec<Option<OutputFile>>,
 }
 
-/// Reads at most `limit` bytes of text from `file`; more is an error naming
-/// `path` (a script from `/dev/zero` must not fill the memory).
+/// Reads at most `limit` bytes of text from `file` (a source's small text
+/// input, e.g. a camera script); more is an error naming `path` (a script
+/// from `/dev/zero` must not fill the memory).
 pub fn read_limited(file: File, limit: u64, path: &Path) -> Result<String> {
     let mut text = String::new();
     let mut r = file.take(limit + 1);
@@ -46,7 +44,7 @@ pub fn read_limited(file: File, limit: u64, path: &Path) -> Result<String> {
         .map_err(|e| RuntimeError::Io(format!("cannot read `{}`: {e}", path.display())))?;
     if text.len() as u64 > limit {
         return Err(RuntimeError::Io(format!(
-            "`{}` is larger than {} KiB; a camera script is a list of keyframes",
+            "`{}` is larger than {} KiB, the most read here; give a smaller file",
             path.display(),
             limit / 1024
         )));
@@ -62,8 +60,8 @@ fn dup_stdio(fd: std::os::fd::BorrowedFd<'_>, what: &str) -> Result<File> {
 
 impl PortFiles {
     /// Opens what `plan`'s sources and sinks name, relative paths against
-    /// `base`: input files, camera scripts (also `PTC_CAMERA_SCRIPT`),
-    /// standard input/output, and output files, created now (see
+    /// `base`: the file each source reads ([`Source::file`]: input files,
+    /// camera scripts), standard input/output, and output files, created now (see
     /// [`OutputFile::create`]) so an unwritable location fails before any
     /// frame runs. `to hid` opens nothing here (the sink opens the device).
     /// `in_place`: regular output files are opened and truncated where they
@@ -85,21 +83,11 @@ impl PortFiles {
                 Ok(InputFile { file, path })
             };
             files.inputs.push(match &gi.source {
-                Source::File { path } => Some(open(path)?),
-                Source::Camera { script, .. } => {
-                    let env = std::env::var_os("PTC_CAMERA_SCRIPT")
-                        .filter(|s| !s.is_empty())
-                        .map(PathBuf::from);
-                    match env.as_deref().or(script.as_deref()) {
-                        Some(p) => Some(open(p)?),
-                        None => None,
-                    }
-                }
                 Source::Stdin => Some(InputFile {
                     file: dup_stdio(std::io::stdin().as_fd(), "standard input")?,
                     path: PathBuf::from("<stdin>"),
                 }),
-                Source::Host | Source::Random { .. } | Source::Zeros { .. } => None,
+                source => source.file().map(open).transpose()?,
             });
         }
         for go in &plan.outputs {

@@ -1,5 +1,5 @@
-//! The `to hid` sink: gesture events drive a virtual pointer through Linux
-//! uinput (crate `evdev`).
+//! The `to hid` sink: pointer events ([`super::event`]) drive a virtual
+//! pointer through Linux uinput (crate `evdev`).
 //!
 //! The device is an absolute pointer ("ptc gesture pointer"): `move` sets
 //! ABS_X/ABS_Y (0..=65535 across the image), `press`/`release` are BTN_LEFT
@@ -8,7 +8,7 @@
 //! `/dev/uinput`; without it, opening fails with [`HidError::Open`], which
 //! says what to do.
 
-use crate::gesture_ref::{Event, EventKind};
+use super::event::{is_event_layout, Event, EventKind};
 use std::io;
 use std::path::Path;
 
@@ -56,7 +56,7 @@ pub fn open_error(path: &Path, source: io::Error) -> HidError {
     }
 }
 
-/// Maps gesture events to pointer input (stateless; used by [`HidSink`]).
+/// Maps pointer events to pointer input (stateless; used by [`HidSink`]).
 /// Returns (type, code, value) triples as evdev defines them, SYN excluded.
 pub fn translate(ev: &Event) -> Vec<(u16, u16, i32)> {
     const EV_KEY: u16 = 0x01;
@@ -77,7 +77,7 @@ pub fn translate(ev: &Event) -> Vec<(u16, u16, i32)> {
     }
 }
 
-/// A virtual pointer driven by gesture events.
+/// A virtual pointer driven by pointer events.
 pub struct HidSink {
     #[cfg(target_os = "linux")]
     dev: evdev::uinput::VirtualDevice,
@@ -152,13 +152,9 @@ pub struct HidPortSink {
 }
 
 impl HidPortSink {
-    /// Opens the virtual pointer for output `port` (must hold gesture events).
+    /// Opens the virtual pointer for output `port` (must hold events).
     pub fn open(port: &crate::PortInfo) -> crate::Result<HidPortSink> {
-        if !port
-            .layout
-            .as_ref()
-            .is_some_and(super::jsonl::is_gesture_event)
-        {
+        if !port.layout.as_ref().is_some_and(is_event_layout) {
             return Err(crate::RuntimeError::WrongType {
                 port: port.name.clone(),
                 why: format!(

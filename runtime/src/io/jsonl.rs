@@ -5,11 +5,12 @@
 //! `frame` and `t_ms` are the source frame's index and time stamp; then come
 //! the struct's fields in declaration order (vectors as arrays). A struct with
 //! a `kind: u32` field is treated as an event list: elements with kind 0 are
-//! empty slots and are skipped. For the gesture `Event` struct (fields
-//! `kind, x, y, t`) the kind is written as its name (`move`, `press`,
-//! `release`, `swipe_left`, `swipe_right`).
+//! empty slots and are skipped. For the event struct of
+//! [`super::event`] (fields `kind: u32, x: f32, y: f32, t: f32`) the kind is
+//! written as its name (`move`, `press`, `release`, `swipe_left`,
+//! `swipe_right`).
 
-use crate::gesture_ref::EventKind;
+use super::event::{is_event_layout, EventKind};
 use ptc_plan::types::{ElemType, Scalar, StructLayout};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -23,22 +24,6 @@ pub struct JsonlSink<W: Write> {
     named_kinds: bool,
 }
 
-/// True if `layout` is the gesture pipeline's `Event { kind: u32, x: f32, y: f32, t: f32 }`.
-pub fn is_gesture_event(layout: &StructLayout) -> bool {
-    let want = [
-        ("kind", Scalar::U32),
-        ("x", Scalar::F32),
-        ("y", Scalar::F32),
-        ("t", Scalar::F32),
-    ];
-    layout.fields.len() == want.len()
-        && layout
-            .fields
-            .iter()
-            .zip(want)
-            .all(|(f, (n, s))| f.name == n && f.ty == ElemType::Scalar(s))
-}
-
 impl<W: Write> JsonlSink<W> {
     /// A sink writing elements of `layout` to `out`.
     pub fn new(out: W, layout: &StructLayout) -> JsonlSink<W> {
@@ -50,7 +35,7 @@ impl<W: Write> JsonlSink<W> {
             out,
             layout: layout.clone(),
             kind_field,
-            named_kinds: is_gesture_event(layout),
+            named_kinds: is_event_layout(layout),
         }
     }
 

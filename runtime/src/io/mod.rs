@@ -1,27 +1,29 @@
 //! Sources and sinks: the outside ends of a graph's channels.
 //!
 //! A [`FrameSource`] produces the frames of one graph input, a [`FrameSink`]
-//! consumes the frames of one graph output. [`open_source`] / [`open_sink`]
-//! build them from a plan's [`Source`] / [`Sink`] and the files
-//! [`PortFiles::open`] opened for them (`--input` / `--output` files are
-//! [`Source::File`] / [`Sink::File`] too). Opening files is a separate step
-//! so that the process with the right to open them (the `ptc run` client)
-//! can do it and hand the descriptors to another (the daemon), which never
-//! opens a path on a client's behalf.
+//! consumes the frames of one graph output. An [`IoRegistry`] builds them
+//! from a plan's [`Source`] / [`Sink`] and the files [`PortFiles::open`]
+//! opened for them (`--input` / `--output` files are [`Source::File`] /
+//! [`Sink::File`] too). Opening files is a separate step so that the process
+//! with the right to open them (the `ptc run` client) can do it and hand the
+//! descriptors to another (the daemon), which never opens a path on a
+//! client's behalf.
 //!
 //! Built in here: host (the caller pushes/pulls: no source/sink object),
 //! `file` (`.npy` checked against the port, else raw little-endian bytes),
-//! `random(seed)`, `zeros`, `stdin`; sinks `file` and `null`. Camera,
-//! stdout (JSON lines) and hid live in their own modules and plug into the
-//! factories below.
+//! `random(seed)`, `zeros`, `stdin`; sinks `file`, `null`, `stdout` (JSON
+//! lines, [`jsonl`]) and `hid` (a virtual pointer, [`hid`]; both understand
+//! the pointer events of [`event`]). Every other clause — `from camera(...)`,
+//! the synthetic depth camera of crate `ptc-gesture` — is built by a factory
+//! the program registers ([`plugin`]).
 
-pub mod camera;
+pub mod event;
 mod files;
 pub mod hid;
 pub mod jsonl;
 mod npy;
 pub mod output;
-pub mod preview;
+pub mod plugin;
 
 use crate::error::{Result, RuntimeError};
 use crate::graph::PortInfo;
@@ -31,9 +33,10 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-pub use files::{check_conflicts, read_limited, InputFile, PortFiles, MAX_SCRIPT_BYTES};
+pub use files::{check_conflicts, read_limited, InputFile, PortFiles};
 pub use npy::{npy_dtype_and_shape, NpyInfo};
 pub use output::{same_target, write_atomic, Deferred, OutputFile};
+pub use plugin::{IoRegistry, SinkFactory, SourceFactory};
 
 /// What [`FrameSource::poll_frame`] found.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -95,14 +98,12 @@ fn io_err(what: impl std::fmt::Display, path: &Path, e: impl std::fmt::Display) 
     RuntimeError::Io(format!("{what} `{}`: {e}", path.display()))
 }
 
-/// Builds the source for input `port` from the plan's `source` and the file
-/// [`PortFiles::open`] opened for it. Returns `Ok(None)` for
-/// [`Source::Host`] (the caller pushes).
-pub fn open_source(
+/// The built-in source for `source` (see [`IoRegistry::open_source`]).
+fn builtin_source(
     source: &Source,
     port: &PortInfo,
     file: Option<InputFile>,
-) -> Result<Option<Box<dyn FrameSource>>> {
+) -> std::result::Result<Option<Box<dyn FrameSource>>, plugin::NotBuiltIn> {
     let need = |file: Option<InputFile>, what: &str| {
         file.ok_or_else(|| {
             RuntimeError::Io(format!(
@@ -127,20 +128,12 @@ pub fn open_source(
                 input: f.file,
             })
         }
-        Source::Camera { fps, .. } => {
-            let script = match file {
-                Some(f) => Some((read_limited(f.file, MAX_SCRIPT_BYTES, &f.path)?, f.path)),
-                None => None,
-            };
-            Box::new(camera::CameraSource::open(*fps, script, port)?)
-        }
+        Source::Camera { .. } => return Err(plugin::NotBuiltIn::Kind(source.kind())),
     }))
 }
 
-/// Builds the sink for output `port` from the plan's `sink` and the file
-/// [`PortFiles::open`] opened for it. Returns `Ok(None)` for [`Sink::Host`]
-/// (the caller pulls).
-pub fn open_sink(
+/// The built-in sink for `sink` (see [`IoRegistry::open_sink`]).
+fn builtin_sink(
     sink: &Sink,
     port: &PortInfo,
     file: Option<OutputFile>,
@@ -167,35 +160,6 @@ pub fn open_sink(
             None => Box::new(hid::HidPortSink::open(port)?),
         },
     }))
-}
-
-/// The sources and sinks of `plan`'s ports, built from the files
-/// [`PortFiles::open`] opened for them (host ports get none).
-pub fn attach(
-    plan: &ptc_plan::Plan,
-    files: PortFiles,
-) -> Result<(Vec<crate::Feed>, Vec<crate::Drain>)> {
-    let ins = PortInfo::inputs_of(plan);
-    let outs = PortInfo::outputs_of(plan);
-    let mut feeds = Vec::new();
-    let mut in_files = files.inputs.into_iter();
-    for (gi, info) in plan.inputs.iter().zip(&ins) {
-        if let Some(source) = open_source(&gi.source, info, in_files.next().flatten())? {
-            feeds.push(crate::Feed {
-                port: gi.name.clone(),
-                source,
-            });
-        }
-    }
-    let mut drains = Vec::new();
-    let mut out_files = files.outputs.into_iter();
-    for (go, info) in plan.outputs.iter().zip(&outs) {
-        drains.push(crate::Drain {
-            port: go.name.clone(),
-            sink: open_sink(&go.sink, info, out_files.next().flatten())?,
-        });
-    }
-    Ok((feeds, drains))
 }
 
 /// An [`OutputFile`] as a plain writer for the JSON-lines sink (in place:

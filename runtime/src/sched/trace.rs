@@ -23,7 +23,7 @@ const PID_GRAPHS: u64 = 2;
 
 /// Collects trace events, up to a limit.
 ///
-/// A job is kept as a compact [`Span`] (about 64 bytes) and becomes JSON
+/// A job is kept as a compact `Span` (about 64 bytes) and becomes JSON
 /// only in [`TraceRecorder::to_json`]: a daemon records up to its limit of
 /// jobs all the time, and JSON values per job cost ~20 times as much.
 pub struct TraceRecorder {

@@ -8,7 +8,7 @@
 //! f32 rounding (depths are ~2000 mm, so f32 resolves ~0.0001 mm).
 #![allow(clippy::unwrap_used)] // tests, benches and examples may panic
 
-use ptc_runtime::gesture_ref::{bilateral, BilateralParams};
+use ptc_gesture::reference::{bilateral, BilateralParams};
 use std::path::PathBuf;
 
 const TOL_MM: f32 = 0.01;

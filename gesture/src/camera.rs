@@ -1,4 +1,6 @@
 //! The synthetic depth camera behind `from camera(fps: N, script: "path")`.
+//! [`CameraFactory`] builds it for the runtime (register it in an
+//! [`IoRegistry`](ptc_runtime::io::IoRegistry), as [`crate::register`] does).
 //!
 //! Frames are `u16` depth in millimetres, 640×480 by default or the shape of
 //! the port the camera feeds (`u16[H, W]`, the field of view kept: the focal
@@ -27,19 +29,25 @@
 //! before a `none` keyframe the hand holds its last pose. The camera stops
 //! after the last keyframe's time (frame `n` is at `n / fps` seconds).
 
+use ptc_runtime::io::{read_limited, FrameSource, InputFile, SourceFactory};
+use ptc_runtime::plan::Source;
+use ptc_runtime::{PortInfo, RuntimeError};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Default frame width, pixels.
 pub const WIDTH: usize = 640;
 /// Default frame height, pixels.
 pub const HEIGHT: usize = 480;
 
-/// Hand pose at one moment: centre in \[0,1\]² image coordinates, depth in mm.
+/// Hand pose at one moment: centre in \[0, 1\]² (x, y) image coordinates, depth in mm.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub struct HandPose {
+    /// Centre x in [0, 1] (0 = left).
     pub x: f32,
+    /// Centre y in [0, 1] (0 = top).
     pub y: f32,
+    /// Palm distance, mm.
     pub depth: f32,
 }
 
@@ -64,8 +72,11 @@ pub enum ScriptError {
     /// A line that does not parse, with its 1-based number.
     #[error("{origin}:{line}: {why}")]
     Syntax {
+        /// Where the script came from (a path, `<default script>`).
         origin: String,
+        /// 1-based line number.
         line: usize,
+        /// What is wrong with the line.
         why: String,
     },
     /// A script without keyframes.
@@ -75,15 +86,24 @@ pub enum ScriptError {
     Empty(String),
     /// The file could not be read.
     #[error("cannot read camera script {path}: {why}")]
-    Io { path: String, why: String },
+    Io {
+        /// The script's path.
+        path: String,
+        /// The I/O error.
+        why: String,
+    },
 }
 
 /// The default trajectory: empty scene, a circle, a push (press/release),
 /// a swipe right, a swipe left, then the hand leaves (8.5 s).
-pub const DEFAULT_SCRIPT: &str = include_str!("../../../graphs/scripts/default.txt");
+pub const DEFAULT_SCRIPT: &str = include_str!("../../graphs/scripts/default.txt");
 
 /// The latest keyframe time a script may have, in seconds (24 hours).
 pub const MAX_SCRIPT_SECONDS: f64 = 86_400.0;
+
+/// Largest camera script accepted (a script is a few keyframes; this
+/// bounds what `--script /dev/zero` can make ptc read).
+pub const MAX_SCRIPT_BYTES: u64 = 1 << 20;
 
 impl Script {
     /// Parses a script; `origin` names it in errors (a path, or `<default>`).
@@ -158,15 +178,14 @@ impl Script {
     }
 
     /// Reads and parses a script file of at most
-    /// [`MAX_SCRIPT_BYTES`](super::MAX_SCRIPT_BYTES), as `--script` does.
+    /// [`MAX_SCRIPT_BYTES`], as `--script` does.
     pub fn load(path: &Path) -> Result<Script, ScriptError> {
         let io = |why: String| ScriptError::Io {
             path: path.display().to_string(),
             why,
         };
         let file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
-        let text = super::read_limited(file, super::MAX_SCRIPT_BYTES, path)
-            .map_err(|e| io(e.to_string()))?;
+        let text = read_limited(file, MAX_SCRIPT_BYTES, path).map_err(|e| io(e.to_string()))?;
         Script::parse(&text, &path.display().to_string())
     }
 
@@ -268,6 +287,7 @@ impl Default for CameraConfig {
 /// One frame from a source: its index, time stamp and pixels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DepthFrame {
+    /// Frame number, from 0.
     pub index: u64,
     /// Capture time, ms from the first frame.
     pub t_ms: f64,
@@ -285,12 +305,16 @@ impl DepthFrame {
 /// Why the camera could not be configured.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CameraError {
+    /// The script is unusable.
     #[error(transparent)]
     Script(#[from] ScriptError),
+    /// The fps is not a positive number.
     #[error("camera fps must be a positive number, got {0}")]
     Fps(f32),
+    /// The port is not `u16[H, W]`.
     #[error("the camera produces u16[H, W] depth frames (an image of H rows of W pixels), but the port is {0}")]
     PortType(String),
+    /// The frame has no pixels.
     #[error("camera frames must be at least 1 x 1 pixels, got {0} x {1}")]
     Size(usize, usize),
 }
@@ -477,23 +501,24 @@ pub fn render_into(cfg: &CameraConfig, hand: Option<HandPose>, n: u64, out: &mut
 }
 
 /// The `from camera(...)` source: a [`SyntheticCamera`] behind the
-/// runtime's [`FrameSource`](super::FrameSource) trait. It is paced at its
-/// fps by the runtime, like a real camera.
+/// runtime's [`FrameSource`] trait. It is paced at its fps by the runtime,
+/// like a real camera.
 pub struct CameraSource {
     cam: SyntheticCamera,
+    port: String,
     next: u64,
     scratch: Vec<u16>,
 }
 
 impl CameraSource {
     /// The camera for input `port` (`u16[H, W]`: frames of that size),
-    /// scripted by `script` (its text and where it came from; see
-    /// [`super::PortFiles::open`]) or by the default script.
+    /// scripted by `script` (its text and where it came from) or by the
+    /// default script.
     pub fn open(
         fps: Option<f32>,
-        script: Option<(String, std::path::PathBuf)>,
-        port: &crate::PortInfo,
-    ) -> crate::Result<CameraSource> {
+        script: Option<(String, PathBuf)>,
+        port: &PortInfo,
+    ) -> ptc_runtime::Result<CameraSource> {
         use ptc_plan::types::{ElemType, Scalar};
         let size = match port.ty.shape.as_slice() {
             [h, w] if port.ty.elem == ElemType::Scalar(Scalar::U16) => {
@@ -502,14 +527,13 @@ impl CameraSource {
             _ => None,
         };
         let Some((height, width)) = size else {
-            return Err(crate::RuntimeError::WrongType {
+            return Err(RuntimeError::WrongType {
                 port: port.name.clone(),
                 why: CameraError::PortType(port.ty.to_string()).to_string(),
             });
         };
-        let bad = |e: &dyn std::fmt::Display| {
-            crate::RuntimeError::Io(format!("input `{}`: {e}", port.name))
-        };
+        let bad =
+            |e: &dyn std::fmt::Display| RuntimeError::Io(format!("input `{}`: {e}", port.name));
         let script = match script {
             Some((text, path)) => {
                 Script::parse(&text, &path.display().to_string()).map_err(|e| bad(&e))?
@@ -526,6 +550,7 @@ impl CameraSource {
         Ok(CameraSource {
             scratch: vec![0; cam.cfg.pixels()],
             cam,
+            port: port.name.clone(),
             next: 0,
         })
     }
@@ -536,19 +561,19 @@ impl CameraSource {
     }
 }
 
-impl super::FrameSource for CameraSource {
+impl FrameSource for CameraSource {
     fn frame_size(&self) -> u64 {
         (self.cam.cfg.pixels() * 2) as u64
     }
 
-    fn next_frame(&mut self, dst: &mut [u8]) -> crate::Result<bool> {
+    fn next_frame(&mut self, dst: &mut [u8]) -> ptc_runtime::Result<bool> {
         if self.next >= self.cam.frame_count() {
             return Ok(false);
         }
         let (w, h) = (self.cam.cfg.width, self.cam.cfg.height);
         if dst.len() != w * h * 2 {
-            return Err(crate::RuntimeError::WrongSize {
-                port: "camera".into(),
+            return Err(RuntimeError::WrongSize {
+                port: self.port.clone(),
                 expected: (w * h * 2) as u64,
                 got: dst.len() as u64,
                 ty: format!("u16[{h}, {w}]"),
@@ -570,6 +595,47 @@ impl super::FrameSource for CameraSource {
 
     fn fps(&self) -> Option<f32> {
         Some(self.cam.cfg.fps)
+    }
+}
+
+/// Builds `from camera(fps: N, script: "path")` sources: a
+/// [`CameraSource`] with the port's frame size, scripted by the file the
+/// client opened for the plan's `script:` (at most [`MAX_SCRIPT_BYTES`])
+/// or by the default script.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct CameraFactory;
+
+impl SourceFactory for CameraFactory {
+    fn kind(&self) -> &str {
+        "camera"
+    }
+
+    fn open(
+        &self,
+        source: &Source,
+        port: &PortInfo,
+        file: Option<InputFile>,
+    ) -> ptc_runtime::Result<Box<dyn FrameSource>> {
+        let Source::Camera { fps, .. } = source else {
+            return Err(RuntimeError::Io(format!(
+                "input `{}`: the camera factory was asked to build `from {}`",
+                port.name,
+                source.kind()
+            )));
+        };
+        let script = match file {
+            Some(f) => {
+                let text = read_limited(f.file, MAX_SCRIPT_BYTES, &f.path).map_err(|e| {
+                    RuntimeError::Io(format!(
+                        "input `{}`: camera script: {e} (a script is a list of keyframes)",
+                        port.name
+                    ))
+                })?;
+                Some((text, f.path))
+            }
+            None => None,
+        };
+        Ok(Box::new(CameraSource::open(*fps, script, port)?))
     }
 }
 
@@ -703,5 +769,85 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.to_string(), "camera fps must be a positive number, got 0");
+    }
+
+    fn port(elem: ptc_plan::types::ElemType, shape: &[u64]) -> PortInfo {
+        let ty = ptc_plan::types::PortType {
+            elem,
+            shape: shape.to_vec(),
+        };
+        let bytes = ty.byte_size(&Vec::new()).unwrap_or(0);
+        PortInfo {
+            name: "usbsrc".into(),
+            ty,
+            bytes,
+            slots: 2,
+            layout: None,
+        }
+    }
+
+    /// The factory renders the port's size, reads the script the client
+    /// opened, and refuses other ports and oversized scripts by name.
+    #[test]
+    fn factory_builds_the_ports_camera() {
+        use ptc_plan::types::{ElemType, Scalar};
+        let dir = std::env::temp_dir().join(format!("ptc-gesture-cam-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("s.txt");
+        std::fs::write(&script, "0 0.25 0.5 800\n0.1 0.25 0.5 800\n").unwrap();
+        let open = |p: &Path| InputFile {
+            file: std::fs::File::open(p).unwrap(),
+            path: p.to_path_buf(),
+        };
+        let src = Source::Camera {
+            fps: Some(10.0),
+            script: Some(script.clone()),
+        };
+        let p = port(ElemType::Scalar(Scalar::U16), &[240, 320]);
+        let mut cam = CameraFactory.open(&src, &p, Some(open(&script))).unwrap();
+        assert_eq!(cam.frame_size(), 320 * 240 * 2);
+        assert_eq!(cam.fps(), Some(10.0));
+        let mut buf = vec![0u8; 320 * 240 * 2];
+        let mut frames = 0;
+        while cam.next_frame(&mut buf).unwrap() {
+            frames += 1;
+        }
+        assert_eq!(frames, 2, "0.1 s at 10 fps: frames 0 and 1");
+        // The hand (800 mm, 25 mm bulge) at (0.25, 0.5) of 320 x 240.
+        let px = |u: usize, v: usize| {
+            u16::from_le_bytes([buf[(v * 320 + u) * 2], buf[(v * 320 + u) * 2 + 1]])
+        };
+        assert!(
+            (700..850).contains(&px(80, 120)) || px(80, 120) == 0,
+            "{}",
+            px(80, 120)
+        );
+
+        let wrong = port(ElemType::Scalar(Scalar::F32), &[240, 320]);
+        let e = CameraFactory
+            .open(&src, &wrong, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.starts_with("port `usbsrc`: the camera produces u16[H, W]"),
+            "{e}"
+        );
+        let big = dir.join("big.txt");
+        std::fs::write(&big, vec![b'#'; MAX_SCRIPT_BYTES as usize + 1]).unwrap();
+        let e = CameraFactory
+            .open(&src, &p, Some(open(&big)))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.starts_with("input `usbsrc`: camera script: `"), "{e}");
+        assert!(e.contains("larger than 1024 KiB"), "{e}");
+        let e = CameraFactory
+            .open(&Source::Stdin, &p, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("asked to build `from stdin`"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -1,32 +1,45 @@
 //! Scripted hand trajectories through the CPU reference of the gesture
 //! pipeline (synthetic camera → xform → detect) give the expected events.
 //! The GPU kernels are compared with this reference in `tests/gesture.rs`
-//! at the workspace root.
-#![allow(clippy::unwrap_used)] // tests, benches and examples may panic
+//! at the workspace root. Frames are 640×480 unless a test says otherwise.
+#![allow(clippy::unwrap_used)] // tests may panic
 
-use ptc_runtime::gesture_ref::{
-    detect, xform, BilateralParams, DetectParams, Event, EventKind, Intrinsics, STATE_WORDS,
+use ptc_gesture::camera::{CameraConfig, Script, SyntheticCamera};
+use ptc_gesture::reference::{
+    detect, xform, BilateralParams, DetectParams, Intrinsics, STATE_WORDS,
 };
-use ptc_runtime::io::camera::{CameraConfig, Script, SyntheticCamera};
+use ptc_gesture::{Event, EventKind};
 
-/// Runs the reference pipeline over every frame of `script`; returns the
-/// non-empty events of each frame.
+/// Runs the reference pipeline over every frame of `script` at the
+/// camera's size (detect's `min_pixels` scaled with the area, as
+/// `graphs/gesture.pt` does); returns the non-empty events of each frame.
 fn run(script: &str, cfg: CameraConfig) -> Vec<Vec<Event>> {
     let script = Script::parse(script, "test").unwrap();
+    let (w, h) = (cfg.width, cfg.height);
     let cam = SyntheticCamera::new(cfg, script).unwrap();
-    let (bp, dp, k) = (
-        BilateralParams::default(),
-        DetectParams::default(),
-        Intrinsics::default(),
-    );
+    let bp = BilateralParams::default();
+    let dp = DetectParams {
+        min_pixels: (400 * w * h / (640 * 480)) as u32,
+        ..DetectParams::default()
+    };
+    let k = Intrinsics::default().scaled(w as f32 / 640.0);
     let mut state = [0u32; STATE_WORDS];
     cam.map(|f| {
-        let cloud = xform(&f.depth, &bp, &k);
-        let (ev, next) = detect(&cloud, &state, &dp);
+        let cloud = xform(&f.depth, w, h, &bp, &k);
+        let (ev, next) = detect(&cloud, w, h, &state, &dp);
         state = next;
         ev.into_iter().filter(|e| e.kind != 0).collect()
     })
     .collect()
+}
+
+/// The camera at 320×240.
+fn small() -> CameraConfig {
+    CameraConfig {
+        width: 320,
+        height: 240,
+        ..CameraConfig::default()
+    }
 }
 
 fn kinds(frames: &[Vec<Event>]) -> Vec<EventKind> {
@@ -40,7 +53,13 @@ fn kinds(frames: &[Vec<Event>]) -> Vec<EventKind> {
 
 #[test]
 fn left_to_right_sweep_moves_monotonically() {
-    let frames = run("0 0.1 0.5 900\n1.0 0.9 0.5 900\n", CameraConfig::default());
+    for cfg in [CameraConfig::default(), small()] {
+        sweep(cfg);
+    }
+}
+
+fn sweep(cfg: CameraConfig) {
+    let frames = run("0 0.1 0.5 900\n1.0 0.9 0.5 900\n", cfg);
     let xs: Vec<f32> = frames
         .iter()
         .flatten()
@@ -57,17 +76,33 @@ fn left_to_right_sweep_moves_monotonically() {
 
 #[test]
 fn push_gives_one_press_and_one_release() {
-    let frames = run(
-        "0 0.5 0.5 900\n0.2 0.5 0.5 900\n0.4 0.5 0.5 720\n0.7 0.5 0.5 720\n0.9 0.5 0.5 900\n1.0 0.5 0.5 900\n",
-        CameraConfig::default(),
-    );
-    assert_eq!(kinds(&frames), vec![EventKind::Press, EventKind::Release]);
-    // The press comes during the push (0.2 s .. 0.4 s = frames 6..=12).
-    let at = frames
-        .iter()
-        .position(|f| f.iter().any(|e| e.kind() == EventKind::Press))
-        .unwrap();
-    assert!((6..=12).contains(&at), "press at frame {at}");
+    for cfg in [CameraConfig::default(), small()] {
+        let size = (cfg.width, cfg.height);
+        let frames = run(
+            "0 0.5 0.5 900\n0.2 0.5 0.5 900\n0.4 0.5 0.5 720\n0.7 0.5 0.5 720\n0.9 0.5 0.5 900\n1.0 0.5 0.5 900\n",
+            cfg,
+        );
+        assert_eq!(
+            kinds(&frames),
+            vec![EventKind::Press, EventKind::Release],
+            "{size:?}"
+        );
+        // The press comes during the push (0.2 s .. 0.4 s = frames 6..=12).
+        let at = frames
+            .iter()
+            .position(|f| f.iter().any(|e| e.kind() == EventKind::Press))
+            .unwrap();
+        assert!((6..=12).contains(&at), "{size:?}: press at frame {at}");
+        // The hand's centre is where the script puts it, at either size.
+        let press = frames[at]
+            .iter()
+            .find(|e| e.kind() == EventKind::Press)
+            .unwrap();
+        assert!(
+            (press.x - 0.5).abs() < 0.01 && (press.y - 0.5).abs() < 0.01,
+            "{size:?}: {press:?}"
+        );
+    }
 }
 
 #[test]
@@ -94,8 +129,8 @@ fn noise_only_frames_give_no_false_presses() {
     let mut frames = 0;
     for f in cam.take(1000) {
         let depth: Vec<f32> = f.depth.iter().map(|&d| f32::from(d)).collect();
-        let cloud = ptc_runtime::gesture_ref::back_project(&depth, 640, &k);
-        let (ev, next) = detect(&cloud, &state, &dp);
+        let cloud = ptc_gesture::reference::back_project(&depth, 640, &k);
+        let (ev, next) = detect(&cloud, 640, 480, &state, &dp);
         state = next;
         assert!(ev.iter().all(|e| e.kind == 0), "frame {}: {ev:?}", f.index);
         frames += 1;
