@@ -1,8 +1,7 @@
 //! saxpy2 on a hand-built plan: results vs the CPU, ping-pong frames, the
 //! staging path, counters, and zero validation messages.
-#![allow(clippy::unwrap_used)] // tests, benches and examples may panic
 
-mod common;
+use crate::common;
 use common::*;
 
 fn saxpy_frames(staging: bool, frame_path: bool, n: u64, frames: usize) {

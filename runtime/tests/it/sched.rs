@@ -2,9 +2,8 @@
 //! device (lavapipe in CI), with validation on: GPU-time shares follow
 //! priorities, a priority change acts within a second, nothing starves,
 //! terminating graphs leaves the others running and leaks nothing.
-#![allow(clippy::unwrap_used)] // tests, benches and examples may panic
 
-mod common;
+use crate::common;
 use common::*;
 use ptc_runtime::sched::{SchedConfig, SchedMode};
 use ptc_runtime::{GlobalPriority, GraphId, Runtime, RuntimeOptions};

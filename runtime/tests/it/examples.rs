@@ -3,7 +3,7 @@
 //! (including ones not divisible by the workgroup size). Variants are
 //! generated into a temporary directory; kernels resolve to the repo's.
 
-mod common;
+use crate::common;
 use common::*;
 use ptc_compiler::{check_file, Options};
 use ptc_plan::Plan;
