@@ -4,7 +4,10 @@
 use super::*;
 use crate::back::testutil::*;
 use crate::diag::Code;
+use crate::ir::PortKind;
+use ptc_plan::spirv::Interface;
 use ptc_plan::types::Value;
+use ptc_plan::types::{ElemType, Scalar};
 use std::path::Path;
 
 fn iface(src: &str) -> Interface {
