@@ -1,6 +1,7 @@
 //! `.npy` (and raw) input files as `--input PORT=FILE` opens them:
-//! `FileSource::from_file` (npyz header, dtype and shape against the port,
-//! length against the frames promised), then the frames read back.
+//! `FileSource::from_file` (ptc's `.npy` header parser, dtype and shape
+//! against the port, length against the frames promised), then the frames
+//! read back.
 //! The first byte picks the port; the rest is the file.
 #![no_main]
 
