@@ -417,6 +417,13 @@ pub fn devices() -> ExitCode {
             yn(d.shader_float64),
             yn(d.device_local_host_visible)
         );
+        let ops = ptc_plan::spirv::subgroup_names(d.subgroup_operations);
+        let _ = writeln!(
+            out,
+            "   subgroups in compute: size {}, operations {}",
+            d.subgroup_size,
+            if ops.is_empty() { "none" } else { &ops }
+        );
     }
     use std::io::Write as _;
     let _ = std::io::stdout().lock().write_all(out.as_bytes());

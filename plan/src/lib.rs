@@ -134,6 +134,12 @@ pub struct Requirements {
     /// `shaderFloat64`.
     #[serde(default)]
     pub shader_float64: bool,
+    /// Subgroup operations the kernels use in compute shaders
+    /// (`VkSubgroupFeatureFlags` bits: 1 basic, 2 vote, 4 arithmetic, 8
+    /// ballot, 16 shuffle, 32 shuffle relative, 64 clustered, 128 quad;
+    /// checked against `VkPhysicalDeviceSubgroupProperties`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub subgroup_operations: u32,
     /// Largest `shared` (workgroup) memory of any kernel, in bytes, as
     /// specialized (checked against `maxComputeSharedMemorySize`; plan
     /// version 3).
@@ -166,6 +172,7 @@ impl Default for Requirements {
             shader_int64: false,
             shader_float16: false,
             shader_float64: false,
+            subgroup_operations: 0,
             shared_memory_bytes: 0,
             uniform_buffer_bytes: 0,
         }

@@ -400,6 +400,17 @@ impl Plan {
                     ),
                 ));
             }
+            let missing = iface.features.subgroup & !self.requirements.subgroup_operations;
+            if missing != 0 {
+                return Err(invalid(
+                    what,
+                    format!(
+                        "the kernel uses subgroup operations ({}) that requirements.subgroup_operations ({}) does not list",
+                        crate::spirv::subgroup_names(missing),
+                        self.requirements.subgroup_operations
+                    ),
+                ));
+            }
         }
         let modules = words
             .into_iter()

@@ -35,6 +35,48 @@ pub struct KernelFeatures {
     pub storage_8bit: bool,
     /// Capability `(UniformAnd)StorageBuffer16BitAccess`.
     pub storage_16bit: bool,
+    /// Subgroup operations its `GroupNonUniform*` capabilities use, as
+    /// `VkSubgroupFeatureFlags` bits ([`subgroup_names`]).
+    pub subgroup: u32,
+}
+
+/// `VkSubgroupFeatureFlagBits` by SPIR-V capability: `GroupNonUniform` →
+/// basic (1), `Vote` 2, `Arithmetic` 4, `Ballot` 8, `Shuffle` 16,
+/// `ShuffleRelative` 32, `Clustered` 64, `Quad` 128.
+fn subgroup_bit(cap: Capability) -> u32 {
+    match cap {
+        Capability::GroupNonUniform => 1,
+        Capability::GroupNonUniformVote => 2,
+        Capability::GroupNonUniformArithmetic => 4,
+        Capability::GroupNonUniformBallot => 8,
+        Capability::GroupNonUniformShuffle => 16,
+        Capability::GroupNonUniformShuffleRelative => 32,
+        Capability::GroupNonUniformClustered => 64,
+        Capability::GroupNonUniformQuad => 128,
+        _ => 0,
+    }
+}
+
+/// The names of the subgroup operations in `bits` (`VkSubgroupFeatureFlags`),
+/// e.g. `basic, arithmetic`.
+pub fn subgroup_names(bits: u32) -> String {
+    const NAMES: [&str; 8] = [
+        "basic",
+        "vote",
+        "arithmetic",
+        "ballot",
+        "shuffle",
+        "shuffle_relative",
+        "clustered",
+        "quad",
+    ];
+    NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How a descriptor binding is declared.
@@ -336,7 +378,8 @@ fn scan(words: &[u32]) -> Result<Scan, String> {
                         Capability::StorageBuffer16BitAccess
                         | Capability::UniformAndStorageBuffer16BitAccess,
                     ) => f.storage_16bit = true,
-                    _ => {}
+                    Some(c) => f.subgroup |= subgroup_bit(c),
+                    None => {}
                 }
             }
             // OpDecorate %target BuiltIn NumWorkgroups

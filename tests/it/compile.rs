@@ -206,3 +206,26 @@ fn non_utf8_file_name_compiles() {
         "{source:?}"
     );
 }
+
+/// A kernel's subgroup operations (detect's `subgroupAdd`/`Min`/`Max`:
+/// `GroupNonUniform` + `GroupNonUniformArithmetic`) are a requirement of
+/// the plan, and a plan that leaves them out is refused before any device
+/// call, naming them.
+#[test]
+fn subgroup_operations_are_a_plan_requirement() {
+    let r = check_file(&root().join("graphs/gesture.pt"), &Options::default());
+    let mut plan = r.plan.expect("gesture compiles");
+    // basic (1) + arithmetic (4): VkSubgroupFeatureFlags.
+    assert_eq!(plan.requirements.subgroup_operations, 5);
+    plan.validate().expect("valid as lowered");
+    plan.requirements.subgroup_operations = 1;
+    let e = plan.validate().expect_err("arithmetic left out").to_string();
+    assert!(
+        e.contains("subgroup operations (arithmetic)")
+            && e.contains("requirements.subgroup_operations (1)"),
+        "{e}"
+    );
+    // Kernels without subgroups need none.
+    let r = check_file(&root().join("graphs/saxpy2.pt"), &Options::default());
+    assert_eq!(r.plan.expect("saxpy2").requirements.subgroup_operations, 0);
+}

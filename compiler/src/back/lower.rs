@@ -392,6 +392,7 @@ fn pipelines(
         req.shader_float64 |= f.float64;
         req.storage_8bit |= f.storage_8bit;
         req.storage_16bit |= f.storage_16bit;
+        req.subgroup_operations |= f.subgroup;
         let module = *module_of.entry(k.spirv.as_ptr()).or_insert_with(|| {
             modules.push(Module {
                 kernel: pt.kernel.clone(),

@@ -34,6 +34,17 @@ pub(super) fn check(gpu: &Gpu, plan: &Plan) -> Result<()> {
             return Err(missing(format!("{name} (a kernel of the plan uses it)")));
         }
     }
+    let lacking = r.subgroup_operations & !info.subgroup_operations;
+    if lacking != 0 {
+        return Err(missing(format!(
+            "subgroup operations in compute shaders: {} (a kernel of the plan uses them; the device offers {})",
+            ptc_plan::spirv::subgroup_names(lacking),
+            match ptc_plan::spirv::subgroup_names(info.subgroup_operations) {
+                s if s.is_empty() => "none".to_string(),
+                s => s,
+            }
+        )));
+    }
     // Sizes and counts: one table with `ptc check` (ptc_plan::limits).
     info.limits()
         .check(r, &plan.ptasks)

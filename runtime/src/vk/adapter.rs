@@ -111,6 +111,11 @@ pub struct DeviceInfo {
     pub shader_float16: bool,
     /// `shaderFloat64` supported.
     pub shader_float64: bool,
+    /// Subgroup operations compute shaders may use
+    /// (`VkSubgroupFeatureFlags`; 0 if compute has none).
+    pub subgroup_operations: u32,
+    /// `subgroupSize`.
+    pub subgroup_size: u32,
     /// A memory type that is device-local and host-visible exists.
     pub device_local_host_visible: bool,
     /// Nanoseconds per timestamp tick (`limits.timestampPeriod`).
@@ -201,7 +206,10 @@ impl Context {
 
     fn describe(&self, index: usize, pd: vk::PhysicalDevice) -> DeviceInfo {
         let mut driver = vk::PhysicalDeviceDriverProperties::default();
-        let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut driver);
+        let mut subgroup = vk::PhysicalDeviceSubgroupProperties::default();
+        let mut props2 = vk::PhysicalDeviceProperties2::default()
+            .push_next(&mut driver)
+            .push_next(&mut subgroup);
         // SAFETY: `pd` came from this instance; the chained struct outlives the call.
         unsafe {
             self.instance
@@ -291,6 +299,16 @@ impl Context {
             shader_int64: base.shader_int64 == vk::TRUE,
             shader_float16: f12.shader_float16 == vk::TRUE,
             shader_float64: base.shader_float64 == vk::TRUE,
+            // Subgroup operations count only where compute shaders have them.
+            subgroup_operations: if subgroup
+                .supported_stages
+                .contains(vk::ShaderStageFlags::COMPUTE)
+            {
+                subgroup.supported_operations.as_raw()
+            } else {
+                0
+            },
+            subgroup_size: subgroup.subgroup_size,
             device_local_host_visible: dlhv,
             timestamp_period: lim.timestamp_period,
             global_priority_ext,
