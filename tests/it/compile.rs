@@ -219,7 +219,10 @@ fn subgroup_operations_are_a_plan_requirement() {
     assert_eq!(plan.requirements.subgroup_operations, 5);
     plan.validate().expect("valid as lowered");
     plan.requirements.subgroup_operations = 1;
-    let e = plan.validate().expect_err("arithmetic left out").to_string();
+    let e = plan
+        .validate()
+        .expect_err("arithmetic left out")
+        .to_string();
     assert!(
         e.contains("subgroup operations (arithmetic)")
             && e.contains("requirements.subgroup_operations (1)"),
