@@ -52,6 +52,9 @@ fn kinds(ev: &[Value]) -> Vec<&str> {
 
 #[test]
 fn default_script_gives_the_scripted_gestures() {
+    if !common::has_vulkan() {
+        return;
+    }
     let ev = run_gesture(None, "default");
     assert_eq!(
         kinds(&ev),
@@ -78,6 +81,9 @@ fn default_script_gives_the_scripted_gestures() {
 /// where the 640 x 480 run finds it (frames 124, 145, 174, 215).
 #[test]
 fn default_script_at_320x240_gives_the_same_gestures() {
+    if !common::has_vulkan() {
+        return;
+    }
     let ev = run_gesture_with(None, "small", &["--set", "W=320", "--set", "H=240"]);
     assert_eq!(
         kinds(&ev),
@@ -266,6 +272,9 @@ fn preview_buffer_names_the_buffer() {
 
 #[test]
 fn sweep_push_and_empty_scripts() {
+    if !common::has_vulkan() {
+        return;
+    }
     let ev = run_gesture(Some("0 0.1 0.5 900\n1.0 0.9 0.5 900\n"), "sweep");
     let xs: Vec<f64> = ev
         .iter()
@@ -316,6 +325,9 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
 
 #[test]
 fn gpu_kernels_match_the_cpu_reference() {
+    if !common::has_vulkan() {
+        return;
+    }
     let mut rt = Runtime::new(&RuntimeOptions {
         validate: true,
         ..Default::default()
@@ -429,6 +441,9 @@ fn gpu_kernels_match_the_cpu_reference() {
 /// of the last frame's xform within tolerance.
 #[test]
 fn preview_png_comes_from_the_gpu_cloud() {
+    if !common::has_vulkan() {
+        return;
+    }
     use ptc_gesture::preview;
     const FRAMES: u64 = 24; // the default script's hand is in view from frame 15
     let png_path = std::env::temp_dir().join(format!("ptc-preview-{}.png", std::process::id()));

@@ -116,8 +116,14 @@ impl Context {
             info = info.push_next(&mut features);
         }
         // SAFETY: every pointer in `info` refers to locals alive for the call.
-        let instance = unsafe { entry.create_instance(&info, None) }
-            .map_err(vk_err("creating the Vulkan instance"))?;
+        let instance = unsafe { entry.create_instance(&info, None) }.map_err(|e| match e {
+            // The loader found no driver (no ICD installed, or VK_DRIVER_FILES
+            // names none): there is no device, as with an empty device list.
+            vk::Result::ERROR_INCOMPATIBLE_DRIVER => RuntimeError::NoVulkan(
+                "the Vulkan loader found no driver (VK_ERROR_INCOMPATIBLE_DRIVER)".into(),
+            ),
+            e => vk_err("creating the Vulkan instance")(e),
+        })?;
         let log = ValidationLog::default();
         let debug = if validate {
             let du = ash::ext::debug_utils::Instance::new(&entry, &instance);
