@@ -239,6 +239,76 @@ fn run_round_trip(rt: &mut Runtime, w: &Workload) -> Result<(f64, Vec<u8>), Stri
     Ok((dt, last))
 }
 
+/// What both hand-written loops start from: an instance, the device the
+/// runtime would pick (discrete, integrated, virtual, CPU), its first
+/// compute queue, with `features` enabled.
+struct HandDevice {
+    entry: ash::Entry,
+    instance: ash::Instance,
+    device: ash::Device,
+    queue: vk::Queue,
+    fam: u32,
+    mem: vk::PhysicalDeviceMemoryProperties,
+}
+
+/// # Safety
+/// Plain Vulkan object creation; the caller destroys the device and the
+/// instance before exiting.
+unsafe fn hand_device(
+    features: &mut impl vk::ExtendsDeviceCreateInfo,
+) -> Result<HandDevice, String> {
+    let e = |r: vk::Result| format!("{r:?}");
+    let entry = ash::Entry::load().map_err(|x| x.to_string())?;
+    let app = vk::ApplicationInfo::default().api_version(vk::API_VERSION_1_3);
+    let instance = entry
+        .create_instance(
+            &vk::InstanceCreateInfo::default().application_info(&app),
+            None,
+        )
+        .map_err(e)?;
+    let pds = instance.enumerate_physical_devices().map_err(e)?;
+    // Same choice as the runtime: discrete, integrated, virtual, CPU.
+    let rank = |t: vk::PhysicalDeviceType| match t {
+        vk::PhysicalDeviceType::DISCRETE_GPU => 0,
+        vk::PhysicalDeviceType::INTEGRATED_GPU => 1,
+        vk::PhysicalDeviceType::VIRTUAL_GPU => 2,
+        vk::PhysicalDeviceType::CPU => 3,
+        _ => 4,
+    };
+    let pd = *pds
+        .iter()
+        .min_by_key(|p| rank(instance.get_physical_device_properties(**p).device_type))
+        .ok_or("no device")?;
+    let fam = instance
+        .get_physical_device_queue_family_properties(pd)
+        .iter()
+        .position(|f| f.queue_flags.contains(vk::QueueFlags::COMPUTE))
+        .ok_or("no compute queue")? as u32;
+    let prio = [1.0f32];
+    let qi = [vk::DeviceQueueCreateInfo::default()
+        .queue_family_index(fam)
+        .queue_priorities(&prio)];
+    let device = instance
+        .create_device(
+            pd,
+            &vk::DeviceCreateInfo::default()
+                .queue_create_infos(&qi)
+                .push_next(features),
+            None,
+        )
+        .map_err(e)?;
+    let queue = device.get_device_queue(fam, 0);
+    let mem = instance.get_physical_device_memory_properties(pd);
+    Ok(HandDevice {
+        entry,
+        instance,
+        device,
+        queue,
+        fam,
+        mem,
+    })
+}
+
 /// The same dispatches written directly in ash.
 struct Hand {
     _entry: ash::Entry,
@@ -261,48 +331,15 @@ impl Hand {
     /// `Hand` (which destroys everything) before exiting.
     unsafe fn new(plan: &Plan) -> Result<Hand, String> {
         let e = |r: vk::Result| format!("{r:?}");
-        let entry = ash::Entry::load().map_err(|x| x.to_string())?;
-        let app = vk::ApplicationInfo::default().api_version(vk::API_VERSION_1_3);
-        let instance = entry
-            .create_instance(
-                &vk::InstanceCreateInfo::default().application_info(&app),
-                None,
-            )
-            .map_err(e)?;
-        let pds = instance.enumerate_physical_devices().map_err(e)?;
-        // Same choice as the runtime: discrete, integrated, virtual, CPU.
-        let rank = |t: vk::PhysicalDeviceType| match t {
-            vk::PhysicalDeviceType::DISCRETE_GPU => 0,
-            vk::PhysicalDeviceType::INTEGRATED_GPU => 1,
-            vk::PhysicalDeviceType::VIRTUAL_GPU => 2,
-            vk::PhysicalDeviceType::CPU => 3,
-            _ => 4,
-        };
-        let pd = *pds
-            .iter()
-            .min_by_key(|p| rank(instance.get_physical_device_properties(**p).device_type))
-            .ok_or("no device")?;
-        let fam = instance
-            .get_physical_device_queue_family_properties(pd)
-            .iter()
-            .position(|f| f.queue_flags.contains(vk::QueueFlags::COMPUTE))
-            .ok_or("no compute queue")? as u32;
-        let prio = [1.0f32];
-        let qi = [vk::DeviceQueueCreateInfo::default()
-            .queue_family_index(fam)
-            .queue_priorities(&prio)];
         let mut f13 = vk::PhysicalDeviceVulkan13Features::default().maintenance4(true);
-        let device = instance
-            .create_device(
-                pd,
-                &vk::DeviceCreateInfo::default()
-                    .queue_create_infos(&qi)
-                    .push_next(&mut f13),
-                None,
-            )
-            .map_err(e)?;
-        let queue = device.get_device_queue(fam, 0);
-        let mem = instance.get_physical_device_memory_properties(pd);
+        let HandDevice {
+            entry,
+            instance,
+            device,
+            queue,
+            fam,
+            mem,
+        } = hand_device(&mut f13)?;
         let find = |bits: u32, want: vk::MemoryPropertyFlags| {
             (0..mem.memory_type_count).find(|&i| {
                 bits & (1 << i) != 0 && mem.memory_types[i as usize].property_flags.contains(want)
@@ -800,47 +837,15 @@ impl HandLoop {
     /// destroys everything) before exiting.
     unsafe fn new(plan: &Plan, zeros: bool) -> Result<HandLoop, String> {
         let e = |r: vk::Result| format!("{r:?}");
-        let entry = ash::Entry::load().map_err(|x| x.to_string())?;
-        let app = vk::ApplicationInfo::default().api_version(vk::API_VERSION_1_3);
-        let instance = entry
-            .create_instance(
-                &vk::InstanceCreateInfo::default().application_info(&app),
-                None,
-            )
-            .map_err(e)?;
-        let pds = instance.enumerate_physical_devices().map_err(e)?;
-        let rank = |t: vk::PhysicalDeviceType| match t {
-            vk::PhysicalDeviceType::DISCRETE_GPU => 0,
-            vk::PhysicalDeviceType::INTEGRATED_GPU => 1,
-            vk::PhysicalDeviceType::VIRTUAL_GPU => 2,
-            vk::PhysicalDeviceType::CPU => 3,
-            _ => 4,
-        };
-        let pd = *pds
-            .iter()
-            .min_by_key(|p| rank(instance.get_physical_device_properties(**p).device_type))
-            .ok_or("no device")?;
-        let fam = instance
-            .get_physical_device_queue_family_properties(pd)
-            .iter()
-            .position(|f| f.queue_flags.contains(vk::QueueFlags::COMPUTE))
-            .ok_or("no compute queue")? as u32;
-        let prio = [1.0f32];
-        let qi = [vk::DeviceQueueCreateInfo::default()
-            .queue_family_index(fam)
-            .queue_priorities(&prio)];
         let mut f12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
-        let device = instance
-            .create_device(
-                pd,
-                &vk::DeviceCreateInfo::default()
-                    .queue_create_infos(&qi)
-                    .push_next(&mut f12),
-                None,
-            )
-            .map_err(e)?;
-        let queue = device.get_device_queue(fam, 0);
-        let mem = instance.get_physical_device_memory_properties(pd);
+        let HandDevice {
+            entry,
+            instance,
+            device,
+            queue,
+            fam,
+            mem,
+        } = hand_device(&mut f12)?;
         let host = vk::MemoryPropertyFlags::HOST_VISIBLE | vk::MemoryPropertyFlags::HOST_COHERENT;
         let mut buffers = Vec::new();
         for _ in 0..4 {
