@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Output I/O cost: gesture's point cloud (graphs/gesture_stages/xform.pt,
 vec4<f32>[480, 640] = 4.7 MiB a frame) written as `.npy` vs raw bytes vs
-dropped, side by side in one run.
+dropped, and `.npy` with the sink's writer thread and direct I/O turned off
+one at a time and together, side by side in one run.
 
     cargo build --release
     python3 scripts/io_bench.py [--ptc target/release/ptc] [--frames 30] [--rounds 5]
 
-Each round runs the three variants in turn (A B C A B C ...), each a
+Each round runs the variants in turn (A B C A B C ...), each a
 `ptc run --unpaced --frames N --stats` of xform fed N camera-like depth
 frames from a file. Reported per variant, median over rounds: wall time of
 the run, and from `--stats` the sink's time per frame and its share of the
@@ -15,6 +16,7 @@ goal: at most 1.1). The written files are checked: the .npy holds N
 frames of the right shape, the raw file N * 4.7 MiB.
 """
 import argparse
+import os
 import json
 import pathlib
 import statistics
@@ -38,15 +40,24 @@ def main():
     rng = np.random.default_rng(1)
     depth = rng.integers(500, 2000, size=(n, 480, 640), dtype=np.uint16)
     np.save(out / "depth.npy", depth)
+    # name: (output path, environment). `ptc run` writes a frame this large
+    # from the output slot in its run loop, with direct I/O; PTC_DIRECT_IO=0
+    # writes it through the page cache (the writer before this round), and
+    # PTC_SINK_THREAD=1 copies it to a writer thread (what `ptc daemon` does).
+    buffered = {"PTC_DIRECT_IO": "0"}
+    thread = {"PTC_SINK_THREAD": "1"}
     variants = {
-        "npy": out / "cloud.npy",
-        "raw": out / "cloud.raw",
-        "null": None,
+        "npy": (out / "cloud.npy", {}),
+        "raw": (out / "cloud.raw", {}),
+        "npy, buffered (before)": (out / "cloud-b.npy", buffered),
+        "npy, writer thread": (out / "cloud-t.npy", thread),
+        "npy, writer thread, buffered": (out / "cloud-tb.npy", {**thread, **buffered}),
+        "null": (None, {}),
     }
     res = {k: [] for k in variants}
     for r in range(a.rounds):
-        for name, path in variants.items():
-            stats = out / f"stats-{name}.json"
+        for name, (path, env) in variants.items():
+            stats = out / f"stats-{len(res[name])}-{list(variants).index(name)}.json"
             cmd = [a.ptc, "run", "graphs/gesture_stages/xform.pt", "--unpaced",
                    "--frames", str(n), "--input", f"rawimg={out / 'depth.npy'}",
                    "--input", "intrinsics=graphs/kinect_intrinsics.npy",
@@ -56,7 +67,8 @@ def main():
             else:
                 cmd += ["--output", "cloud=/dev/null"]
             t = time.perf_counter()
-            p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+            p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                               env={**os.environ, **env})
             wall = time.perf_counter() - t
             if p.returncode != 0:
                 raise SystemExit(f"{name}: exit {p.returncode}\n{p.stderr}")
@@ -68,10 +80,10 @@ def main():
             sink_cpu_ms = h.get("sink_cpu_ns", 0) / max(h.get("frames_out", 0), 1) / 1e6
             host_cpu_ms = (s.get("host") or {}).get("thread_cpu_ns_per_frame", 0) / 1e6
             res[name].append((wall, gpu_ms, sink_ms, sink_cpu_ms, host_cpu_ms))
-            if name == "npy":
+            if name.startswith("npy"):
                 got = np.load(path)
                 assert got.shape == (n, 480, 640, 4), got.shape
-            if name == "raw":
+            if name.startswith("raw"):
                 assert path.stat().st_size == n * 480 * 640 * 16, path.stat().st_size
     med = {k: [statistics.median(x[i] for x in v) for i in range(5)] for k, v in res.items()}
     print(f"xform.pt, {n} frames of vec4<f32>[480, 640] (4.7 MiB), {a.rounds} rounds, median")
@@ -81,6 +93,9 @@ def main():
         print(f"| {k} | {wall:.2f} | {gpu:.2f} | {sink:.2f} | {scpu:.2f} | {100 * scpu / gpu:.1f} % | {hcpu:.2f} |")
     print(f"npy / raw run time: {med['npy'][0] / med['raw'][0]:.3f}")
     print(f"npy / raw sink time: {med['npy'][2] / max(med['raw'][2], 1e-9):.3f}")
+    before = med["npy, buffered (before)"]
+    print(f"npy run time, now / before: {med['npy'][0] / before[0]:.3f}")
+    print(f"npy sink CPU, now / before: {med['npy'][3] / max(before[3], 1e-9):.3f}")
 
 
 if __name__ == "__main__":

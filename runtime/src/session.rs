@@ -567,15 +567,21 @@ impl Session {
         // Graphs whose statistics were forgotten (a daemon's) go here too.
         let rt = &self.rt;
         self.io_ended.retain(|(g, _)| rt.has_stats(*g));
-        let mut io = r.io.clone();
-        io.frames = r.done();
-        self.io_ended.push((r.graph, io));
-        let outcome = status.and_then(|()| {
+        let finished = status.and_then(|()| {
             for d in &mut r.drains {
                 if let Some(k) = &mut d.sink {
                     k.finish()?;
                 }
             }
+            Ok(())
+        });
+        for k in r.drains.iter_mut().filter_map(|d| d.sink.as_mut()) {
+            r.io.sink_cpu_ns += k.take_thread_cpu_ns();
+        }
+        let mut io = r.io.clone();
+        io.frames = r.done();
+        self.io_ended.push((r.graph, io));
+        let outcome = finished.map(|()| {
             let mut unconsumed = Vec::new();
             let delivered = r.drains.iter().map(|d| d.delivered).min();
             for f in &r.feeds {
@@ -587,7 +593,7 @@ impl Session {
                     unconsumed.push((f.name.clone(), n));
                 }
             }
-            Ok(RunSummary {
+            RunSummary {
                 graph: r.graph,
                 delivered: r
                     .drains
@@ -598,7 +604,7 @@ impl Session {
                 unconsumed,
                 elapsed: r.started.elapsed(),
                 end: r.stopping.unwrap_or(EndReason::Exhausted),
-            })
+            }
         });
         self.ended.push((RunId(i), outcome));
     }
@@ -621,7 +627,8 @@ fn drain_outputs(rt: &mut Runtime, r: &mut RunState) -> Result<bool> {
                     let c = crate::cpu::thread_cpu_ns();
                     let n = d.delivered;
                     rt.pull_port_with(d.port, |bytes| k.write_frame(n, bytes))??;
-                    r.io.sink_cpu_ns += crate::cpu::thread_cpu_ns().saturating_sub(c);
+                    r.io.sink_cpu_ns +=
+                        crate::cpu::thread_cpu_ns().saturating_sub(c) + k.take_thread_cpu_ns();
                 }
                 _ => rt.discard_port(d.port)?,
             }

@@ -17,6 +17,7 @@
 //! the synthetic depth camera of crate `ptc-gesture` — is built by a factory
 //! the program registers ([`plugin`]).
 
+mod direct;
 pub mod event;
 mod files;
 pub mod hid;
@@ -24,6 +25,7 @@ pub mod jsonl;
 mod npy;
 pub mod output;
 pub mod plugin;
+mod threaded;
 
 use crate::error::{Result, RuntimeError};
 use crate::graph::PortInfo;
@@ -92,6 +94,12 @@ pub trait FrameSink: Send {
     fn ready(&self) -> bool {
         true
     }
+    /// CPU time the sink's own threads used since the last call, ns (a
+    /// sink writing on a thread of its own reports it here, so the run's
+    /// sink cost includes it).
+    fn take_thread_cpu_ns(&mut self) -> u64 {
+        0
+    }
 }
 
 fn io_err(what: impl std::fmt::Display, path: &Path, e: impl std::fmt::Display) -> RuntimeError {
@@ -137,6 +145,7 @@ fn builtin_sink(
     sink: &Sink,
     port: &PortInfo,
     file: Option<OutputFile>,
+    threaded: bool,
 ) -> Result<Option<Box<dyn FrameSink>>> {
     let need = |file: Option<OutputFile>, what: &str| {
         file.ok_or_else(|| {
@@ -148,7 +157,11 @@ fn builtin_sink(
     };
     Ok(Some(match sink {
         Sink::Host => return Ok(None),
-        Sink::File { .. } => Box::new(FileSink::new(need(file, "its file")?, port)?),
+        Sink::File { .. } => Box::new(FileSink::with_thread(
+            need(file, "its file")?,
+            port,
+            threaded,
+        )?),
         Sink::Null => Box::new(NullSink),
         Sink::Stdout => Box::new(jsonl::JsonlPortSink::new(
             OutputFileWriter(need(file, "standard output")?),
@@ -451,7 +464,14 @@ impl FrameSink for NullSink {
 /// where the output cannot seek (a pipe), frames are spooled to an unnamed
 /// temporary file and copied behind the header at the end.
 pub struct FileSink {
-    writer: npy::FrameWriter,
+    writer: Writer,
+}
+
+/// Where a [`FileSink`] writes: in the caller's thread, or (frames of at
+/// least 256 KiB) on a thread of its own, see [`threaded`].
+enum Writer {
+    Inline(Box<npy::FrameWriter>),
+    Threaded(threaded::ThreadedWriter),
 }
 
 impl FileSink {
@@ -462,25 +482,64 @@ impl FileSink {
         FileSink::new(out, port)
     }
 
-    /// Writes into an output already opened.
+    /// Writes into an output already opened, in the caller's thread.
     pub fn new(out: OutputFile, port: &PortInfo) -> Result<FileSink> {
+        FileSink::with_thread(out, port, false)
+    }
+
+    /// Like [`FileSink::new`], but frames of at least 256 KiB are copied
+    /// out of the output slot and written on a thread of the sink's own,
+    /// so the caller never waits for the disk (what `ptc daemon` does: one
+    /// thread runs every user's graphs). Costs a copy of each frame.
+    pub fn threaded(out: OutputFile, port: &PortInfo) -> Result<FileSink> {
+        FileSink::with_thread(out, port, true)
+    }
+
+    /// `thread`: the choice of [`FileSink::threaded`]; `PTC_SINK_THREAD=1`
+    /// or `0` in the environment overrides it.
+    fn with_thread(out: OutputFile, port: &PortInfo, thread: bool) -> Result<FileSink> {
         let npy = out
             .path()
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-        Ok(FileSink {
-            writer: npy::FrameWriter::new(out, port, npy)?,
-        })
+        let w = npy::FrameWriter::new(out, port, npy)?;
+        let writer = match usize::try_from(port.bytes) {
+            Ok(n) if port.bytes >= threaded::MIN_THREADED_FRAME && threaded::wanted(thread) => {
+                Writer::Threaded(threaded::ThreadedWriter::start(w, n)?)
+            }
+            _ => Writer::Inline(Box::new(w)),
+        };
+        Ok(FileSink { writer })
     }
 }
 
 impl FrameSink for FileSink {
     fn write_frame(&mut self, _frame_index: u64, bytes: &[u8]) -> Result<()> {
-        self.writer.write_frame(bytes)
+        match &mut self.writer {
+            Writer::Inline(w) => w.write_frame(bytes),
+            Writer::Threaded(w) => w.write_frame(bytes),
+        }
     }
 
     fn finish(&mut self) -> Result<()> {
-        self.writer.finish()
+        match &mut self.writer {
+            Writer::Inline(w) => w.finish(),
+            Writer::Threaded(w) => w.finish(),
+        }
+    }
+
+    fn ready(&self) -> bool {
+        match &self.writer {
+            Writer::Inline(_) => true,
+            Writer::Threaded(w) => w.ready(),
+        }
+    }
+
+    fn take_thread_cpu_ns(&mut self) -> u64 {
+        match &mut self.writer {
+            Writer::Inline(_) => 0,
+            Writer::Threaded(w) => w.take_cpu_ns(),
+        }
     }
 }
 

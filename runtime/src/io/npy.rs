@@ -3,12 +3,14 @@
 //! writing.
 
 use super::components;
+use super::direct::{DirectWriter, DIRECT_ALIGN};
 use super::output::OutputFile;
 use crate::error::{Result, RuntimeError};
 use crate::graph::PortInfo;
 use ptc_plan::types::Scalar;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// The dtype descriptor and per-frame shape a port has as `.npy`.
@@ -422,8 +424,12 @@ fn header(descr: &str, shape: &[u64], len: Option<usize>) -> Vec<u8> {
 
 /// Where a [`FrameWriter`] puts frames.
 enum Body {
-    /// Straight into the output (raw, or `.npy` on a seekable file).
-    Direct(BufWriter<OutputFile>),
+    /// Large frames straight from their memory to the disk (`O_DIRECT`,
+    /// see [`super::direct`]); the `.npy` header, if any, fills the first
+    /// [`DIRECT_ALIGN`] bytes at the end.
+    Unbuffered { out: OutputFile, w: DirectWriter },
+    /// Through a buffer into the output (raw, or `.npy` on a seekable file).
+    Buffered(BufWriter<OutputFile>),
     /// `.npy` to a pipe: spooled, then copied behind the header.
     Spooled {
         spool: BufWriter<File>,
@@ -442,34 +448,57 @@ pub(super) struct FrameWriter {
     shown: std::path::PathBuf,
 }
 
+/// `file` if it is positioned at its start and not in append mode (so
+/// frames can be written at absolute offsets), else `None`.
+fn from_start(file: &mut File) -> Option<&mut File> {
+    let at_start = file.stream_position().is_ok_and(|p| p == 0);
+    let append =
+        rustix::fs::fcntl_getfl(&*file).map_or(true, |f| f.contains(rustix::fs::OFlags::APPEND));
+    (at_start && !append).then_some(file)
+}
+
 impl FrameWriter {
     /// Prepares `out` for frames of `port`, as `.npy` or raw bytes.
-    pub(super) fn new(out: OutputFile, port: &PortInfo, npy: bool) -> Result<FrameWriter> {
+    pub(super) fn new(mut out: OutputFile, port: &PortInfo, npy: bool) -> Result<FrameWriter> {
         let shown = out.path().to_path_buf();
         let err = |e: std::io::Error| {
             RuntimeError::Io(format!("cannot write `{}`: {e}", shown.display()))
         };
-        let npy = if npy {
-            let info = npy_dtype_and_shape(port)?;
-            let mut widest = vec![u64::MAX];
-            widest.extend(&info.shape);
-            let len = header(info.descr, &widest, None).len();
-            Some((info, len))
+        let info = if npy {
+            Some(npy_dtype_and_shape(port)?)
         } else {
             None
         };
-        let body = match &npy {
-            Some((_, len)) if out.seekable() => {
+        let direct = if out.seekable() {
+            let start = if npy { DIRECT_ALIGN as u64 } else { 0 };
+            let frame = usize::try_from(port.bytes).unwrap_or(usize::MAX);
+            from_start(out.file()).and_then(|f| DirectWriter::try_new(f, start, frame))
+        } else {
+            None
+        };
+        let npy = info.map(|info| {
+            let len = if direct.is_some() {
+                DIRECT_ALIGN
+            } else {
+                let mut widest = vec![u64::MAX];
+                widest.extend(&info.shape);
+                header(info.descr, &widest, None).len()
+            };
+            (info, len)
+        });
+        let body = match (&npy, direct) {
+            (_, Some(w)) => Body::Unbuffered { out, w },
+            (Some((_, len)), None) if out.seekable() => {
                 let mut w = BufWriter::with_capacity(1 << 20, out);
                 // Placeholder: rewritten with the frame count by `finish`.
                 w.write_all(&vec![b' '; *len]).map_err(err)?;
-                Body::Direct(w)
+                Body::Buffered(w)
             }
-            Some(_) => Body::Spooled {
+            (Some(_), None) => Body::Spooled {
                 spool: BufWriter::with_capacity(1 << 20, tempfile::tempfile().map_err(err)?),
                 out,
             },
-            None => Body::Direct(BufWriter::with_capacity(1 << 20, out)),
+            (None, None) => Body::Buffered(BufWriter::with_capacity(1 << 20, out)),
         };
         Ok(FrameWriter {
             body: Some(body),
@@ -491,7 +520,8 @@ impl FrameWriter {
     /// Appends one frame (the port's bytes, little-endian as `.npy` stores them).
     pub(super) fn write_frame(&mut self, bytes: &[u8]) -> Result<()> {
         let r = match &mut self.body {
-            Some(Body::Direct(w)) => w.write_all(bytes),
+            Some(Body::Unbuffered { out, w }) => w.write_frame(out.file(), bytes),
+            Some(Body::Buffered(w)) => w.write_all(bytes),
             Some(Body::Spooled { spool, .. }) => spool.write_all(bytes),
             None => Err(std::io::Error::other("the output was already finished")),
         };
@@ -514,7 +544,20 @@ impl FrameWriter {
             header(info.descr, &shape, Some(*len))
         });
         let out = match body {
-            Body::Direct(w) => {
+            Body::Unbuffered { mut out, mut w } => {
+                let end = w.end();
+                w.stop_direct(out.file())
+                    .and_then(|()| match &final_header {
+                        Some(h) => out.file().write_all_at(h, 0),
+                        None => Ok(()),
+                    })
+                    // Leave the file position after the last frame, as
+                    // buffered writes would.
+                    .and_then(|()| out.file().seek(SeekFrom::Start(end)).map(drop))
+                    .map_err(|e| self.err(e))?;
+                out
+            }
+            Body::Buffered(w) => {
                 let mut out = w.into_inner().map_err(|e| self.err(e.error()))?;
                 if let Some(h) = final_header {
                     out.file()

@@ -100,6 +100,9 @@ pub trait SinkFactory: Send + Sync {
 pub struct IoRegistry {
     sources: Vec<Arc<dyn SourceFactory>>,
     sinks: Vec<Arc<dyn SinkFactory>>,
+    /// Built-in file sinks write large frames on threads of their own
+    /// ([`super::FileSink::threaded`]).
+    threaded_files: bool,
 }
 
 impl std::fmt::Debug for IoRegistry {
@@ -107,6 +110,7 @@ impl std::fmt::Debug for IoRegistry {
         f.debug_struct("IoRegistry")
             .field("sources", &self.source_kinds())
             .field("sinks", &self.sink_kinds())
+            .field("threaded_files", &self.threaded_files)
             .finish()
     }
 }
@@ -133,6 +137,16 @@ impl IoRegistry {
         let kind = factory.kind().to_string();
         self.sinks.retain(|f| f.kind() != kind);
         self.sinks.push(Arc::new(factory));
+        self
+    }
+
+    /// Makes the built-in file sinks write frames of 256 KiB or more on a
+    /// thread of their own ([`super::FileSink::threaded`]): for a program
+    /// whose run loop serves other graphs too and must not wait for a disk
+    /// (`ptc daemon` sets it). Off by default: writing in the run loop
+    /// costs less CPU (no copy).
+    pub fn set_threaded_file_sinks(&mut self, on: bool) -> &mut Self {
+        self.threaded_files = on;
         self
     }
 
@@ -200,7 +214,7 @@ impl IoRegistry {
         }
         match self.sinks.iter().find(|f| f.kind() == sink.kind()) {
             Some(f) => f.open(sink, port, file).map(Some),
-            None => super::builtin_sink(sink, port, file),
+            None => super::builtin_sink(sink, port, file, self.threaded_files),
         }
     }
 

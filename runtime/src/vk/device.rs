@@ -15,6 +15,13 @@ use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// The host page size assumed for aligning mapped buffers (Linux: 4 KiB).
+const HOST_PAGE: u64 = 4096;
+
+/// Host-visible buffers of at least this many bytes are page-aligned (see
+/// `create_buffer_usage`); smaller ones keep the driver's alignment.
+const HOST_PAGE_ALIGNED_FROM: u64 = 256 << 10;
+
 /// Counters of Vulkan object creations and command-buffer recordings.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -374,7 +381,12 @@ impl Gpu {
             .map_err(vk_err("creating a buffer"))?;
         self.count_alloc(1);
         // SAFETY: `buffer` was just created on this device.
-        let requirements = unsafe { self.device.get_buffer_memory_requirements(buffer) };
+        let mut requirements = unsafe { self.device.get_buffer_memory_requirements(buffer) };
+        if location != MemoryLocation::GpuOnly && size >= HOST_PAGE_ALIGNED_FROM {
+            // Mapped frames this large start on a page, so a sink can hand
+            // them to the disk with direct I/O, without a bounce copy.
+            requirements.alignment = requirements.alignment.max(HOST_PAGE);
+        }
         let alloc = {
             let mut a = self.allocator.lock().map_err(|_| RuntimeError::Poisoned)?;
             a.allocate(&AllocationCreateDesc {

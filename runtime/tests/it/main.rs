@@ -9,3 +9,4 @@ mod common;
 mod examples;
 mod saxpy;
 mod sched;
+mod sinks;

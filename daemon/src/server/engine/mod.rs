@@ -184,7 +184,7 @@ impl Engine {
             share_mark: (Instant::now(), HashMap::new()),
             shares: HashMap::new(),
             validation,
-            io: IoRegistry::new(),
+            io: threaded_sinks(IoRegistry::new()),
         }
     }
 
@@ -192,7 +192,7 @@ impl Engine {
     /// plus the program's factories, e.g. `from camera(...)`) instead of
     /// the built-ins alone.
     pub fn with_io(mut self, io: IoRegistry) -> Engine {
-        self.io = io;
+        self.io = threaded_sinks(io);
         self
     }
 
@@ -473,4 +473,11 @@ impl Engine {
     pub fn into_session(self) -> Session {
         self.session
     }
+}
+
+/// `io` with threaded file sinks: the engine's thread runs every client's
+/// graphs, and a file sink must not make them all wait for its disk.
+fn threaded_sinks(mut io: IoRegistry) -> IoRegistry {
+    io.set_threaded_file_sinks(true);
+    io
 }
