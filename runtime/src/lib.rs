@@ -39,7 +39,7 @@ mod stats;
 mod vk;
 
 pub use error::{Result, RuntimeError};
-pub use graph::PortInfo;
+pub use graph::{LentFrame, PortInfo};
 pub use host::GraphHost;
 pub use ptc_plan as plan;
 pub use ptc_plan::Plan;

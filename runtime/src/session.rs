@@ -172,6 +172,15 @@ pub struct Pass {
     pub next_due: Option<Nanos>,
     /// The earliest deadline of a run still feeding.
     pub deadline: Option<Instant>,
+    /// A sink's thread holds a lent output frame ([`Runtime::lend_port`]):
+    /// its return signals nothing, so a waiting caller should look again
+    /// within [`Pass::LEND_POLL`].
+    pub lending: bool,
+}
+
+impl Pass {
+    /// How long a caller waits at most while [`Pass::lending`].
+    pub const LEND_POLL: Duration = Duration::from_micros(500);
 }
 
 /// Open graphs with their sources and sinks, run together. See the module docs.
@@ -393,6 +402,8 @@ impl Session {
     /// [`Session::take_ended`]); an error of the device is returned.
     pub fn poll(&mut self) -> Result<Pass> {
         let mut pass = Pass::default();
+        // Frames that sinks' threads have written free their slots.
+        pass.moved |= self.rt.reclaim_lent();
         let now = Instant::now();
         for i in 0..self.runs.len() {
             let Some(r) = self.runs[i].as_mut() else {
@@ -432,6 +443,9 @@ impl Session {
             pass.moved = true;
         }
         // End checks after the step: ready work has been offered.
+        for r in self.runs.iter().flatten() {
+            pass.lending |= self.rt.graph_lending(r.graph)?;
+        }
         for i in 0..self.runs.len() {
             let Some(r) = self.runs[i].as_mut() else {
                 continue;
@@ -465,6 +479,9 @@ impl Session {
         }
         if let Some(m) = max {
             wake = cap(wake, m);
+        }
+        if pass.lending {
+            wake = cap(wake, Pass::LEND_POLL);
         }
         if self.rt.busy() {
             self.rt.wait_any(wake.unwrap_or(u64::MAX))?;
@@ -623,10 +640,16 @@ fn drain_outputs(rt: &mut Runtime, r: &mut RunState) -> Result<bool> {
                     if !k.ready() {
                         break;
                     }
-                    // Written from the output slot itself: no copy.
+                    // Written from the output slot itself: no copy (lent
+                    // to the sink's thread where it has one).
                     let c = crate::cpu::thread_cpu_ns();
                     let n = d.delivered;
-                    rt.pull_port_with(d.port, |bytes| k.write_frame(n, bytes))??;
+                    if k.takes_lent() {
+                        let f = rt.lend_port(d.port)?;
+                        k.write_lent(n, f)?;
+                    } else {
+                        rt.pull_port_with(d.port, |bytes| k.write_frame(n, bytes))??;
+                    }
                     r.io.sink_cpu_ns +=
                         crate::cpu::thread_cpu_ns().saturating_sub(c) + k.take_thread_cpu_ns();
                 }
@@ -734,7 +757,7 @@ fn settle(rt: &mut Runtime, r: &mut RunState) -> Result<bool> {
             r.held = true;
         }
     }
-    if rt.graph_busy(r.graph)? || rt.graph_has_ready_work(r.graph)? {
+    if rt.graph_busy(r.graph)? || rt.graph_has_ready_work(r.graph)? || rt.graph_lending(r.graph)? {
         return Ok(false);
     }
     let limit = r.limit();

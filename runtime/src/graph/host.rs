@@ -111,7 +111,7 @@ impl GraphRt {
     /// True if the next version of output buffer `b` is produced and the GPU
     /// finished writing it (reading it will not block).
     pub(crate) fn output_complete(&self, b: usize) -> Result<bool> {
-        if !self.output_available(b) {
+        if !self.output_available(b) || self.lent_out(b) {
             return Ok(false);
         }
         let mut w = Waits::default();

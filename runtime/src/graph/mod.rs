@@ -18,6 +18,7 @@
 //! [`slots`]), at most one value per queue.
 
 mod host;
+mod lend;
 mod pipeline;
 mod readback;
 mod record;
@@ -25,6 +26,8 @@ mod requirements;
 mod slices;
 pub(crate) mod slots;
 mod timing;
+
+pub use lend::LentFrame;
 
 use crate::error::{Result, RuntimeError};
 use crate::stats::PtaskLatencies;
@@ -155,6 +158,9 @@ pub(crate) struct GraphRt {
     /// `read_buffer`'s staging buffer and copy command buffers, made on
     /// the first call (a debugging path, never used per frame).
     readback: Option<Readback>,
+    /// Per output buffer, the lent frame's "returned" flag while one is out
+    /// (see [`lend`]).
+    lent: Vec<Option<Arc<std::sync::atomic::AtomicBool>>>,
 }
 
 /// A submission, tracked until it completes.
@@ -204,6 +210,7 @@ impl GraphRt {
             frame_path: true,
             timing: Timing::default(),
             readback: None,
+            lent: Vec::new(),
         };
         // From here on, `g`'s Drop releases whatever was created if we fail.
         g.allocate_buffers(plan)?;
@@ -404,6 +411,8 @@ impl GraphRt {
 
 impl Drop for GraphRt {
     fn drop(&mut self) {
+        // A sink's thread may still be writing a frame from a slot.
+        self.wait_lent();
         if self.wait_all().is_err() {
             self.gpu.wait_idle();
         }

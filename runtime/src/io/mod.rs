@@ -94,6 +94,18 @@ pub trait FrameSink: Send {
     fn ready(&self) -> bool {
         true
     }
+    /// True if the sink takes frames lent where they lie
+    /// ([`FrameSink::write_lent`]) rather than borrowed for the call.
+    fn takes_lent(&self) -> bool {
+        false
+    }
+    /// Receives frame `frame_index` lent out of the graph's output slot
+    /// (when [`FrameSink::takes_lent`]): the sink may keep it, e.g. send it
+    /// to a thread, and the slot is free again when it drops it. The
+    /// default writes it with [`FrameSink::write_frame`].
+    fn write_lent(&mut self, frame_index: u64, frame: crate::LentFrame) -> Result<()> {
+        self.write_frame(frame_index, frame.bytes())
+    }
     /// CPU time the sink's own threads used since the last call, ns (a
     /// sink writing on a thread of its own reports it here, so the run's
     /// sink cost includes it).
@@ -160,7 +172,11 @@ fn builtin_sink(
         Sink::File { .. } => Box::new(FileSink::with_thread(
             need(file, "its file")?,
             port,
-            threaded,
+            if threaded {
+                SinkThread::Always
+            } else {
+                SinkThread::RegularFiles
+            },
         )?),
         Sink::Null => Box::new(NullSink),
         Sink::Stdout => Box::new(jsonl::JsonlPortSink::new(
@@ -458,10 +474,14 @@ impl FrameSink for NullSink {
 
 /// Writes frames to an [`OutputFile`]: `.npy` (a stack `[k, ...shape]`,
 /// or the port's shape when k = 1) or raw little-endian bytes for any other
-/// extension. Frames stream through a buffer: memory does not grow with the
-/// number of frames. An `.npy` header is written first with room for any
-/// frame count and rewritten with the real count by [`FrameSink::finish`];
-/// where the output cannot seek (a pipe), frames are spooled to an unnamed
+/// extension. Frames stream out (memory does not grow with the number of
+/// frames): through a 1 MiB buffer, or — frames of at least 256 KiB (a
+/// multiple of 4 KiB) to a regular file — straight to the disk with direct
+/// I/O, such an `.npy` getting a 4 KiB header so its data starts on a disk
+/// block. Large frames are written on a thread of the sink's own (see
+/// [`SinkThread`]). An `.npy` header is written with room for any frame
+/// count and rewritten with the real count by [`FrameSink::finish`]; where
+/// the output cannot seek (a pipe), frames are spooled to an unnamed
 /// temporary file and copied behind the header at the end.
 pub struct FileSink {
     writer: Writer,
@@ -482,35 +502,61 @@ impl FileSink {
         FileSink::new(out, port)
     }
 
-    /// Writes into an output already opened, in the caller's thread.
+    /// Writes into an output already opened, with
+    /// [`SinkThread::RegularFiles`].
     pub fn new(out: OutputFile, port: &PortInfo) -> Result<FileSink> {
-        FileSink::with_thread(out, port, false)
+        FileSink::with_thread(out, port, SinkThread::RegularFiles)
     }
 
-    /// Like [`FileSink::new`], but frames of at least 256 KiB are copied
-    /// out of the output slot and written on a thread of the sink's own,
-    /// so the caller never waits for the disk (what `ptc daemon` does: one
-    /// thread runs every user's graphs). Costs a copy of each frame.
+    /// Writes into an output already opened, with [`SinkThread::Always`]:
+    /// what `ptc daemon` uses, whose one thread runs every client's graphs.
     pub fn threaded(out: OutputFile, port: &PortInfo) -> Result<FileSink> {
-        FileSink::with_thread(out, port, true)
+        FileSink::with_thread(out, port, SinkThread::Always)
     }
 
-    /// `thread`: the choice of [`FileSink::threaded`]; `PTC_SINK_THREAD=1`
-    /// or `0` in the environment overrides it.
-    fn with_thread(out: OutputFile, port: &PortInfo, thread: bool) -> Result<FileSink> {
+    /// Writes into an output already opened; `thread` says where frames of
+    /// at least 256 KiB are written. `PTC_SINK_THREAD=1` or `0` in the
+    /// environment overrides it (`Always` or `Never`).
+    pub fn with_thread(out: OutputFile, port: &PortInfo, thread: SinkThread) -> Result<FileSink> {
         let npy = out
             .path()
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+        let regular = out.seekable();
         let w = npy::FrameWriter::new(out, port, npy)?;
+        let wanted = match thread {
+            SinkThread::RegularFiles => regular,
+            SinkThread::Always => true,
+            SinkThread::Never => false,
+        };
         let writer = match usize::try_from(port.bytes) {
-            Ok(n) if port.bytes >= threaded::MIN_THREADED_FRAME && threaded::wanted(thread) => {
-                Writer::Threaded(threaded::ThreadedWriter::start(w, n)?)
+            Ok(n) if port.bytes >= threaded::MIN_THREADED_FRAME && threaded::wanted(wanted) => {
+                Writer::Threaded(threaded::ThreadedWriter::start(w, n, regular)?)
             }
             _ => Writer::Inline(Box::new(w)),
         };
         Ok(FileSink { writer })
     }
+}
+
+/// Where a [`FileSink`] writes frames of at least 256 KiB (smaller ones
+/// are always written in the caller's thread: the hand-off would cost more
+/// than the write).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum SinkThread {
+    /// On a writer thread of the sink's own when the output is a regular
+    /// file: each frame is lent where it lies in the graph's output slot
+    /// (no copy; see [`FrameSink::write_lent`]), so the run loop never
+    /// waits for the disk. Pipes and devices are written in the caller's
+    /// thread. The default ([`FileSink::new`]).
+    #[default]
+    RegularFiles,
+    /// On a writer thread for any output; to a pipe or device each frame is
+    /// copied out of its slot, so a stalled reader holds back only this
+    /// graph ([`FileSink::threaded`]).
+    Always,
+    /// In the caller's thread (the run loop waits for each write).
+    Never,
 }
 
 impl FrameSink for FileSink {
@@ -532,6 +578,20 @@ impl FrameSink for FileSink {
         match &self.writer {
             Writer::Inline(_) => true,
             Writer::Threaded(w) => w.ready(),
+        }
+    }
+
+    fn takes_lent(&self) -> bool {
+        matches!(&self.writer, Writer::Threaded(w) if w.takes_lent())
+    }
+
+    fn write_lent(&mut self, frame_index: u64, frame: crate::LentFrame) -> Result<()> {
+        match &mut self.writer {
+            Writer::Threaded(w) => w.write_lent(frame),
+            Writer::Inline(w) => {
+                let _ = frame_index;
+                w.write_frame(frame.bytes())
+            }
         }
     }
 

@@ -141,10 +141,10 @@ impl IoRegistry {
     }
 
     /// Makes the built-in file sinks write frames of 256 KiB or more on a
-    /// thread of their own ([`super::FileSink::threaded`]): for a program
-    /// whose run loop serves other graphs too and must not wait for a disk
-    /// (`ptc daemon` sets it). Off by default: writing in the run loop
-    /// costs less CPU (no copy).
+    /// thread of their own whatever the output is
+    /// ([`super::SinkThread::Always`]; by default only regular files get
+    /// one): for a program whose run loop serves other graphs too and must
+    /// never wait for a pipe's reader (`ptc daemon` sets it).
     pub fn set_threaded_file_sinks(&mut self, on: bool) -> &mut Self {
         self.threaded_files = on;
         self

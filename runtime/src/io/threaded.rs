@@ -1,16 +1,19 @@
 //! Large frames written by a thread of their own.
 //!
 //! Writing a 4.7 MiB frame blocks for milliseconds (the disk, a slow pipe,
-//! the kernel's dirty-page throttling). In `ptc daemon` the one thread that
-//! runs everyone's graphs must not wait for it, so the daemon's file sinks
-//! of large frames write on a thread of their own (`ptc run` in a process
-//! of its own writes in its run loop: cheaper, see [`super::FileSink`]). A
-//! [`ThreadedWriter`] copies each frame out of the graph's
-//! output slot into one of a few page-aligned buffers (so the slot is free
-//! again at once, and the buffer can go to the disk with direct I/O) and
-//! hands it to its thread, which writes it with a [`FrameWriter`]. While
-//! every buffer is queued the sink is not ready and the frame waits in its
-//! slot, which holds the graph back: memory stays bounded.
+//! the kernel's dirty-page throttling), and the run loop — in `ptc daemon`
+//! the one thread that runs every client's graphs — must not wait for it.
+//! A [`ThreadedWriter`] hands each frame to its thread, which writes it
+//! with a [`FrameWriter`] (direct I/O where it applies):
+//!
+//! * to a **regular file** the frame goes **lent** where it lies in the
+//!   graph's output slot ([`crate::LentFrame`]): no copy; the slot is
+//!   reused once the thread wrote it, so the graph runs a frame ahead of
+//!   the disk (outputs have two slots);
+//! * anything else (a pipe, whose reader may stall) gets a **copy** in one
+//!   of a few page-aligned buffers, so the slot is free at once; while
+//!   every buffer is queued the sink is not ready and the frame waits in
+//!   its slot, which holds the graph back: memory stays bounded.
 //!
 //! Errors come back with the next frame or at [`ThreadedWriter::finish`];
 //! a writer dropped without `finish` discards what is queued and leaves no
@@ -61,7 +64,10 @@ impl AlignedBuf {
 }
 
 enum Msg {
+    /// A copy of a frame, in one of the writer's buffers.
     Frame(AlignedBuf),
+    /// A frame lent out of its graph's output slot (no copy).
+    Lent(crate::LentFrame),
     Finish,
 }
 
@@ -84,13 +90,21 @@ pub(super) struct ThreadedWriter {
     made: usize,
     max: usize,
     frame_len: usize,
+    /// Takes lent frames (the output is a regular file, whose writes
+    /// always finish: a frame is never held up by a stalled reader).
+    lend: bool,
     /// Writer CPU already reported by [`ThreadedWriter::take_cpu_ns`].
     reported_cpu_ns: u64,
 }
 
 impl ThreadedWriter {
     /// Starts a thread writing frames of `frame_len` bytes with `writer`.
-    pub(super) fn start(writer: FrameWriter, frame_len: usize) -> Result<ThreadedWriter> {
+    /// `lend`: see [`ThreadedWriter::takes_lent`].
+    pub(super) fn start(
+        writer: FrameWriter,
+        frame_len: usize,
+        lend: bool,
+    ) -> Result<ThreadedWriter> {
         // Two buffers keep the disk busy while the next frame is copied; a
         // third absorbs jitter where frames are small enough to afford it.
         let max = if frame_len <= 16 << 20 { 3 } else { 2 };
@@ -112,6 +126,7 @@ impl ThreadedWriter {
             made: 0,
             max,
             frame_len,
+            lend,
             reported_cpu_ns: 0,
         })
     }
@@ -150,6 +165,29 @@ impl ThreadedWriter {
         match sent {
             Some(Ok(())) => Ok(()),
             // The thread stopped: it failed, and says why when joined.
+            _ => Err(self.join_error()),
+        }
+    }
+
+    /// True if frames may come lent ([`ThreadedWriter::write_lent`]): the
+    /// output is a regular file.
+    pub(super) fn takes_lent(&self) -> bool {
+        self.lend
+    }
+
+    /// Queues a frame lent out of its slot: no copy; the slot is free
+    /// again once the thread wrote it.
+    pub(super) fn write_lent(&mut self, frame: crate::LentFrame) -> Result<()> {
+        if frame.bytes().len() != self.frame_len {
+            return Err(RuntimeError::Io(format!(
+                "a frame of {} bytes where {} were expected",
+                frame.bytes().len(),
+                self.frame_len
+            )));
+        }
+        let sent = self.tx.as_ref().map(|tx| tx.send(Msg::Lent(frame)));
+        match sent {
+            Some(Ok(())) => Ok(()),
             _ => Err(self.join_error()),
         }
     }
@@ -220,6 +258,13 @@ fn write_loop(mut writer: FrameWriter, rx: &Receiver<Msg>, s: &Shared) -> Result
                 if let Ok(mut f) = s.free.lock() {
                     f.push(buf);
                 }
+                account();
+                r?;
+            }
+            Msg::Lent(frame) => {
+                let r = writer.write_frame(frame.bytes());
+                // Give the slot back before anything else.
+                drop(frame);
                 account();
                 r?;
             }

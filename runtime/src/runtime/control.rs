@@ -102,6 +102,13 @@ impl Runtime {
         Ok(self.inflight.iter().any(|f| f.graph == id) || g.busy() || g.uploading()?)
     }
 
+    /// True if a frame of graph `id` is lent out ([`Runtime::lend_port`])
+    /// and its slot not yet given back: the graph may be waiting for it.
+    pub fn graph_lending(&self, id: GraphId) -> Result<bool> {
+        let g = self.graph(id)?;
+        Ok(g.outputs.iter().any(|(_, b)| g.lent_out(*b)))
+    }
+
     /// True if some ptask of graph `id` could fire now (false while held).
     pub fn graph_has_ready_work(&self, id: GraphId) -> Result<bool> {
         let g = self.graph(id)?;

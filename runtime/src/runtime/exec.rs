@@ -148,6 +148,8 @@ impl Runtime {
         // A graph alone times only a sample of its jobs (see graph::timing).
         let shared = self.graphs.iter().flatten().nth(1).is_some();
         self.reap()?;
+        // Slots of lent frames that came back can take new versions.
+        self.reclaim_lent();
         loop {
             ready.clear();
             steps.clear();

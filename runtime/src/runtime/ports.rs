@@ -185,6 +185,32 @@ impl Runtime {
         Ok(r)
     }
 
+    /// Lends the next frame of output `port` where it lies, like
+    /// [`Runtime::pull_port_with`], but the frame may go to another thread
+    /// and stay out while the run loop goes on: its slot is reused only
+    /// once the [`LentFrame`](crate::LentFrame) is dropped (and the next
+    /// step sees it). One frame per output is out at a time; until it is
+    /// back, [`Runtime::output_port_ready`] is false. What a sink writing
+    /// on a thread of its own uses (see `ptc_runtime::io::FileSink`).
+    pub fn lend_port(&mut self, port: OutputPort) -> Result<crate::LentFrame> {
+        self.output_info(port)?;
+        self.ensure_output(port)?;
+        let g = self.graph_mut(port.graph)?;
+        let f = g.lend_output(port.buffer)?;
+        g.poll();
+        self.reap_known()?;
+        Ok(f)
+    }
+
+    /// Gives back the slots of lent frames that were dropped; true if any.
+    pub(crate) fn reclaim_lent(&mut self) -> bool {
+        let mut any = false;
+        for g in self.graphs.iter_mut().flatten() {
+            any |= g.reclaim_lent();
+        }
+        any
+    }
+
     /// Drops the next frame of output `port` (for `to null` sinks).
     pub fn discard(&mut self, id: GraphId, port: &str) -> Result<()> {
         let p = self.output_port(id, port)?;
@@ -203,6 +229,13 @@ impl Runtime {
 
     fn ensure_output(&mut self, port: OutputPort) -> Result<()> {
         let (id, b) = (port.graph, port.buffer);
+        self.reclaim_lent();
+        if self.graph(id)?.lent_out(b) {
+            return Err(RuntimeError::Io(format!(
+                "output `{}`: its last frame is still lent out (drop the LentFrame first)",
+                self.graph(id)?.outputs[port.index].0.name
+            )));
+        }
         self.progress_until(|rt| Ok(rt.graph(id)?.output_available(b)))?;
         let g = self.graph(id)?;
         if !g.output_available(b) {

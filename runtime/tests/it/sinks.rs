@@ -1,11 +1,12 @@
-//! File sinks of large frames: written in the run loop (direct I/O where
-//! the file system takes it) or on a writer thread, as `.npy` and raw; what
-//! lands in the file is exactly the frames, and numpy's format (read with
-//! npyz, an independent reader) whichever way they were written.
+//! File sinks of large frames: on a writer thread (frames lent from their
+//! slots, or copied) or in the caller's thread, with direct I/O where the
+//! file system takes it, as `.npy` and raw; what lands in the file is
+//! exactly the frames, in numpy's format (read with npyz, an independent
+//! reader) whichever way they were written.
 
 use ptc_plan::types::{ElemType, PortType, Scalar};
 use ptc_runtime::io::output::OutputFile;
-use ptc_runtime::io::{FileSink, FileSource, FrameSink, FrameSource};
+use ptc_runtime::io::{FileSink, FileSource, FrameSink, FrameSource, SinkThread};
 use ptc_runtime::PortInfo;
 use std::path::{Path, PathBuf};
 
@@ -41,25 +42,26 @@ fn dir(name: &str) -> PathBuf {
     d
 }
 
-fn sink(path: &Path, threaded: bool) -> FileSink {
-    let out = OutputFile::create(path).unwrap();
-    if threaded {
-        FileSink::threaded(out, &big_port()).unwrap()
-    } else {
-        FileSink::new(out, &big_port()).unwrap()
-    }
+fn sink(path: &Path, thread: SinkThread) -> FileSink {
+    FileSink::with_thread(OutputFile::create(path).unwrap(), &big_port(), thread).unwrap()
 }
+
+const ALL: [SinkThread; 3] = [
+    SinkThread::RegularFiles,
+    SinkThread::Always,
+    SinkThread::Never,
+];
 
 #[test]
 fn large_frames_round_trip_inline_and_on_a_thread_as_npy_and_raw() {
     let d = dir("round-trip");
     let fr = frames(5);
     let all = fr.concat();
-    for threaded in [false, true] {
+    for thread in ALL {
         for ext in ["npy", "raw"] {
-            let what = format!("{ext}, threaded: {threaded}");
-            let path = d.join(format!("out-{threaded}.{ext}"));
-            let mut s = sink(&path, threaded);
+            let what = format!("{ext}, {thread:?}");
+            let path = d.join(format!("out-{thread:?}.{ext}"));
+            let mut s = sink(&path, thread);
             for (i, f) in fr.iter().enumerate() {
                 // The run loop only hands a frame to a ready sink.
                 while !s.ready() {
@@ -100,14 +102,14 @@ fn large_frames_round_trip_inline_and_on_a_thread_as_npy_and_raw() {
 #[test]
 fn a_writer_thread_reports_its_cpu_time() {
     let d = dir("cpu");
-    let mut s = sink(&d.join("o.raw"), true);
+    let mut s = sink(&d.join("o.raw"), SinkThread::RegularFiles);
     let fr = frames(2);
     s.write_frame(0, &fr[0]).unwrap();
     s.write_frame(1, &fr[1]).unwrap();
     s.finish().unwrap();
     assert!(s.take_thread_cpu_ns() > 0, "the thread wrote 1 MiB");
     assert_eq!(s.take_thread_cpu_ns(), 0, "reported once");
-    let mut inline = sink(&d.join("i.raw"), false);
+    let mut inline = sink(&d.join("i.raw"), SinkThread::Never);
     inline.write_frame(0, &fr[0]).unwrap();
     inline.finish().unwrap();
     assert_eq!(inline.take_thread_cpu_ns(), 0);
@@ -118,7 +120,7 @@ fn a_dropped_threaded_sink_leaves_no_file() {
     let d = dir("dropped");
     for ext in ["npy", "raw"] {
         let path = d.join(format!("o.{ext}"));
-        let mut s = sink(&path, true);
+        let mut s = sink(&path, SinkThread::RegularFiles);
         for (i, f) in frames(3).iter().enumerate() {
             s.write_frame(i as u64, f).unwrap();
         }
@@ -135,8 +137,8 @@ fn a_dropped_threaded_sink_leaves_no_file() {
 fn a_write_error_on_the_thread_reaches_the_run() {
     let full = Path::new("/dev/full");
     assert!(full.exists(), "Linux has /dev/full");
-    for threaded in [false, true] {
-        let mut s = sink(full, threaded);
+    for thread in ALL {
+        let mut s = sink(full, thread);
         let fr = frames(1);
         let mut err = None;
         for i in 0..8 {
@@ -152,7 +154,191 @@ fn a_write_error_on_the_thread_reaches_the_run() {
         let m = e.to_string();
         assert!(
             m.contains("No space left") && m.contains("/dev/full"),
-            "threaded: {threaded}: {m}"
+            "{thread:?}: {m}"
         );
     }
+}
+
+/// saxpy2 with 256 KiB frames, 24 of them, fed from raw files and written
+/// to `.npy` through a Session: each output frame is lent to the sink's
+/// writer thread and its slot comes back only when written, so the graph
+/// keeps stalling on its output. Every frame arrives, equal to the CPU's,
+/// with no validation message.
+#[test]
+fn a_session_delivers_every_large_frame_through_lent_slots() {
+    use crate::common::*;
+    use ptc_runtime::{Drain, Feed, RunLimits, Session};
+    let Some((rt, log)) = runtime(false) else {
+        return;
+    };
+    let (n, frames) = (1usize << 16, 24usize);
+    let d = dir("session");
+    let xs: Vec<Vec<f32>> = (0..frames).map(|f| rand_f32(n, 2 * f as u64 + 1)).collect();
+    let ys: Vec<Vec<f32>> = (0..frames).map(|f| rand_f32(n, 2 * f as u64 + 2)).collect();
+    let raw = |name: &str, v: &[Vec<f32>]| {
+        let p = d.join(name);
+        std::fs::write(&p, v.iter().flat_map(|f| bytes_f32(f)).collect::<Vec<u8>>()).unwrap();
+        p
+    };
+    let (xp, yp) = (raw("x.raw", &xs), raw("y.raw", &ys));
+    let plan = saxpy2(n as u64, 2.5);
+    let port = |name: &str| {
+        let mut p = big_port();
+        p.name = name.into();
+        p.bytes = (n * 4) as u64;
+        p.ty.shape = vec![n as u64];
+        p
+    };
+    let mut session = Session::new(rt);
+    let g = session.runtime_mut().open_graph(&plan).expect("open");
+    let feeds = vec![
+        Feed {
+            port: "x".into(),
+            source: Box::new(FileSource::open(&xp, &port("x")).unwrap()),
+        },
+        Feed {
+            port: "y".into(),
+            source: Box::new(FileSource::open(&yp, &port("y")).unwrap()),
+        },
+    ];
+    let zp = d.join("z.npy");
+    let sink = FileSink::new(OutputFile::create(&zp).unwrap(), &port("z")).unwrap();
+    assert!(sink.takes_lent(), "a regular file takes lent frames");
+    let drains = vec![Drain {
+        port: "z".into(),
+        sink: Some(Box::new(sink)),
+    }];
+    session
+        .add(g, feeds, drains, RunLimits::default())
+        .expect("add");
+    let out = session
+        .run(None, std::time::Duration::from_secs(2), |_| {})
+        .expect("run");
+    let summary = out[0].1.as_ref().expect("the run succeeded");
+    assert_eq!(summary.delivered, vec![("z".to_string(), frames as u64)]);
+    assert!(summary.unconsumed.is_empty(), "{:?}", summary.unconsumed);
+    let mut src = FileSource::open(&zp, &port("z")).unwrap();
+    let mut buf = vec![0u8; n * 4];
+    for f in 0..frames {
+        assert!(src.next_frame(&mut buf).unwrap(), "frame {f}");
+        let want: Vec<f32> = xs[f].iter().zip(&ys[f]).map(|(x, y)| 2.5 * x + y).collect();
+        close(&f32s(&buf), &want, 1e-6);
+    }
+    assert!(!src.next_frame(&mut buf).unwrap());
+    let rt = session.runtime_mut();
+    rt.terminate(g).expect("terminate");
+    drop(session);
+    assert_clean(&log);
+}
+
+/// A sink that keeps each lent frame 5 ms on a thread of its own before
+/// copying and dropping it: slower than the GPU, so the graph keeps
+/// waiting for its output slot. The session must neither end the run
+/// while a frame is out nor lose one.
+struct SlowLendingSink {
+    tx: Option<std::sync::mpsc::Sender<ptc_runtime::LentFrame>>,
+    thread: Option<std::thread::JoinHandle<Vec<Vec<u8>>>>,
+    got: Vec<Vec<u8>>,
+}
+
+impl SlowLendingSink {
+    fn new() -> SlowLendingSink {
+        let (tx, rx) = std::sync::mpsc::channel::<ptc_runtime::LentFrame>();
+        let thread = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            for f in rx {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                got.push(f.bytes().to_vec());
+            }
+            got
+        });
+        SlowLendingSink {
+            tx: Some(tx),
+            thread: Some(thread),
+            got: Vec::new(),
+        }
+    }
+}
+
+impl FrameSink for SlowLendingSink {
+    fn write_frame(&mut self, _: u64, _: &[u8]) -> ptc_runtime::Result<()> {
+        panic!("frames come lent to a sink that takes them lent");
+    }
+    fn takes_lent(&self) -> bool {
+        true
+    }
+    fn write_lent(&mut self, _: u64, frame: ptc_runtime::LentFrame) -> ptc_runtime::Result<()> {
+        self.tx.as_ref().unwrap().send(frame).unwrap();
+        Ok(())
+    }
+    fn finish(&mut self) -> ptc_runtime::Result<()> {
+        self.tx = None;
+        self.got = self.thread.take().unwrap().join().unwrap();
+        let want: Vec<Vec<u8>> = (0..16)
+            .map(|f| {
+                (0..1024u32)
+                    .flat_map(|i| (2.5 * (f * 1024 + i) as f32 + 1.0).to_le_bytes())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(self.got.len(), want.len(), "frames written");
+        for (f, (g, w)) in self.got.iter().zip(&want).enumerate() {
+            assert!(g == w, "frame {f}");
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_session_waits_for_lent_frames_and_loses_none() {
+    use crate::common::*;
+    use ptc_runtime::{Drain, Feed, RunLimits, Session};
+    let Some((rt, log)) = runtime(false) else {
+        return;
+    };
+    let n = 1024usize;
+    let d = dir("slow");
+    // x = 0, 1, 2, ... across 16 frames; y = 1: z = 2.5 x + 1.
+    let xs: Vec<u8> = (0..16 * n as u32)
+        .flat_map(|i| (i as f32).to_le_bytes())
+        .collect();
+    let ys: Vec<u8> = (0..16 * n).flat_map(|_| 1.0f32.to_le_bytes()).collect();
+    std::fs::write(d.join("x.raw"), xs).unwrap();
+    std::fs::write(d.join("y.raw"), ys).unwrap();
+    let port = |name: &str| {
+        let mut p = big_port();
+        p.name = name.into();
+        p.bytes = (n * 4) as u64;
+        p.ty.shape = vec![n as u64];
+        p
+    };
+    let mut session = Session::new(rt);
+    let g = session
+        .runtime_mut()
+        .open_graph(&saxpy2(n as u64, 2.5))
+        .expect("open");
+    let feeds = ["x", "y"]
+        .iter()
+        .map(|p| Feed {
+            port: p.to_string(),
+            source: Box::new(FileSource::open(&d.join(format!("{p}.raw")), &port(p)).unwrap())
+                as Box<dyn FrameSource>,
+        })
+        .collect();
+    let drains = vec![Drain {
+        port: "z".into(),
+        sink: Some(Box::new(SlowLendingSink::new())),
+    }];
+    session
+        .add(g, feeds, drains, RunLimits::default())
+        .expect("add");
+    let out = session
+        .run(None, std::time::Duration::from_secs(2), |_| {})
+        .expect("run");
+    let summary = out[0].1.as_ref().expect("the run succeeded");
+    assert_eq!(summary.delivered, vec![("z".to_string(), 16)]);
+    assert!(summary.unconsumed.is_empty(), "{:?}", summary.unconsumed);
+    session.runtime_mut().terminate(g).expect("terminate");
+    drop(session);
+    assert_clean(&log);
 }

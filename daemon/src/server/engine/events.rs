@@ -71,8 +71,11 @@ impl Engine {
     fn report(&self, id: u64, s: &RunSummary) -> RunReport {
         let e = &self.graphs[&id];
         let rt = self.session.runtime();
-        let mut stats = rt.sched_report();
+        // The session's report: the scheduler's plus each graph's source
+        // and sink costs (the daemon's own CPU time is not the client's).
+        let mut stats = self.session.report();
         stats.graphs.retain(|g| g.id == id);
+        stats.host = None;
         let trace = match e.kind {
             Kind::Run { trace: true, .. } => Some(rt.trace_json().to_string()),
             _ => None,

@@ -240,6 +240,10 @@ impl Engine {
             if let Some(d) = pass.deadline {
                 timeout = timeout.min(d.saturating_duration_since(Instant::now()));
             }
+            if pass.lending {
+                // A sink's writer thread gives its frame back silently.
+                timeout = timeout.min(ptc_runtime::session::Pass::LEND_POLL);
+            }
             if self.session.runtime().busy() {
                 let t = timeout.min(GPU_WAIT_CAP);
                 if let Err(e) = self.session.runtime_mut().wait_any(t.as_nanos() as u64) {
