@@ -7,8 +7,9 @@
 //! disk: the CPU only pins them. It applies when a frame is at least
 //! [`MIN_DIRECT_FRAME`] bytes, a multiple of [`DIRECT_ALIGN`], written at an
 //! aligned offset of a regular file whose file system accepts `O_DIRECT`.
-//! A frame whose memory is not aligned goes through one aligned bounce
-//! buffer (a copy, still none in the kernel). Anything else — small frames,
+//! A frame whose memory is not aligned, or that the kernel cannot pin
+//! (`EFAULT`: some drivers map device memory so), goes through one aligned
+//! bounce buffer (a copy, still none in the kernel). Anything else — small frames,
 //! pipes, devices, a file system that refuses `O_DIRECT` (at `open` or at
 //! the first write) — is written buffered, as before.
 //!
@@ -38,6 +39,9 @@ pub(super) struct DirectWriter {
     direct: bool,
     /// `frame_len + DIRECT_ALIGN` bytes, made on the first unaligned frame.
     bounce: Vec<u8>,
+    /// Every frame goes through `bounce` (the kernel could not pin a
+    /// frame's own memory for the disk: `EFAULT`).
+    always_bounce: bool,
     frame_len: usize,
 }
 
@@ -69,6 +73,7 @@ impl DirectWriter {
             offset: start,
             direct: true,
             bounce: Vec::new(),
+            always_bounce: false,
             frame_len,
         })
     }
@@ -95,12 +100,21 @@ impl DirectWriter {
         }
         if self.direct {
             let offset = self.offset;
-            let src = if bytes.as_ptr().align_offset(DIRECT_ALIGN) == 0 {
-                bytes
-            } else {
-                self.bounce(bytes)
-            };
-            match file.write_all_at(src, offset) {
+            let in_place = !self.always_bounce && bytes.as_ptr().align_offset(DIRECT_ALIGN) == 0;
+            let src = if in_place { bytes } else { self.bounce(bytes) };
+            let mut r = file.write_all_at(src, offset);
+            if in_place
+                && r.as_ref()
+                    .is_err_and(|e| e.raw_os_error() == Some(libc::EFAULT))
+            {
+                // The kernel cannot pin this memory for the disk (a GPU
+                // driver's mapping of its own memory can be like that):
+                // from now on copy each frame to the bounce buffer first.
+                self.always_bounce = true;
+                let src = self.bounce(bytes);
+                r = file.write_all_at(src, offset);
+            }
+            match r {
                 Ok(()) => {
                     self.offset += bytes.len() as u64;
                     return Ok(());
