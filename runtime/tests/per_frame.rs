@@ -1,6 +1,7 @@
 //! The per-frame path allocates and records nothing: after a warm-up,
-//! frames of a seeded 1-element cycle (`Runtime::step`/`wait_any`) and of
-//! `zeros -> null` (a `Session`) make no Rust heap allocation, no Vulkan
+//! frames of a seeded 1-element cycle (`Runtime::step`/`wait_any`), of
+//! `zeros -> null` and of 256 KiB `zeros` frames written to a file (lent to
+//! the sink's writer thread; a `Session`) make no Rust heap allocation, no Vulkan
 //! object and no command-buffer recording. (The driver's C code allocates
 //! through libc directly and is not counted.)
 
@@ -65,11 +66,31 @@ fn frames_allocate_and_record_nothing() {
            ptask s { kernel \"kernels/scale.comp\"; in a: f32[1]; param k: f32 = 1.0; out b: f32[1]; }
            x -> s.a; s.b -> y; }",
     );
-    let run = |session: &mut Session, n: u64| -> u64 {
-        let (feeds, drains) = io::IoRegistry::new()
-            .attach(&zeros, Default::default())
+    // ...and zeros -> a regular file with 256 KiB frames, which go lent
+    // from their slots to the sink's writer thread (direct I/O).
+    let big = plan(
+        "graph zeros_big {
+           input x: f32[65536] from zeros; output y: f32[65536] to null;
+           ptask s { kernel \"kernels/scale.comp\"; in a: f32[65536]; param k: f32 = 1.0; out b: f32[65536]; }
+           x -> s.a; s.b -> y; }",
+    );
+    let dir = std::env::temp_dir().join(format!("ptc-per-frame-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let run = |session: &mut Session, plan: &ptc_plan::Plan, n: u64, file: bool| -> u64 {
+        let (feeds, mut drains) = io::IoRegistry::new()
+            .attach(plan, Default::default())
             .expect("attach");
-        let g = session.runtime_mut().open_graph(&zeros).expect("open");
+        let g = session.runtime_mut().open_graph(plan).expect("open");
+        if file {
+            let rt = session.runtime();
+            let info = rt
+                .output_info(rt.output_port(g, "y").expect("port"))
+                .expect("info")
+                .clone();
+            let sink = io::FileSink::create(&dir.join("y.raw"), &info).expect("sink");
+            assert!(io::FrameSink::takes_lent(&sink));
+            drains[0].sink = Some(Box::new(sink));
+        }
         session
             .add(
                 g,
@@ -94,20 +115,29 @@ fn frames_allocate_and_record_nothing() {
         session.runtime_mut().terminate(g).expect("terminate");
         a1 - a0
     };
-    run(&mut session, 20);
-    let short = run(&mut session, 20);
-    let long = run(&mut session, 520);
-    // A run's setup allocates: the counter is live (the test cannot pass
-    // because nothing was counted).
-    assert!(
-        short > 0,
-        "no allocation counted: is the allocator installed?"
-    );
-    assert!(
-        long <= short + 5,
-        "500 more frames made {} more heap allocations ({short} for 20 frames, {long} for 520)",
-        long.saturating_sub(short)
-    );
+    for (what, plan, file) in [
+        ("zeros -> null", &zeros, false),
+        ("zeros -> file", &big, true),
+    ] {
+        run(&mut session, plan, 20, file);
+        let short = run(&mut session, plan, 20, file);
+        let long = run(&mut session, plan, 520, file);
+        // A run's setup allocates: the counter is live (the test cannot pass
+        // because nothing was counted).
+        assert!(
+            short > 0,
+            "{what}: no allocation counted: is the allocator installed?"
+        );
+        assert!(
+            long <= short + 5,
+            "{what}: 500 more frames made {} more heap allocations ({short} for 20 frames, {long} for 520)",
+            long.saturating_sub(short)
+        );
+    }
+    if let Ok(m) = std::fs::metadata(dir.join("y.raw")) {
+        assert_eq!(m.len(), 520 * 65536 * 4, "the last run wrote every frame");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     drop(session);
     common::assert_clean(&log);
 }

@@ -55,6 +55,15 @@ impl Drop for LentFrame {
     }
 }
 
+/// An output's lending state (see the module docs).
+#[derive(Default)]
+pub(crate) struct LendState {
+    /// A frame is out (lent and not yet reclaimed).
+    out: bool,
+    /// Set by the frame's drop.
+    returned: Arc<AtomicBool>,
+}
+
 impl GraphRt {
     /// Lends the next version of output buffer `b` (which must be
     /// available and not lent), waiting for the GPU to finish it.
@@ -77,23 +86,25 @@ impl GraphRt {
             mem.host[s].mapped()
         }
         .ok_or_else(|| RuntimeError::OutOfMemory("output buffer is not mapped".into()))?;
-        let returned = Arc::new(AtomicBool::new(false));
-        let frame = LentFrame {
+        if self.lent.len() <= b {
+            self.lent.resize_with(b + 1, LendState::default);
+        }
+        // One flag per output, made on its first lend and reused: lending
+        // allocates nothing per frame.
+        let l = &mut self.lent[b];
+        l.returned.store(false, Ordering::Relaxed);
+        l.out = true;
+        Ok(LentFrame {
             ptr: src.as_ptr(),
             len: src.len(),
-            returned: returned.clone(),
-        };
-        if self.lent.len() <= b {
-            self.lent.resize(b + 1, None);
-        }
-        self.lent[b] = Some(returned);
-        Ok(frame)
+            returned: l.returned.clone(),
+        })
     }
 
     /// True while output buffer `b` has a frame lent out that has not
     /// been reclaimed (see the module docs).
     pub(crate) fn lent_out(&self, b: usize) -> bool {
-        self.lent.get(b).is_some_and(Option::is_some)
+        self.lent.get(b).is_some_and(|l| l.out)
     }
 
     /// Counts every returned lent frame as read (its slot is free again);
@@ -101,8 +112,8 @@ impl GraphRt {
     pub(crate) fn reclaim_lent(&mut self) -> bool {
         let mut any = false;
         for (b, l) in self.lent.iter_mut().enumerate() {
-            if l.as_ref().is_some_and(|r| r.load(Ordering::Acquire)) {
-                *l = None;
+            if l.out && l.returned.load(Ordering::Acquire) {
+                l.out = false;
                 self.slots.output_read(b);
                 any = true;
             }
@@ -113,8 +124,8 @@ impl GraphRt {
     /// Blocks until every lent frame is back (the graph is going away; a
     /// sink's thread holds them only for one write).
     pub(crate) fn wait_lent(&self) {
-        for r in self.lent.iter().flatten() {
-            while !r.load(Ordering::Acquire) {
+        for l in self.lent.iter().filter(|l| l.out) {
+            while !l.returned.load(Ordering::Acquire) {
                 std::thread::sleep(std::time::Duration::from_micros(200));
             }
         }

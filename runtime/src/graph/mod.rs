@@ -158,9 +158,9 @@ pub(crate) struct GraphRt {
     /// `read_buffer`'s staging buffer and copy command buffers, made on
     /// the first call (a debugging path, never used per frame).
     readback: Option<Readback>,
-    /// Per output buffer, the lent frame's "returned" flag while one is out
-    /// (see [`lend`]).
-    lent: Vec<Option<Arc<std::sync::atomic::AtomicBool>>>,
+    /// Per buffer (indexed by plan buffer; grown on the first lend), its
+    /// lent frame's state (see [`lend`]).
+    lent: Vec<lend::LendState>,
 }
 
 /// A submission, tracked until it completes.
