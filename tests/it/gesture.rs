@@ -535,3 +535,61 @@ fn preview_png_comes_from_the_gpu_cloud() {
         .count();
     assert!(green > 100, "no hand box drawn ({green} green pixels)");
 }
+
+/// `ptc run` of xform writing its 4.7 MiB point clouds to an `.npy` file
+/// (frames lent from the output slot to the sink's writer thread, direct
+/// I/O): numpy's format as npyz reads it, every frame, each equal to the
+/// CPU reference.
+#[test]
+fn the_cloud_file_ptc_run_writes_equals_the_cpu_reference() {
+    if !common::has_vulkan() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ptc-cloud-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = Script::parse("0 0.3 0.5 900\n0.2 0.6 0.4 700\n", "t").unwrap();
+    let cam = SyntheticCamera::new(CameraConfig::default(), script).unwrap();
+    let frames: Vec<_> = cam.take(5).collect();
+    let k = Intrinsics::default();
+    let bp = BilateralParams::default();
+    let depth: Vec<u8> = frames.iter().flat_map(|f| f.to_bytes()).collect();
+    std::fs::write(dir.join("depth.raw"), depth).unwrap();
+    std::fs::write(dir.join("k.raw"), f32_bytes(&k.to_array())).unwrap();
+    let out = dir.join("cloud.npy");
+    let o = common::command()
+        .args([
+            "run",
+            "graphs/gesture_stages/xform.pt",
+            "--validate",
+            "--local",
+        ])
+        .arg("--input")
+        .arg(format!("rawimg={}", dir.join("depth.raw").display()))
+        .arg("--input")
+        .arg(format!("intrinsics={}", dir.join("k.raw").display()))
+        .arg("--output")
+        .arg(format!("cloud={}", out.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&out).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    assert_eq!(npy.shape(), &[5, HEIGHT as u64, WIDTH as u64, 4]);
+    let got: Vec<f32> = npy.into_vec().unwrap();
+    let per = (WIDTH * HEIGHT * 4) as usize;
+    for (n, f) in frames.iter().enumerate() {
+        let gpu = &got[n * per..(n + 1) * per];
+        let cpu = reference::xform(&f.depth, WIDTH, HEIGHT, &bp, &k);
+        for (i, c) in cpu.iter().enumerate() {
+            let g = &gpu[i * 4..i * 4 + 4];
+            assert_eq!(g[3], c[3], "frame {n}: valid flag at {i}");
+            for j in 0..3 {
+                assert!(
+                    (g[j] - c[j]).abs() <= 0.05,
+                    "frame {n} at {i}: {g:?} vs {c:?}"
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
