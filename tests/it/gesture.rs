@@ -576,7 +576,7 @@ fn the_cloud_file_ptc_run_writes_equals_the_cpu_reference() {
     let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
     assert_eq!(npy.shape(), &[5, HEIGHT as u64, WIDTH as u64, 4]);
     let got: Vec<f32> = npy.into_vec().unwrap();
-    let per = (WIDTH * HEIGHT * 4) as usize;
+    let per = WIDTH * HEIGHT * 4;
     for (n, f) in frames.iter().enumerate() {
         let gpu = &got[n * per..(n + 1) * per];
         let cpu = reference::xform(&f.depth, WIDTH, HEIGHT, &bp, &k);
