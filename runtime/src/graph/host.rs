@@ -138,21 +138,26 @@ impl GraphRt {
         b: usize,
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<R> {
+        let r = f(self.next_output(b)?);
+        self.slots.output_read(b);
+        Ok(r)
+    }
+
+    /// The next version of output buffer `b` (must be available) where it
+    /// lies in mapped memory, once the GPU finished writing it.
+    pub(crate) fn next_output(&self, b: usize) -> Result<&[u8]> {
         let v = self.slots.bufs[b].host_next;
         let mut w = Waits::default();
         self.slots.read_waits(b, v, &mut w);
         self.gpu.wait(w.list())?;
         let s = self.slots.slot_of(b, v);
         let mem = &self.bufs[b];
-        let src = if mem.host.is_empty() {
+        if mem.host.is_empty() {
             mem.dev[s].mapped()
         } else {
             mem.host[s].mapped()
         }
-        .ok_or_else(|| RuntimeError::OutOfMemory("output buffer is not mapped".into()))?;
-        let r = f(src);
-        self.slots.output_read(b);
-        Ok(r)
+        .ok_or_else(|| RuntimeError::OutOfMemory("output buffer is not mapped".into()))
     }
 
     /// Skips the next version of output buffer `b` without reading it.

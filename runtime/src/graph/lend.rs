@@ -8,7 +8,6 @@
 //! which frees its slot for the producer, exactly as a read by the host
 //! would have. A graph being dropped first waits for its lent frames.
 
-use super::slots::Waits;
 use super::GraphRt;
 use crate::error::{Result, RuntimeError};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,18 +73,8 @@ impl GraphRt {
                 self.output_name(b)
             )));
         }
-        let v = self.slots.bufs[b].host_next;
-        let mut w = Waits::default();
-        self.slots.read_waits(b, v, &mut w);
-        self.gpu.wait(w.list())?;
-        let s = self.slots.slot_of(b, v);
-        let mem = &self.bufs[b];
-        let src = if mem.host.is_empty() {
-            mem.dev[s].mapped()
-        } else {
-            mem.host[s].mapped()
-        }
-        .ok_or_else(|| RuntimeError::OutOfMemory("output buffer is not mapped".into()))?;
+        let src = self.next_output(b)?;
+        let (ptr, len) = (src.as_ptr(), src.len());
         if self.lent.len() <= b {
             self.lent.resize_with(b + 1, LendState::default);
         }
@@ -95,8 +84,8 @@ impl GraphRt {
         l.returned.store(false, Ordering::Relaxed);
         l.out = true;
         Ok(LentFrame {
-            ptr: src.as_ptr(),
-            len: src.len(),
+            ptr,
+            len,
             returned: l.returned.clone(),
         })
     }

@@ -25,6 +25,56 @@ fn big_port() -> PortInfo {
     }
 }
 
+/// Runs saxpy2 (graph `g`, f32[n] ports) in `session` from `x.raw` and
+/// `y.raw` in `dir` to `sink`; checks all `frames` frames were delivered
+/// and every frame fed was consumed.
+fn run_saxpy(
+    session: &mut ptc_runtime::Session,
+    g: ptc_runtime::GraphId,
+    dir: &Path,
+    n: usize,
+    sink: Box<dyn FrameSink>,
+    frames: u64,
+) {
+    use ptc_runtime::{Drain, Feed, RunLimits};
+    let feeds = ["x", "y"]
+        .iter()
+        .map(|p| Feed {
+            port: p.to_string(),
+            source: Box::new(
+                FileSource::open(&dir.join(format!("{p}.raw")), &f32_port(p, n)).unwrap(),
+            ) as Box<dyn FrameSource>,
+        })
+        .collect();
+    let drains = vec![Drain {
+        port: "z".into(),
+        sink: Some(sink),
+    }];
+    session
+        .add(g, feeds, drains, RunLimits::default())
+        .expect("add");
+    let out = session
+        .run(None, std::time::Duration::from_secs(2), |_| {})
+        .expect("run");
+    let summary = out[0].1.as_ref().expect("the run succeeded");
+    assert_eq!(summary.delivered, vec![("z".to_string(), frames)]);
+    assert!(summary.unconsumed.is_empty(), "{:?}", summary.unconsumed);
+}
+
+/// saxpy2's port `name`: f32[n].
+fn f32_port(name: &str, n: usize) -> PortInfo {
+    PortInfo {
+        name: name.into(),
+        bytes: (n * 4) as u64,
+        ty: PortType {
+            elem: ElemType::Scalar(Scalar::F32),
+            shape: vec![n as u64],
+        },
+        slots: 2,
+        layout: None,
+    }
+}
+
 fn frames(k: usize) -> Vec<Vec<u8>> {
     (0..k)
         .map(|f| {
@@ -167,7 +217,7 @@ fn a_write_error_on_the_thread_reaches_the_run() {
 #[test]
 fn a_session_delivers_every_large_frame_through_lent_slots() {
     use crate::common::*;
-    use ptc_runtime::{Drain, Feed, RunLimits, Session};
+    use ptc_runtime::Session;
     let Some((rt, log)) = runtime(false) else {
         return;
     };
@@ -176,47 +226,19 @@ fn a_session_delivers_every_large_frame_through_lent_slots() {
     let xs: Vec<Vec<f32>> = (0..frames).map(|f| rand_f32(n, 2 * f as u64 + 1)).collect();
     let ys: Vec<Vec<f32>> = (0..frames).map(|f| rand_f32(n, 2 * f as u64 + 2)).collect();
     let raw = |name: &str, v: &[Vec<f32>]| {
-        let p = d.join(name);
-        std::fs::write(&p, v.iter().flat_map(|f| bytes_f32(f)).collect::<Vec<u8>>()).unwrap();
-        p
+        let bytes: Vec<u8> = v.iter().flat_map(|f| bytes_f32(f)).collect();
+        std::fs::write(d.join(name), bytes).unwrap();
     };
-    let (xp, yp) = (raw("x.raw", &xs), raw("y.raw", &ys));
+    raw("x.raw", &xs);
+    raw("y.raw", &ys);
     let plan = saxpy2(n as u64, 2.5);
-    let port = |name: &str| {
-        let mut p = big_port();
-        p.name = name.into();
-        p.bytes = (n * 4) as u64;
-        p.ty.shape = vec![n as u64];
-        p
-    };
+    let port = |name: &str| f32_port(name, n);
     let mut session = Session::new(rt);
     let g = session.runtime_mut().open_graph(&plan).expect("open");
-    let feeds = vec![
-        Feed {
-            port: "x".into(),
-            source: Box::new(FileSource::open(&xp, &port("x")).unwrap()),
-        },
-        Feed {
-            port: "y".into(),
-            source: Box::new(FileSource::open(&yp, &port("y")).unwrap()),
-        },
-    ];
     let zp = d.join("z.npy");
     let sink = FileSink::new(OutputFile::create(&zp).unwrap(), &port("z")).unwrap();
     assert!(sink.takes_lent(), "a regular file takes lent frames");
-    let drains = vec![Drain {
-        port: "z".into(),
-        sink: Some(Box::new(sink)),
-    }];
-    session
-        .add(g, feeds, drains, RunLimits::default())
-        .expect("add");
-    let out = session
-        .run(None, std::time::Duration::from_secs(2), |_| {})
-        .expect("run");
-    let summary = out[0].1.as_ref().expect("the run succeeded");
-    assert_eq!(summary.delivered, vec![("z".to_string(), frames as u64)]);
-    assert!(summary.unconsumed.is_empty(), "{:?}", summary.unconsumed);
+    run_saxpy(&mut session, g, &d, n, Box::new(sink), frames as u64);
     let mut src = FileSource::open(&zp, &port("z")).unwrap();
     let mut buf = vec![0u8; n * 4];
     for f in 0..frames {
@@ -292,7 +314,7 @@ impl FrameSink for SlowLendingSink {
 #[test]
 fn a_session_waits_for_lent_frames_and_loses_none() {
     use crate::common::*;
-    use ptc_runtime::{Drain, Feed, RunLimits, Session};
+    use ptc_runtime::Session;
     let Some((rt, log)) = runtime(false) else {
         return;
     };
@@ -305,39 +327,12 @@ fn a_session_waits_for_lent_frames_and_loses_none() {
     let ys: Vec<u8> = (0..16 * n).flat_map(|_| 1.0f32.to_le_bytes()).collect();
     std::fs::write(d.join("x.raw"), xs).unwrap();
     std::fs::write(d.join("y.raw"), ys).unwrap();
-    let port = |name: &str| {
-        let mut p = big_port();
-        p.name = name.into();
-        p.bytes = (n * 4) as u64;
-        p.ty.shape = vec![n as u64];
-        p
-    };
     let mut session = Session::new(rt);
     let g = session
         .runtime_mut()
         .open_graph(&saxpy2(n as u64, 2.5))
         .expect("open");
-    let feeds = ["x", "y"]
-        .iter()
-        .map(|p| Feed {
-            port: p.to_string(),
-            source: Box::new(FileSource::open(&d.join(format!("{p}.raw")), &port(p)).unwrap())
-                as Box<dyn FrameSource>,
-        })
-        .collect();
-    let drains = vec![Drain {
-        port: "z".into(),
-        sink: Some(Box::new(SlowLendingSink::new())),
-    }];
-    session
-        .add(g, feeds, drains, RunLimits::default())
-        .expect("add");
-    let out = session
-        .run(None, std::time::Duration::from_secs(2), |_| {})
-        .expect("run");
-    let summary = out[0].1.as_ref().expect("the run succeeded");
-    assert_eq!(summary.delivered, vec![("z".to_string(), 16)]);
-    assert!(summary.unconsumed.is_empty(), "{:?}", summary.unconsumed);
+    run_saxpy(&mut session, g, &d, n, Box::new(SlowLendingSink::new()), 16);
     session.runtime_mut().terminate(g).expect("terminate");
     drop(session);
     assert_clean(&log);
