@@ -217,6 +217,73 @@ fn outputs_that_are_not_regular_files_are_written_in_place() {
     assert_eq!(std::fs::read(&target).expect("target").len(), 3 * n * 4);
 }
 
+/// `--output z=/dev/stdout` with standard output redirected to a file:
+/// `>>` appends after what the file held (the descriptor the shell set up
+/// is used, not the file reopened and truncated), `>` holds exactly the
+/// frames; saxpy's large (256 KiB) frames and small ones alike.
+#[test]
+fn standard_output_redirected_to_a_file_is_appended_to_with_append() {
+    if !common::has_vulkan() {
+        return;
+    }
+    let d = scratch("stdout-append");
+    for n in [16usize, 65536] {
+        let pt = saxpy_pt(&d, n);
+        let xs = write_stack(&d.join("x.npy"), 3, n);
+        let ys: Vec<f32> = xs.iter().map(|v| v * 0.5).collect();
+        {
+            use npyz::WriterBuilder;
+            let mut w = npyz::WriteOptions::new()
+                .default_dtype()
+                .shape(&[3, n as u64])
+                .writer(std::io::BufWriter::new(
+                    std::fs::File::create(d.join("y.npy")).expect("y"),
+                ))
+                .begin_nd()
+                .expect("header");
+            w.extend(ys.iter().copied()).expect("data");
+            w.finish().expect("finish");
+        }
+        let want: Vec<u8> = xs
+            .iter()
+            .zip(&ys)
+            .flat_map(|(x, y)| (2.0 * x + y).to_le_bytes())
+            .collect();
+        for append in [true, false] {
+            let out = d.join("out.log");
+            std::fs::write(&out, b"earlier output\n").expect("log");
+            let file = std::fs::OpenOptions::new()
+                .append(append)
+                .write(true)
+                .truncate(!append)
+                .open(&out)
+                .expect("open log");
+            let o = common::command()
+                .args(["run", "--local", "--kernel-path", s(&root()), s(&pt)])
+                .arg("--input")
+                .arg(format!("x={}", s(&d.join("x.npy"))))
+                .arg("--input")
+                .arg(format!("y={}", s(&d.join("y.npy"))))
+                .args(["--output", "z=/dev/stdout"])
+                .stdout(file)
+                .output()
+                .expect("run");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let got = std::fs::read(&out).expect("log");
+            let head: &[u8] = if append { b"earlier output\n" } else { b"" };
+            assert_eq!(got.len(), head.len() + want.len(), "n {n}, append {append}");
+            assert!(
+                got.starts_with(head),
+                "n {n}, append {append}: the log's start was lost"
+            );
+            assert!(
+                got[head.len()..] == want[..],
+                "n {n}, append {append}: frames"
+            );
+        }
+    }
+}
+
 #[test]
 fn conflicting_outputs_are_refused_before_the_run() {
     let d = scratch("conflict");

@@ -448,15 +448,6 @@ pub(super) struct FrameWriter {
     shown: std::path::PathBuf,
 }
 
-/// `file` if it is positioned at its start and not in append mode (so
-/// frames can be written at absolute offsets), else `None`.
-fn from_start(file: &mut File) -> Option<&mut File> {
-    let at_start = file.stream_position().is_ok_and(|p| p == 0);
-    let append =
-        rustix::fs::fcntl_getfl(&*file).map_or(true, |f| f.contains(rustix::fs::OFlags::APPEND));
-    (at_start && !append).then_some(file)
-}
-
 impl FrameWriter {
     /// Prepares `out` for frames of `port`, as `.npy` or raw bytes.
     pub(super) fn new(mut out: OutputFile, port: &PortInfo, npy: bool) -> Result<FrameWriter> {
@@ -472,7 +463,7 @@ impl FrameWriter {
         let direct = if out.seekable() {
             let start = if npy { DIRECT_ALIGN as u64 } else { 0 };
             let frame = usize::try_from(port.bytes).unwrap_or(usize::MAX);
-            from_start(out.file()).and_then(|f| DirectWriter::try_new(f, start, frame))
+            DirectWriter::try_new(out.file(), start, frame)
         } else {
             None
         };

@@ -106,6 +106,9 @@ impl OutputFile {
     /// Opens `path` for writing as described in the module docs. Fails now
     /// (not after a run) if the location cannot be written.
     pub fn create(path: &Path) -> io::Result<OutputFile> {
+        if let Some(file) = own_stdio(path) {
+            return Ok(OutputFile::in_place(file?, path));
+        }
         match std::fs::symlink_metadata(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Self::atomic(path, None),
             Err(e) => Err(e),
@@ -118,7 +121,7 @@ impl OutputFile {
                     .create(target.is_err())
                     .truncate(regular || target.is_err())
                     .open(path)?;
-                let seekable = file.metadata().is_ok_and(|m| m.is_file());
+                let seekable = writable_from_start(&file);
                 Ok(Self::in_place_inner(file, path, seekable))
             }
             Ok(m) if m.is_file() => {
@@ -163,7 +166,7 @@ impl OutputFile {
     /// Wraps a descriptor opened elsewhere (e.g. passed by a client): written
     /// in place; [`OutputFile::commit`] only flushes and syncs it.
     pub fn in_place(file: File, shown: impl Into<PathBuf>) -> OutputFile {
-        let seekable = file.metadata().is_ok_and(|m| m.is_file());
+        let seekable = writable_from_start(&file);
         OutputFile {
             file,
             shown: shown.into(),
@@ -241,8 +244,8 @@ impl OutputFile {
         self.file.try_clone()
     }
 
-    /// True if the file can seek (a regular file), so a header can be
-    /// rewritten at the end.
+    /// True if the file can seek (a regular file written from its start,
+    /// not in append mode), so a header can be rewritten at the end.
     pub fn seekable(&self) -> bool {
         self.seekable
     }
@@ -327,6 +330,38 @@ impl Drop for OutputFile {
             }
         }
     }
+}
+
+/// The process's own standard output or error when `path` names it
+/// (`/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`; the same for 2): the
+/// descriptor as the shell set it up, duplicated, not the file reopened —
+/// reopening would truncate a file redirected with `>>` and write it from
+/// the start.
+fn own_stdio(path: &Path) -> Option<io::Result<File>> {
+    use std::os::fd::AsFd;
+    let fd = match path.to_str()? {
+        "/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1" => 1,
+        "/dev/stderr" | "/dev/fd/2" | "/proc/self/fd/2" => 2,
+        _ => return None,
+    };
+    let dup = if fd == 1 {
+        io::stdout().as_fd().try_clone_to_owned()
+    } else {
+        io::stderr().as_fd().try_clone_to_owned()
+    };
+    Some(dup.map(File::from))
+}
+
+/// True if `file` is a regular file positioned at its start and not in
+/// append mode: one a writer may seek in (to rewrite an `.npy` header) and
+/// write at absolute offsets. A descriptor inherited from a shell's `>>`
+/// (append) or one already written to is not: it is written sequentially.
+fn writable_from_start(file: &File) -> bool {
+    use std::io::Seek;
+    let mut f = file;
+    file.metadata().is_ok_and(|m| m.is_file())
+        && f.stream_position().is_ok_and(|p| p == 0)
+        && rustix::fs::fcntl_getfl(file).is_ok_and(|fl| !fl.contains(rustix::fs::OFlags::APPEND))
 }
 
 /// Writes `bytes` to `path` as one [`OutputFile`]: atomically for regular
