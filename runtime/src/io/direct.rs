@@ -224,4 +224,92 @@ mod tests {
         }
         assert!(w.write_frame(&f, &fr[0][..len - 1]).is_err());
     }
+
+    fn scratch_file(name: &str) -> (tempfile::TempDir, File) {
+        let dir = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dir.path().join(name))
+            .unwrap();
+        (dir, f)
+    }
+
+    /// A write the file system refuses with `EINVAL` (here: O_DIRECT at an
+    /// unaligned offset) is written again, buffered, and later frames stay
+    /// buffered.
+    #[test]
+    fn a_refused_direct_write_falls_back_to_buffered() {
+        let len = MIN_DIRECT_FRAME;
+        let (_dir, mut f) = scratch_file("einval.raw");
+        let Some(mut w) = DirectWriter::try_new(&f, 0, len) else {
+            eprintln!("this file system refuses O_DIRECT; nothing to test");
+            return;
+        };
+        w.offset = 100;
+        let fr = frames(2, len);
+        w.write_frame(&f, &fr[0]).unwrap();
+        assert!(!w.is_direct(), "EINVAL turned direct I/O off");
+        w.write_frame(&f, &fr[1]).unwrap();
+        let got = read_all(&mut f);
+        assert_eq!(got.len(), 100 + 2 * len);
+        assert!(got[100..100 + len] == fr[0][..] && got[100 + len..] == fr[1][..]);
+    }
+
+    /// Memory the kernel cannot pin for the disk (`EFAULT`) goes through the
+    /// bounce buffer. `memfd_secret` memory is like that (readable here,
+    /// never pinned), as some GPU drivers' mappings are.
+    #[test]
+    fn memory_the_kernel_cannot_pin_goes_through_the_bounce_buffer() {
+        use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let len = MIN_DIRECT_FRAME;
+        // SAFETY: memfd_secret takes one flags argument and returns a new
+        // descriptor or -1; nothing else is touched.
+        let raw = unsafe { libc::syscall(libc::SYS_memfd_secret, 0) };
+        if raw < 0 {
+            eprintln!("no memfd_secret on this kernel; nothing to test");
+            return;
+        }
+        // SAFETY: the kernel just returned this descriptor; nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+        rustix::fs::ftruncate(&fd, len as u64).unwrap();
+        // SAFETY: a new shared read-write mapping of the whole memfd, which
+        // is `len` bytes long; it is unmapped at the end of this test and
+        // nothing else refers to it.
+        let p = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                &fd,
+                0,
+            )
+        }
+        .unwrap();
+        // SAFETY: `p` is a live, page-aligned mapping of `len` bytes that
+        // only this slice refers to until `munmap` below.
+        let mem = unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), len) };
+        let fr = frames(1, len);
+        mem.copy_from_slice(&fr[0]);
+        let (_dir, mut f) = scratch_file("efault.raw");
+        let Some(mut w) = DirectWriter::try_new(&f, 0, len) else {
+            eprintln!("this file system refuses O_DIRECT; nothing to test");
+            return;
+        };
+        w.write_frame(&f, mem).unwrap();
+        w.write_frame(&f, mem).unwrap();
+        assert!(w.is_direct(), "still direct, from the bounce buffer");
+        assert!(w.always_bounce, "the kernel refused to pin the memory");
+        // SAFETY: `p` was mapped above with this length; `mem` is not used
+        // after this point.
+        unsafe { munmap(p, len) }.unwrap();
+        w.stop_direct(&f).unwrap();
+        let got = read_all(&mut f);
+        assert_eq!(got.len(), 2 * len);
+        assert!(got[..len] == fr[0][..] && got[len..] == fr[0][..]);
+    }
 }
