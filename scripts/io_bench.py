@@ -40,7 +40,7 @@ def main():
     rng = np.random.default_rng(1)
     depth = rng.integers(500, 2000, size=(n, 480, 640), dtype=np.uint16)
     np.save(out / "depth.npy", depth)
-    # name: (output path, environment). By default a frame this large is
+    # By default a frame this large is
     # lent from its output slot to the sink's writer thread, which writes it
     # with direct I/O. PTC_SINK_THREAD=0 writes it in the run loop instead,
     # PTC_DIRECT_IO=0 through the page cache; both together are the writer
@@ -50,15 +50,15 @@ def main():
     # be needed for its buffered row, so there is none).
     inline = {"PTC_SINK_THREAD": "0"}
     buffered = {"PTC_DIRECT_IO": "0"}
-    daemon = {"via": "daemon"}
+    # name: (output path, environment, through the daemon)
     variants = {
-        "npy": (out / "cloud.npy", {}),
-        "raw": (out / "cloud.raw", {}),
-        "npy, through the daemon": (out / "cloud-d.npy", daemon),
-        "npy, in the run loop": (out / "cloud-i.npy", inline),
-        "npy, buffered": (out / "cloud-b.npy", buffered),
-        "npy, both (before)": (out / "cloud-ib.npy", {**inline, **buffered}),
-        "null": (None, {}),
+        "npy": (out / "cloud.npy", {}, False),
+        "raw": (out / "cloud.raw", {}, False),
+        "npy, through the daemon": (out / "cloud-d.npy", {}, True),
+        "npy, in the run loop": (out / "cloud-i.npy", inline, False),
+        "npy, buffered": (out / "cloud-b.npy", buffered, False),
+        "npy, both (before)": (out / "cloud-ib.npy", {**inline, **buffered}, False),
+        "null": (None, {}, False),
     }
     sock = out / "ptc.sock"
     d = subprocess.Popen([a.ptc, "daemon", "--socket", str(sock)], cwd=ROOT,
@@ -79,11 +79,8 @@ def bench(a, out, variants, sock):
     n = a.frames
     res = {k: [] for k in variants}
     for r in range(a.rounds):
-        for name, (path, env) in variants.items():
-            where = ["--local"]
-            if env.get("via") == "daemon":
-                where = ["--socket", str(sock)]
-                env = {}
+        for name, (path, env, daemon) in variants.items():
+            where = ["--socket", str(sock)] if daemon else ["--local"]
             stats = out / f"stats-{len(res[name])}-{list(variants).index(name)}.json"
             cmd = [a.ptc, "run", "graphs/gesture_stages/xform.pt", "--unpaced",
                    "--frames", str(n), "--input", f"rawimg={out / 'depth.npy'}",

@@ -136,7 +136,11 @@ impl DirectWriter {
         if self.bounce.len() < bytes.len() + DIRECT_ALIGN {
             self.bounce = vec![0; bytes.len() + DIRECT_ALIGN];
         }
-        let at = self.bounce.as_ptr().align_offset(DIRECT_ALIGN);
+        let at = self
+            .bounce
+            .as_ptr()
+            .align_offset(DIRECT_ALIGN)
+            .min(DIRECT_ALIGN);
         let dst = &mut self.bounce[at..at + bytes.len()];
         dst.copy_from_slice(bytes);
         dst

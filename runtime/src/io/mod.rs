@@ -585,13 +585,10 @@ impl FrameSink for FileSink {
         matches!(&self.writer, Writer::Threaded(w) if w.takes_lent())
     }
 
-    fn write_lent(&mut self, frame_index: u64, frame: crate::LentFrame) -> Result<()> {
+    fn write_lent(&mut self, _frame_index: u64, frame: crate::LentFrame) -> Result<()> {
         match &mut self.writer {
             Writer::Threaded(w) => w.write_lent(frame),
-            Writer::Inline(w) => {
-                let _ = frame_index;
-                w.write_frame(frame.bytes())
-            }
+            Writer::Inline(w) => w.write_frame(frame.bytes()),
         }
     }
 

@@ -108,7 +108,8 @@ impl ThreadedWriter {
         // Two buffers keep the disk busy while the next frame is copied; a
         // third absorbs jitter where frames are small enough to afford it.
         let max = if frame_len <= 16 << 20 { 3 } else { 2 };
-        let (tx, rx) = sync_channel(max);
+        // Room for every buffer and a lent frame: sending never blocks.
+        let (tx, rx) = sync_channel(max + 1);
         let shared = Arc::new(Shared {
             free: Mutex::new(Vec::new()),
             cpu_ns: AtomicU64::new(0),
@@ -139,13 +140,7 @@ impl ThreadedWriter {
     /// Copies `bytes` into a free buffer and queues it; blocks only if the
     /// caller did not check [`ThreadedWriter::ready`].
     pub(super) fn write_frame(&mut self, bytes: &[u8]) -> Result<()> {
-        if bytes.len() != self.frame_len {
-            return Err(RuntimeError::Io(format!(
-                "a frame of {} bytes where {} were expected",
-                bytes.len(),
-                self.frame_len
-            )));
-        }
+        self.check_len(bytes.len())?;
         let mut buf = loop {
             let free = self.shared.free.lock().ok().and_then(|mut f| f.pop());
             if let Some(b) = free {
@@ -161,12 +156,7 @@ impl ThreadedWriter {
             std::thread::sleep(std::time::Duration::from_micros(100));
         };
         buf.bytes_mut().copy_from_slice(bytes);
-        let sent = self.tx.as_ref().map(|tx| tx.send(Msg::Frame(buf)));
-        match sent {
-            Some(Ok(())) => Ok(()),
-            // The thread stopped: it failed, and says why when joined.
-            _ => Err(self.join_error()),
-        }
+        self.send(Msg::Frame(buf))
     }
 
     /// True if frames may come lent ([`ThreadedWriter::write_lent`]): the
@@ -178,16 +168,26 @@ impl ThreadedWriter {
     /// Queues a frame lent out of its slot: no copy; the slot is free
     /// again once the thread wrote it.
     pub(super) fn write_lent(&mut self, frame: crate::LentFrame) -> Result<()> {
-        if frame.bytes().len() != self.frame_len {
-            return Err(RuntimeError::Io(format!(
-                "a frame of {} bytes where {} were expected",
-                frame.bytes().len(),
-                self.frame_len
-            )));
+        self.check_len(frame.bytes().len())?;
+        self.send(Msg::Lent(frame))
+    }
+
+    fn check_len(&self, len: usize) -> Result<()> {
+        if len == self.frame_len {
+            return Ok(());
         }
-        let sent = self.tx.as_ref().map(|tx| tx.send(Msg::Lent(frame)));
-        match sent {
+        Err(RuntimeError::Io(format!(
+            "a frame of {len} bytes where {} were expected",
+            self.frame_len
+        )))
+    }
+
+    /// Queues `msg` for the thread (never blocks: the queue has room for
+    /// every buffer there may be and the one lent frame of its output).
+    fn send(&mut self, msg: Msg) -> Result<()> {
+        match self.tx.as_ref().map(|tx| tx.send(msg)) {
             Some(Ok(())) => Ok(()),
+            // The thread stopped: it failed, and says why when joined.
             _ => Err(self.join_error()),
         }
     }
