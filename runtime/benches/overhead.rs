@@ -400,36 +400,10 @@ impl Hand {
                     None,
                 )
                 .map_err(e)?;
-            let range = [vk::PushConstantRange::default()
-                .stage_flags(vk::ShaderStageFlags::COMPUTE)
-                .size(p.push_constant_size.max(4))];
             let dsls = [dsl];
-            let layout = device
-                .create_pipeline_layout(
-                    &vk::PipelineLayoutCreateInfo::default()
-                        .set_layouts(&dsls)
-                        .push_constant_ranges(&range),
-                    None,
-                )
-                .map_err(e)?;
             let words = &info.ptask(t).ok_or("a ptask without a module")?.words;
-            let module = device
-                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(words), None)
-                .map_err(e)?;
-            let stage = vk::PipelineShaderStageCreateInfo::default()
-                .stage(vk::ShaderStageFlags::COMPUTE)
-                .module(module)
-                .name(c"main");
-            let pipe = device
-                .create_compute_pipelines(
-                    vk::PipelineCache::null(),
-                    &[vk::ComputePipelineCreateInfo::default()
-                        .stage(stage)
-                        .layout(layout)],
-                    None,
-                )
-                .map_err(|(_, r)| e(r))?[0];
-            device.destroy_shader_module(module, None);
+            let (layout, pipe) =
+                compute_pipeline(&device, &dsls, p.push_constant_size.max(4), words)?;
             let set = device
                 .allocate_descriptor_sets(
                     &vk::DescriptorSetAllocateInfo::default()
@@ -597,6 +571,58 @@ impl Drop for Hand {
             self.instance.destroy_instance(None);
         }
     }
+}
+
+/// The compute pipeline (and its layout) a hand-written ash program makes
+/// for one SPIR-V module: descriptor sets `sets`, `push` bytes of push
+/// constants, entry point `main`.
+///
+/// # Safety
+/// `device` is live and `sets` are set layouts made on it.
+unsafe fn compute_pipeline(
+    device: &ash::Device,
+    sets: &[vk::DescriptorSetLayout],
+    push: u32,
+    words: &[u32],
+) -> Result<(vk::PipelineLayout, vk::Pipeline), String> {
+    let e = |r: vk::Result| format!("{r:?}");
+    let range = [vk::PushConstantRange::default()
+        .stage_flags(vk::ShaderStageFlags::COMPUTE)
+        .size(push)];
+    // SAFETY (this block and the ones below): `device` is live (caller),
+    // and every create info points at locals that outlive the call.
+    let layout = unsafe {
+        device.create_pipeline_layout(
+            &vk::PipelineLayoutCreateInfo::default()
+                .set_layouts(sets)
+                .push_constant_ranges(&range),
+            None,
+        )
+    }
+    .map_err(e)?;
+    // SAFETY: as above; `words` is the plan's validated SPIR-V.
+    let module = unsafe {
+        device.create_shader_module(&vk::ShaderModuleCreateInfo::default().code(words), None)
+    }
+    .map_err(e)?;
+    let stage = vk::PipelineShaderStageCreateInfo::default()
+        .stage(vk::ShaderStageFlags::COMPUTE)
+        .module(module)
+        .name(c"main");
+    // SAFETY: as above; `layout` and `module` were just made on `device`.
+    let pipe = unsafe {
+        device.create_compute_pipelines(
+            vk::PipelineCache::null(),
+            &[vk::ComputePipelineCreateInfo::default()
+                .stage(stage)
+                .layout(layout)],
+            None,
+        )
+    }
+    .map_err(|(_, r)| e(r))?[0];
+    // SAFETY: the pipeline no longer needs the module; nothing else uses it.
+    unsafe { device.destroy_shader_module(module, None) };
+    Ok((layout, pipe))
 }
 
 fn run_hand(hand: &Hand, plan: &Plan, frames: usize) -> Result<(f64, Vec<u8>), String> {
@@ -870,37 +896,10 @@ impl HandLoop {
                 None,
             )
             .map_err(e)?;
-        let range = [vk::PushConstantRange::default()
-            .stage_flags(vk::ShaderStageFlags::COMPUTE)
-            .size(4)];
         let dsls = [dsl; 2];
-        let layout = device
-            .create_pipeline_layout(
-                &vk::PipelineLayoutCreateInfo::default()
-                    .set_layouts(&dsls[..1])
-                    .push_constant_ranges(&range),
-                None,
-            )
-            .map_err(e)?;
         let info = plan.validate().map_err(|x| x.to_string())?;
         let words = &info.ptask(0).ok_or("a ptask without a module")?.words;
-        let module = device
-            .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(words), None)
-            .map_err(e)?;
-        let stage = vk::PipelineShaderStageCreateInfo::default()
-            .stage(vk::ShaderStageFlags::COMPUTE)
-            .module(module)
-            .name(c"main");
-        let pipe = device
-            .create_compute_pipelines(
-                vk::PipelineCache::null(),
-                &[vk::ComputePipelineCreateInfo::default()
-                    .stage(stage)
-                    .layout(layout)],
-                None,
-            )
-            .map_err(|(_, r)| e(r))?[0];
-        device.destroy_shader_module(module, None);
+        let (layout, pipe) = compute_pipeline(&device, &dsls[..1], 4, words)?;
         let sizes = [vk::DescriptorPoolSize::default()
             .ty(vk::DescriptorType::STORAGE_BUFFER)
             .descriptor_count(4)];
